@@ -1,0 +1,106 @@
+"""Neuron activation functions σ and their derivatives, written for broadcasting.
+
+Every function takes the activation ``a`` (any shape) and, for the derivative, also the
+output ``x = σ(a)`` so that the cheap closed forms (``1 - x²`` for tanh, ``x(1 - x)`` for
+the sigmoid) are used. :class:`ActivationMap` applies a per-neuron choice of σ to an
+array whose first axis runs over neurons, so one rule function serves a single agent
+(one activation) and a whole array of neurons (mixed activations).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from agents.errors import GraphError
+
+
+def _sigmoid(a):
+    # 0.5 (1 + tanh(a/2)) never overflows, unlike 1 / (1 + exp(-a)).
+    return 0.5 * (1.0 + np.tanh(0.5 * a))
+
+
+@dataclass(frozen=True)
+class Activation:
+    """One activation function σ with its derivative σ'(a) given ``x = σ(a)``."""
+
+    name: str
+    f: Callable[[np.ndarray], np.ndarray]
+    df: Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+ACTIVATIONS: dict[str, Activation] = {
+    "tanh": Activation("tanh", np.tanh, lambda a, x: 1.0 - x * x),
+    "sigmoid": Activation("sigmoid", _sigmoid, lambda a, x: x * (1.0 - x)),
+    "relu": Activation(
+        "relu", lambda a: np.maximum(a, 0.0), lambda a, x: (a > 0).astype(np.result_type(a))
+    ),
+    "identity": Activation("identity", lambda a: 1.0 * a, lambda a, x: np.ones_like(a)),
+}
+
+
+def get_activation(name: str) -> Activation:
+    """Return the activation called ``name`` or raise a :class:`GraphError` naming it."""
+    try:
+        return ACTIVATIONS[name]
+    except (KeyError, TypeError):
+        raise GraphError(
+            f"unknown activation {name!r}; choose one of {sorted(ACTIVATIONS)}"
+        ) from None
+
+
+class ActivationMap:
+    """Per-neuron activations applied to arrays whose axis 0 runs over neurons.
+
+    Neurons sharing an activation are grouped (as a slice when they are contiguous), so
+    a layered net with one activation per layer costs one call per layer.
+
+    Args:
+        names: activation name of each neuron, length N.
+    """
+
+    def __init__(self, names: Sequence[str]):
+        names = list(names)
+        self.names = names
+        self.groups: list[tuple[slice | np.ndarray, Activation]] = []
+        if not names:
+            return
+        # Split into runs of equal names; merge non-contiguous runs into index arrays.
+        runs: dict[str, list[tuple[int, int]]] = {}
+        start = 0
+        for k in range(1, len(names) + 1):
+            if k == len(names) or names[k] != names[start]:
+                runs.setdefault(names[start], []).append((start, k))
+                start = k
+        for name, spans in runs.items():
+            act = get_activation(name)
+            if len(spans) == 1:
+                idx = slice(*spans[0])
+            else:
+                idx = np.concatenate([np.arange(s, e) for s, e in spans])
+            self.groups.append((idx, act))
+
+    @property
+    def uniform(self) -> Activation | None:
+        """The single activation if every neuron uses the same one, else None."""
+        return self.groups[0][1] if len(self.groups) == 1 else None
+
+    def f(self, a: np.ndarray) -> np.ndarray:
+        """σ(a) for ``a`` of shape (N, ...)."""
+        if (act := self.uniform) is not None:
+            return act.f(a)
+        out = np.empty_like(a)
+        for idx, act in self.groups:
+            out[idx] = act.f(a[idx])
+        return out
+
+    def df(self, a: np.ndarray, x: np.ndarray) -> np.ndarray:
+        """σ'(a) for ``a`` and ``x = σ(a)`` of shape (N, ...)."""
+        if (act := self.uniform) is not None:
+            return act.df(a, x)
+        out = np.empty_like(a)
+        for idx, act in self.groups:
+            out[idx] = act.df(a[idx], x[idx])
+        return out

@@ -1,0 +1,49 @@
+"""Per-output-neuron losses V(x_o, y_o) and their derivatives ∂V/∂x_o (broadcasting).
+
+``squared``: V = ½ (x − y)²; ``bce``: binary cross-entropy of a sigmoid output,
+V = −y log x − (1 − y) log(1 − x), computed with x clipped away from 0 and 1.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from agents.errors import ConfigError
+
+_EPS = 1e-12
+
+
+@dataclass(frozen=True)
+class Loss:
+    """A per-output loss V(x, y) with its derivative dV/dx."""
+
+    name: str
+    value: Callable[[np.ndarray, np.ndarray], np.ndarray]
+    grad: Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+def _bce_value(x, y):
+    x = np.clip(x, _EPS, 1.0 - _EPS)
+    return -(y * np.log(x) + (1.0 - y) * np.log1p(-x))
+
+
+def _bce_grad(x, y):
+    x = np.clip(x, _EPS, 1.0 - _EPS)
+    return (x - y) / (x * (1.0 - x))
+
+
+LOSSES: dict[str, Loss] = {
+    "squared": Loss("squared", lambda x, y: 0.5 * (x - y) ** 2, lambda x, y: x - y),
+    "bce": Loss("bce", _bce_value, _bce_grad),
+}
+
+
+def get_loss(name: str) -> Loss:
+    """Return the loss called ``name`` or raise a :class:`ConfigError` naming it."""
+    try:
+        return LOSSES[name]
+    except (KeyError, TypeError):
+        raise ConfigError(f"unknown loss {name!r}; choose one of {sorted(LOSSES)}") from None

@@ -1,0 +1,199 @@
+"""The rule interface: declared state, message channels and local update functions.
+
+A learning rule is data plus pure functions, nothing engine-specific:
+
+* **State** is declared: :class:`StateVar` entries give each per-neuron variable (name,
+  initial value, whether it has an example axis, dtype) and each per-edge variable. Every
+  rule also gets the built-ins ``bias`` (per neuron, no example axis) and ``weight``
+  (per in-edge); both are owned by the postsynaptic neuron.
+* **Messages** travel on :class:`Channel`\\ s, one value per edge. A *forward* channel
+  carries the presynaptic neuron's variable to each child; the receiver sees the weighted
+  sum ``Σ_j w_ij m_j`` (it owns ``w_ij``). A *backward* channel carries the postsynaptic
+  neuron's variable to each parent, weighted by the sender (which owns ``w_hi``); the
+  receiver sees ``Σ_h w_hi m_h``. A *delayed* channel delivers the value the sender had
+  ``d`` steps ago (``d`` = the edge delay, read from the sender's delay buffer); an
+  undelayed channel delivers the value the sender holds now.
+* A step is a sequence of :class:`Stage`\\ s; each stage is one synchronous round: every
+  neuron sends on the stage's channels, then every neuron runs ``node_update`` on its own
+  state and its inbox, then (optionally) every neuron runs ``edge_update`` on its
+  in-edges, given per-edge *Hebbian* products ``Σ_κ post_iκ · pre_jκ`` of one of its own
+  (already updated) variables and the value that arrived on a forward channel.
+
+Update functions are written once with numpy broadcasting. Node arrays have the neuron
+axis first: shape ``(n, B)`` for a variable with an example axis and ``(n, 1)`` without,
+where the agent engine calls them with ``n = 1`` for one neuron and the vectorised engine
+with ``n = N``. Edge arrays have shape ``(k,)`` (one neuron's in-edges, or all edges).
+Functions return a dict of the variables they change (new arrays, never in-place).
+
+Glossary (DESIGN.md symbols): ``x`` output x, ``a`` activation a, ``bias`` b,
+``weight`` w, ``lam`` λ, ``delta`` δ, ``g`` reaction g, ``s`` = g σ'(a).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any, Literal, Protocol
+
+import numpy as np
+
+from agents.errors import ConfigError
+
+Array = np.ndarray
+
+
+@dataclass(frozen=True)
+class StateVar:
+    """Declaration of one per-neuron or per-edge state variable.
+
+    Attributes:
+        name: variable name (as seen by update functions and recordings).
+        init: initial value (also the value of the delay buffer before t = 1).
+        batched: per-neuron variables only: True for one value per example
+            (shape (B,) per neuron), False for one value per neuron (shape (1,)).
+        doc: one line saying what it is (symbol of DESIGN.md).
+    """
+
+    name: str
+    init: float = 0.0
+    batched: bool = True
+    doc: str = ""
+
+
+@dataclass(frozen=True)
+class Channel:
+    """A message sent along every edge in one direction.
+
+    Attributes:
+        name: the inbox key under which the receiver sees the weighted sum.
+        source: the sender's node variable that is sent.
+        direction: ``"forward"`` (pre → post) or ``"backward"`` (post → pre).
+        delayed: True: the value of ``d`` steps ago (edge delay d); False: current value.
+    """
+
+    name: str
+    source: str
+    direction: Literal["forward", "backward"]
+    delayed: bool = True
+
+
+class Neurons(Protocol):
+    """What an update function knows about the neuron(s) it updates (no one else's state).
+
+    Attributes:
+        act: the activation σ with ``f(a)`` and ``df(a, x)``.
+        is_input, is_output: role masks, shape (n, 1).
+        target: the target y aligned to the neurons, shape (n, B) (zero for non-outputs).
+        t: the step number (1 for the first step).
+    """
+
+    act: Any
+    is_input: Array
+    is_output: Array
+    target: Array | None
+    t: int
+
+
+NodeUpdate = Callable[[Mapping[str, Array], Mapping[str, Array], Neurons, Any], dict]
+EdgeUpdate = Callable[[Mapping[str, Array], Mapping[str, Array], Any, int], dict]
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One synchronous message round.
+
+    Attributes:
+        channels: messages sent at the start of the round.
+        node_update: ``(state, inbox, neurons, params) -> {var: new value}``.
+        edge_update: ``(edge_state, hebb, params, batch_size) -> {var: new value}`` or None.
+        hebb: ``{name: (post_var, forward_channel)}``: per-edge products given to
+            ``edge_update``, ``hebb[name]_ij = Σ_κ post_var_iκ · m_jκ`` where ``m_j`` is
+            what arrived from j on ``forward_channel`` this step.
+    """
+
+    channels: tuple[Channel, ...]
+    node_update: NodeUpdate
+    edge_update: EdgeUpdate | None = None
+    hebb: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class NoParams:
+    """Parameters of a rule that has none."""
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A local rule: declared state, stages, and its parameter type.
+
+    Attributes:
+        name: short name (used in configs).
+        node_vars: per-neuron state (``bias`` is added by the engines).
+        edge_vars: per-edge state (``weight`` is added by the engines).
+        stages: the rounds of one step, in order.
+        output_var: the variable clamped to the input u on input neurons.
+        params: dataclass type of the rule's parameters.
+    """
+
+    name: str
+    node_vars: tuple[StateVar, ...]
+    edge_vars: tuple[StateVar, ...]
+    stages: tuple[Stage, ...]
+    output_var: str = "x"
+    params: type = NoParams
+
+    def __post_init__(self):
+        names = [v.name for v in self.node_vars]
+        for stage in self.stages:
+            for ch in stage.channels:
+                if ch.source not in names:
+                    raise ConfigError(
+                        f"rule {self.name!r}: channel {ch.name!r} sends unknown variable "
+                        f"{ch.source!r}; node variables are {names}"
+                    )
+        if self.output_var not in names:
+            raise ConfigError(f"rule {self.name!r}: output_var {self.output_var!r} undeclared")
+
+    @property
+    def all_node_vars(self) -> tuple[StateVar, ...]:
+        """Declared node variables plus the built-in ``bias``."""
+        return (*self.node_vars, StateVar("bias", 0.0, batched=False, doc="b"))
+
+    @property
+    def all_edge_vars(self) -> tuple[StateVar, ...]:
+        """Declared edge variables plus the built-in ``weight``."""
+        return (StateVar("weight", 0.0, batched=False, doc="w"), *self.edge_vars)
+
+    @property
+    def delayed_sources(self) -> dict[str, str]:
+        """Variables that need a delay buffer: ``{var: direction}``."""
+        out: dict[str, str] = {}
+        for stage in self.stages:
+            for ch in stage.channels:
+                if ch.delayed:
+                    out[ch.source] = ch.direction
+        return out
+
+    def make_params(self, params: Any = None, **overrides) -> Any:
+        """Build this rule's parameter object, rejecting unknown keys.
+
+        Args:
+            params: an instance of ``self.params``, a mapping of its fields, or None.
+            **overrides: field values that replace those of ``params``.
+
+        Raises:
+            ConfigError: naming an unknown parameter key.
+        """
+        if isinstance(params, self.params):
+            base = {f.name: getattr(params, f.name) for f in fields(self.params)}
+        else:
+            base = dict(params or {})
+        base.update(overrides)
+        known = {f.name for f in fields(self.params)}
+        for key in base:
+            if key not in known:
+                raise ConfigError(
+                    f"unknown parameter {key!r} for rule {self.name!r}; "
+                    f"known parameters: {sorted(known) or 'none'}"
+                )
+        return self.params(**base)

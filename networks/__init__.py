@@ -1,0 +1,1 @@
+"""Wiring: graph builders, validation, compilation to arrays, engines and oracles."""

@@ -1,0 +1,123 @@
+"""The agent engine: a :class:`mesa.Model` whose agents are the neurons (reference semantics).
+
+Each step, for every stage of the rule: ``agents.do("send", k)`` — every neuron posts
+messages along its own edges — then ``agents.do("receive", k)`` — every neuron updates
+from its own state and inbox; finally ``agents.do("end_step")`` pushes delay buffers.
+Messages are routed by :meth:`AgentEngine.deliver` along graph edges only; there is no
+Mesa event per message (delays live in the neurons' buffers).
+"""
+
+from __future__ import annotations
+
+import mesa
+import numpy as np
+
+from agents.activations import get_activation
+from agents.neuron import NeuronAgent
+from agents.rule import Rule
+from networks.engines.base import EngineBase
+
+
+class AgentEngine(EngineBase, mesa.Model):
+    """Executes a rule with one :class:`NeuronAgent` per neuron (see :class:`EngineBase`).
+
+    Args:
+        rng: seed or ``numpy.random.Generator`` for Mesa's model RNG (unused by the
+            synchronous rules; kept for reproducibility of any stochastic extension).
+    """
+
+    kind = "agent"
+
+    def __init__(self, net, rule: Rule, params=None, *, batch=None, dtype=np.float64,
+                 record=(), check_finite=True, rng=0):
+        mesa.Model.__init__(self, rng=rng)
+        self._setup(net, rule, params, batch, dtype, record, check_finite)
+        net, width = self.net, self.n_batch
+        self._u: dict = {}
+        self._by_node: dict = {}
+        self._input_pos = {net.node_ids[k]: r for r, k in enumerate(net.input_idx)}
+        self._output_pos = {net.node_ids[k]: r for r, k in enumerate(net.output_idx)}
+        out_slot = np.empty(net.n_edges, dtype=np.intp)  # position among source's out-edges
+        out_slot[net.out_edges] = np.arange(net.n_edges) - net.out_ptr[net.src[net.out_edges]]
+        in_slot = np.arange(net.n_edges) - net.in_ptr[net.tgt]  # position among target's in
+        for i, node in enumerate(net.node_ids):
+            ins = np.arange(net.in_ptr[i], net.in_ptr[i + 1])
+            outs = net.out_edges[net.out_ptr[i]:net.out_ptr[i + 1]]
+            state = {v.name: np.full((1, width if v.batched else 1), v.init, dtype=self.dtype)
+                     for v in rule.all_node_vars}
+            state["bias"] = np.full((1, 1), net.bias[i], dtype=self.dtype)
+            edge_state = {v.name: np.full(len(ins), v.init, dtype=self.dtype)
+                          for v in rule.all_edge_vars}
+            edge_state["weight"] = net.weight[ins].astype(self.dtype)
+            delays = np.concatenate([net.delay[ins], net.delay[outs]])
+            agent = NeuronAgent(
+                self, node,
+                role_input=bool(net.is_input[i]), role_output=bool(net.is_output[i]),
+                act=get_activation(net.activation[i]), state=state,
+                in_edges={"source": [net.node_ids[j] for j in net.src[ins]],
+                          "delay": net.delay[ins].tolist(), "slot": out_slot[ins].tolist()},
+                edge_state=edge_state,
+                out_edges={"target": [net.node_ids[k] for k in net.tgt[outs]],
+                           "delay": net.delay[outs].tolist(), "slot": in_slot[outs].tolist()},
+                depth=int(delays.max()) if len(delays) else 1, dtype=self.dtype,
+            )
+            self._by_node[node] = agent
+
+    # ----------------------------------------------------------------- routing
+    def deliver(self, node, channel: str, slot: int, value: np.ndarray) -> None:
+        """Write a message into slot ``slot`` of ``node``'s inbox for ``channel``."""
+        self._by_node[node].inbox[channel][slot] = value
+
+    def input_of(self, node) -> np.ndarray:
+        """The current input value of input neuron ``node``, shape (1, B)."""
+        return self._u[node][None, :].copy()
+
+    # ----------------------------------------------------------------- stepping
+    def step(self) -> None:
+        """Mesa's step: every stage as send/receive rounds (call :meth:`advance`, which sets the inputs)."""
+        for k in range(len(self.rule.stages)):
+            self.agents.do("send", k)
+            self.agents.do("receive", k)
+        self.agents.do("end_step")
+
+    def _step_arrays(self, u, y) -> None:
+        self._u = {node: u[r] for node, r in self._input_pos.items()}
+        for node, agent in self._by_node.items():
+            r = self._output_pos.get(node)
+            agent.clamp(self._u.get(node),
+                        None if (y is None or r is None) else y[r])
+        self.step()  # Mesa wraps step(): advances model.steps and time
+
+    # ----------------------------------------------------------------- state access
+    def agent(self, node) -> NeuronAgent:
+        """The agent of neuron ``node``."""
+        return self._by_node[node]
+
+    def _get_node(self, name):
+        return np.concatenate([self._by_node[n].state[name] for n in self.net.node_ids])
+
+    def _set_node(self, name, value):
+        for i, n in enumerate(self.net.node_ids):
+            self._by_node[n].state[name] = value[i:i + 1].copy()
+
+    def _get_edge(self, name):
+        parts = [self._by_node[n].edge_state[name] for n in self.net.node_ids]
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=self.dtype)
+
+    def _set_edge(self, name, value):
+        for i, n in enumerate(self.net.node_ids):
+            self._by_node[n].edge_state[name] = value[self.net.in_ptr[i]:
+                                                      self.net.in_ptr[i + 1]].copy()
+
+    def _perturb(self, i, noise):
+        agent = self._by_node[self.net.node_ids[i]]
+        for group in (agent.state, agent.buffers, agent.edge_state):
+            for arr in group.values():
+                arr += noise(arr.shape)
+
+    def fill_history(self, name: str | None = None) -> None:
+        """Set the delay buffers of ``name`` (default: all) to the variable's current value."""
+        for agent in self._by_node.values():
+            for var, buf in agent.buffers.items():
+                if name is None or var == name:
+                    buf[:] = agent.state[var][0]

@@ -1,0 +1,249 @@
+"""What both engines share: construction arguments, data checks, recording, the run loop.
+
+An engine executes a :class:`~agents.rule.Rule` on a network. Public arrays use the
+canonical orders of :mod:`networks.compile`: node variables have shape (N, B) — or (N,)
+when the engine was made with ``batch=None`` — and edge variables shape (E,).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any
+
+import networkx as nx
+import numpy as np
+
+from agents.errors import ConfigError, DataError, DivergenceError
+from agents.rule import Rule
+from networks.compile import CompiledNetwork, compile_graph
+
+
+def as_compiled(net: nx.DiGraph | CompiledNetwork) -> CompiledNetwork:
+    """Compile ``net`` if it is a graph; pass a :class:`CompiledNetwork` through."""
+    return net if isinstance(net, CompiledNetwork) else compile_graph(net)
+
+
+class EngineBase(ABC):
+    """Shared behaviour of the agent engine and the vectorised engine.
+
+    Args:
+        net: a network graph or a compiled network.
+        rule: the rule to execute.
+        params: the rule's parameters (instance, mapping or None for defaults).
+        batch: number of examples B processed in parallel, or None for no batch axis.
+        dtype: float dtype of all state (float64 or float32).
+        record: names of node or edge variables to record after every step.
+        check_finite: stop with a :class:`DivergenceError` when state becomes NaN/inf.
+    """
+
+    kind = "base"
+
+    def _setup(self, net, rule: Rule, params, batch, dtype, record, check_finite) -> None:
+        self.net = as_compiled(net)
+        self.rule = rule
+        self.params = rule.make_params(params)
+        if batch is not None and (not isinstance(batch, int | np.integer) or batch < 1):
+            raise ConfigError(f"batch must be a positive integer or None, got {batch!r}")
+        self.batch = None if batch is None else int(batch)
+        self.n_batch = 1 if batch is None else int(batch)
+        self.dtype = np.dtype(dtype)
+        if self.dtype not in (np.float64, np.float32):
+            raise ConfigError(f"dtype must be float64 or float32, got {self.dtype}")
+        self.node_var_names = tuple(v.name for v in rule.all_node_vars)
+        self.edge_var_names = tuple(v.name for v in rule.all_edge_vars)
+        for name in record:
+            if name not in self.node_var_names and name not in self.edge_var_names:
+                raise ConfigError(
+                    f"cannot record unknown variable {name!r}; rule {rule.name!r} has node "
+                    f"variables {list(self.node_var_names)} and edge variables "
+                    f"{list(self.edge_var_names)}"
+                )
+        self.record_vars = tuple(record)
+        self._records: dict[str, list[np.ndarray]] = {name: [] for name in self.record_vars}
+        self.check_finite = check_finite
+        self.t = 0
+
+    # ----------------------------------------------------------------- engine-specific
+    @abstractmethod
+    def _step_arrays(self, u: np.ndarray, y: np.ndarray | None) -> None:
+        """Run one step with input u (n_in, B) and target y (n_out, B) or None."""
+
+    @abstractmethod
+    def _get_node(self, name: str) -> np.ndarray:
+        """Node variable in canonical order, shape (N, B) or (N, 1)."""
+
+    @abstractmethod
+    def _set_node(self, name: str, value: np.ndarray) -> None:
+        """Set a node variable from a canonical (N, B) or (N, 1) array."""
+
+    @abstractmethod
+    def _get_edge(self, name: str) -> np.ndarray:
+        """Edge variable in canonical order, shape (E,)."""
+
+    @abstractmethod
+    def _set_edge(self, name: str, value: np.ndarray) -> None:
+        """Set an edge variable from a canonical (E,) array."""
+
+    # ----------------------------------------------------------------- data checks
+    def _check_step_array(self, arr, rows: int, what: str, nodes) -> np.ndarray:
+        arr = np.asarray(arr, dtype=self.dtype)
+        if self.batch is None:
+            if arr.shape != (rows,):
+                raise DataError(f"{what} must have shape ({rows},) — one value per "
+                                f"{what.split()[0]} node {list(nodes)} — got {arr.shape}")
+            arr = arr[:, None]
+        elif arr.shape != (rows, self.batch):
+            raise DataError(f"{what} must have shape ({rows}, {self.batch}) "
+                            f"(nodes × batch), got {arr.shape}")
+        if not np.all(np.isfinite(arr)):
+            r, c = np.argwhere(~np.isfinite(arr))[0]
+            raise DataError(f"{what} has a non-finite value {arr[r, c]} for node "
+                            f"{nodes[r]!r}" + (f", example {c}" if self.batch else ""))
+        return arr
+
+    def _inputs(self, u) -> np.ndarray:
+        ids = [self.net.node_ids[k] for k in self.net.input_idx]
+        return self._check_step_array(u, len(ids), "input u", ids)
+
+    def _targets(self, y) -> np.ndarray | None:
+        if y is None:
+            return None
+        ids = [self.net.node_ids[k] for k in self.net.output_idx]
+        return self._check_step_array(y, len(ids), "output target y", ids)
+
+    # ----------------------------------------------------------------- public API
+    def advance(self, u, y=None) -> None:
+        """Advance one step with input ``u`` and optional target ``y``.
+
+        Args:
+            u: input, shape (n_in, B) — (n_in,) when ``batch=None``.
+            y: target of the output neurons, shape (n_out, B) — (n_out,) — or None.
+        """
+        self.t += 1
+        self._step_arrays(self._inputs(u), self._targets(y))
+        if self.check_finite:
+            self._check_finite()
+        for name in self.record_vars:
+            self._records[name].append(self._public(name))
+
+    def run(self, inputs, targets=None, *, steps: int | None = None) -> dict[str, np.ndarray]:
+        """Run several steps and return the recording.
+
+        Args:
+            inputs: a sequence of inputs, shape (T, n_in, B) — (T, n_in) — or, with
+                ``steps``, one input held constant for ``steps`` steps.
+            targets: matching targets (sequence or constant) or None.
+            steps: number of steps when inputs are constant.
+
+        Returns:
+            The recording so far (see :attr:`recording`).
+        """
+        if steps is None:
+            inputs = np.asarray(inputs)
+            seq_u = inputs
+            seq_y = None if targets is None else np.asarray(targets)
+            if seq_y is not None and len(seq_y) != len(seq_u):
+                raise DataError(f"targets have {len(seq_y)} steps but inputs have "
+                                f"{len(seq_u)}")
+            for k in range(len(seq_u)):
+                self.advance(seq_u[k], None if seq_y is None else seq_y[k])
+        else:
+            if steps < 0:
+                raise ConfigError(f"steps must be >= 0, got {steps}")
+            for _ in range(steps):
+                self.advance(inputs, targets)
+        return self.recording
+
+    @property
+    def recording(self) -> dict[str, np.ndarray]:
+        """Recorded variables: node vars (T, N, B) — (T, N) — and edge vars (T, E)."""
+        return {k: np.array(v) for k, v in self._records.items()}
+
+    def _public(self, name: str) -> np.ndarray:
+        if name in self.edge_var_names:
+            return self._get_edge(name).copy()
+        value = self._get_node(name).copy()
+        if self.batch is None or self._width(name) == 1:
+            return value[:, 0]
+        return value
+
+    def state(self, name: str) -> np.ndarray:
+        """Current value of a node variable (N, B), (N,), or of an edge variable (E,)."""
+        if name not in self.node_var_names and name not in self.edge_var_names:
+            raise ConfigError(f"unknown variable {name!r}; node variables "
+                              f"{list(self.node_var_names)}, edge variables "
+                              f"{list(self.edge_var_names)}")
+        return self._public(name)
+
+    def set_state(self, name: str, value: Any) -> None:
+        """Set a node variable (canonical (N, B), (N,), or scalar) or edge variable (E,)."""
+        if name in self.edge_var_names:
+            value = np.broadcast_to(np.asarray(value, dtype=self.dtype), (self.net.n_edges,))
+            self._set_edge(name, value.copy())
+            return
+        if name not in self.node_var_names:
+            raise ConfigError(f"unknown variable {name!r}")
+        width = 1 if name == "bias" else self._width(name)
+        value = np.asarray(value, dtype=self.dtype)
+        if value.ndim == 1 and value.shape[0] == self.net.n_nodes:
+            value = value[:, None]
+        self._set_node(name, np.broadcast_to(value, (self.net.n_nodes, width)).copy())
+
+    def _width(self, name: str) -> int:
+        var = next(v for v in self.rule.all_node_vars if v.name == name)
+        return self.n_batch if var.batched else 1
+
+    def neuron(self, node) -> dict[str, Any]:
+        """Inspect one neuron by node id: its variables and its in-edge variables.
+
+        Returns:
+            ``{var: value (B,)}`` for node variables and ``"in_edges"``:
+            ``{source id: {edge var: value}}``.
+        """
+        if node not in self.net.index:
+            raise ConfigError(f"no neuron {node!r} in this network")
+        return self._neuron(node)
+
+    def _neuron(self, node) -> dict[str, Any]:
+        i = self.net.index[node]
+        out: dict[str, Any] = {name: self._get_node(name)[i].copy()
+                               for name in self.node_var_names}
+        edges = self.net.in_edges(node)
+        values = {name: self._get_edge(name) for name in self.edge_var_names}
+        out["in_edges"] = {
+            self.net.node_ids[self.net.src[e]]: {name: float(v[e]) for name, v in values.items()}
+            for e in edges
+        }
+        return out
+
+    def perturb_neuron(self, node, rng: np.random.Generator, scale: float = 0.1) -> None:
+        """Add Gaussian noise to all of one neuron's own state (tests of locality).
+
+        Perturbs the neuron's node variables, its delay buffers and its in-edge variables.
+        """
+        self._perturb(self.net.index[node],
+                      lambda shape: scale * rng.standard_normal(shape).astype(self.dtype))
+
+    @abstractmethod
+    def _perturb(self, i: int, noise) -> None:
+        """Add ``noise(shape)`` to every state array of neuron i (canonical index)."""
+
+    def _check_finite(self) -> None:
+        for name in self.node_var_names:
+            value = self._get_node(name)
+            if not np.all(np.isfinite(value)):
+                i = int(np.argwhere(~np.isfinite(value))[0][0])
+                raise DivergenceError(
+                    f"step {self.t}: variable {name!r} of neuron "
+                    f"{self.net.node_ids[i]!r} became {value[i].ravel()[0]} (non-finite); "
+                    "lower the step sizes or the weight scale"
+                )
+        for name in self.edge_var_names:
+            value = self._get_edge(name)
+            if not np.all(np.isfinite(value)):
+                e = int(np.flatnonzero(~np.isfinite(value))[0])
+                j, i = self.net.node_ids[self.net.src[e]], self.net.node_ids[self.net.tgt[e]]
+                raise DivergenceError(
+                    f"step {self.t}: edge variable {name!r} of edge ({j!r}, {i!r}) (owned "
+                    f"by neuron {i!r}) became {value[e]} (non-finite)"
+                )

@@ -1,0 +1,201 @@
+"""The engine contract: same trajectories in both engines; one hop per message round."""
+
+import networkx as nx
+import numpy as np
+import pytest
+
+from agents.errors import ConfigError, DataError, DivergenceError
+from agents.forward import FORWARD
+from networks.builders import layered, layered_recurrent, random_dag, random_digraph
+from networks.compile import compile_graph
+from networks.engines import AgentEngine, VectorEngine, make_engine
+from tests.networks.probe_rule import PROBE
+
+RULES = {"forward": FORWARD, "probe": PROBE}
+
+
+def _graph(kind: str, n: int, seed: int):
+    build = random_dag if kind == "dag" else random_digraph
+    return build(n, 3 * n, n_inputs=3, n_outputs=2, seed=seed, delays=(1, 3),
+                 weight_scale=0.9, activation=["tanh", "sigmoid"][seed % 2],
+                 output_activation="identity")
+
+
+def _drive(engine, steps, seed, n_in, n_out, batch):
+    rng = np.random.default_rng(100 + seed)
+    shape = (steps, n_in) if batch is None else (steps, n_in, batch)
+    U = rng.normal(size=shape)
+    Y = rng.normal(size=(steps, n_out) if batch is None else (steps, n_out, batch))
+    return engine.run(U, Y)
+
+
+def _all_vars(rule):
+    return [v.name for v in rule.all_node_vars] + [v.name for v in rule.all_edge_vars]
+
+
+@pytest.mark.parametrize("rule", RULES)
+@pytest.mark.parametrize("kind", ["dag", "cyclic"])
+@pytest.mark.parametrize(("n", "seed"), [(10, 0), (25, 1), (60, 2)])
+@pytest.mark.parametrize("batch", [None, 3])
+def test_engines_agree(rule, kind, n, seed, batch):
+    net = compile_graph(_graph(kind, n, seed))
+    assert kind == "dag" or not net.is_dag
+    recs = []
+    for engine_kind in ("agent", "vector"):
+        eng = make_engine(engine_kind, net, RULES[rule], batch=batch,
+                          record=_all_vars(RULES[rule]))
+        recs.append(_drive(eng, 55, seed, len(net.input_idx), len(net.output_idx), batch))
+    for name in recs[0]:
+        a, v = recs[0][name], recs[1][name]
+        assert a.shape == v.shape and a.shape[0] == 55
+        scale = max(np.abs(v).max(), 1.0)
+        np.testing.assert_allclose(a, v, rtol=1e-10, atol=1e-12 * scale, err_msg=name)
+    # the trajectory is not trivially constant
+    assert np.ptp(recs[1]["x"][-10:]) > 1e-3
+
+
+@pytest.mark.parametrize("rule", RULES)
+def test_engines_agree_on_dense_layers_with_recurrence(rule):
+    G = layered_recurrent([3, 6, 5, 2], seed=4, lateral=0.3, feedback=0.3, delays=2,
+                          recurrent_delays=(1, 3))
+    net = compile_graph(G)
+    assert any(b.kind == "dense" for b in net.blocks)
+    assert any(b.kind == "sparse" for b in net.blocks)
+    recs = [_drive(cls(net, RULES[rule], batch=4, record=_all_vars(RULES[rule])), 50, 4, 3, 2, 4)
+            for cls in (AgentEngine, VectorEngine)]
+    for name in recs[0]:
+        np.testing.assert_allclose(recs[0][name], recs[1][name], rtol=1e-10, atol=1e-12)
+
+
+def _hops(G, i):
+    return nx.single_source_shortest_path_length(G.to_undirected(as_view=True), i)
+
+
+@pytest.mark.parametrize("engine_kind", ["agent", "vector"])
+@pytest.mark.parametrize("rule", RULES)
+@pytest.mark.parametrize("kind", ["dag", "cyclic"])
+def test_locality(engine_kind, rule, kind):
+    """Perturbing a neuron more than S hops away (S = stages per step) leaves i unchanged
+    after one step; perturbing a neighbour changes it. For one-stage rules S = 1: only in-
+    and out-neighbours can reach i in one step."""
+    G = _graph(kind, 30, 5)
+    net = compile_graph(G)
+    n_stages = len(RULES[rule].stages)
+    rng = np.random.default_rng(7)
+    U = rng.normal(size=(20, len(net.input_idx), 2))
+    Y = rng.normal(size=(20, len(net.output_idx), 2))
+    names = [v.name for v in RULES[rule].all_node_vars]
+    checked_far = checked_near = 0
+    for i in [n for n in net.node_ids if not net.is_input[net.index[n]]][:8]:
+        hops = _hops(G, i)
+        far = [m for m in net.node_ids if hops.get(m, 10**6) > n_stages]
+        near = []  # a parent reaches i on forward channels, a child on backward ones
+        if any(ch.direction == "forward" for st in RULES[rule].stages for ch in st.channels):
+            near += [m for m in G.predecessors(i) if m != i][:1]
+        if any(ch.direction == "backward" for st in RULES[rule].stages for ch in st.channels):
+            near += [m for m in G.successors(i) if m != i][:1]
+        cases = [(m, False) for m in near] + [(m, True) for m in far[:2]]
+        for m, expect_same in cases:
+            states = []
+            for perturb in (False, True):
+                eng = make_engine(engine_kind, net, RULES[rule], batch=2)
+                eng.run(U[:-1], Y[:-1])
+                if perturb:
+                    eng.perturb_neuron(m, np.random.default_rng(1))
+                eng.advance(U[-1], Y[-1])
+                states.append(eng.neuron(i))
+            same = all(np.array_equal(states[0][k], states[1][k]) for k in names) and \
+                states[0]["in_edges"] == states[1]["in_edges"]
+            assert same == expect_same, (i, m, hops.get(m))
+            checked_far += expect_same
+            checked_near += not expect_same
+    assert checked_far >= 3 and checked_near >= 3
+
+
+@pytest.mark.parametrize("engine_kind", ["agent", "vector"])
+def test_forward_rule_semantics(engine_kind):
+    """a_i(t) = Σ_j w_ij x_j(t − d_ij) + b_i on a hand-made chain with delays 2 and 3."""
+    G = nx.DiGraph()
+    G.add_node("u", role="input")
+    G.add_node("h", role="hidden", activation="identity", bias=0.5)
+    G.add_node("o", role="output", activation="identity")
+    G.add_edge("u", "h", weight=2.0, delay=2)
+    G.add_edge("h", "o", weight=3.0, delay=3)
+    eng = make_engine(engine_kind, G, FORWARD, record=["x"])
+    U = np.arange(1.0, 11.0)[:, None]           # u(t) = t
+    x = eng.run(U)["x"]                          # (T, N)
+    t = np.arange(1, 11)
+    h = np.where(t - 2 >= 1, 2.0 * (t - 2), 0.0) + 0.5
+    o = np.array([3.0 * h[k - 3] if k - 3 >= 0 else 0.0 for k in range(10)])
+    np.testing.assert_allclose(x[:, 0], t)
+    np.testing.assert_allclose(x[:, 1], h)
+    np.testing.assert_allclose(x[:, 2], o)
+
+
+@pytest.mark.parametrize("engine_kind", ["agent", "vector"])
+def test_settled_forward_dynamics_equal_static_pass(engine_kind):
+    from networks.oracles import forward_pass
+    net = compile_graph(layered([4, 7, 3], seed=2, delays=(1, 3), bias_scale=0.3))
+    u = np.random.default_rng(0).normal(size=(4, 5))
+    eng = make_engine(engine_kind, net, FORWARD, batch=5)
+    eng.run(u, steps=2 * 3 + 1)
+    _, x = forward_pass(net, u)
+    np.testing.assert_allclose(eng.state("x"), x, rtol=1e-12)
+
+
+@pytest.mark.parametrize("engine_kind", ["agent", "vector"])
+def test_float32_runs(engine_kind):
+    net = compile_graph(_graph("cyclic", 20, 3))
+    eng = make_engine(engine_kind, net, FORWARD, batch=2, dtype=np.float32)
+    eng.run(np.ones((3, 2)), steps=5)
+    assert eng.state("x").dtype == np.float32
+
+
+def test_neuron_inspection_by_id_matches_in_both_engines():
+    G = _graph("cyclic", 15, 8)
+    net = compile_graph(G)
+    engines = [cls(net, PROBE, batch=2) for cls in (AgentEngine, VectorEngine)]
+    for eng in engines:
+        _drive(eng, 12, 8, 3, 2, 2)
+    for node in net.node_ids:
+        a, v = (eng.neuron(node) for eng in engines)
+        assert set(a["in_edges"]) == set(G.predecessors(node))
+        for k in ("x", "delta", "z", "bias"):
+            np.testing.assert_allclose(a[k], v[k], rtol=1e-10, atol=1e-14)
+        for src in a["in_edges"]:
+            assert a["in_edges"][src] == pytest.approx(v["in_edges"][src], rel=1e-10)
+
+
+@pytest.mark.parametrize("engine_kind", ["agent", "vector"])
+def test_bad_data_and_config_are_named(engine_kind):
+    G = _graph("dag", 10, 0)
+    eng = make_engine(engine_kind, G, FORWARD, batch=2)
+    with pytest.raises(DataError, match=r"shape \(3, 2\)"):
+        eng.advance(np.zeros((4, 2)))
+    bad = np.zeros((3, 2))
+    bad[1, 1] = np.nan
+    with pytest.raises(DataError, match=r"node 1, example 1"):
+        eng.advance(bad)
+    with pytest.raises(ConfigError, match="'nope'"):
+        make_engine(engine_kind, G, FORWARD, record=["nope"])
+    with pytest.raises(ConfigError, match="unknown parameter 'eta'"):
+        make_engine(engine_kind, G, FORWARD, params={"eta": 1.0})
+    with pytest.raises(ConfigError, match="no neuron 'zz'"):
+        eng.neuron("zz")
+    with pytest.raises(ConfigError, match="unknown engine"):
+        make_engine("gpu", G, FORWARD)
+
+
+@pytest.mark.parametrize("engine_kind", ["agent", "vector"])
+def test_divergence_names_step_neuron_and_variable(engine_kind):
+    G = nx.DiGraph()
+    G.add_node(0, role="input")
+    G.add_node(1, role="hidden", activation="identity")
+    G.add_node("out", role="output", activation="identity")
+    G.add_edge(0, 1, weight=1.0)
+    G.add_edge(1, 1, weight=1e200)
+    G.add_edge(1, "out", weight=1.0)
+    eng = make_engine(engine_kind, G, FORWARD)
+    with np.errstate(over="ignore", invalid="ignore"):
+        with pytest.raises(DivergenceError, match=r"step 4: variable '(x|a)' of neuron 1"):
+            eng.run(np.ones((10, 1)))
