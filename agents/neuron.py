@@ -68,6 +68,11 @@ class NeuronAgent(mesa.Agent):
         """The current step number (the model's clock)."""
         return self.model.t
 
+    @property
+    def batch(self) -> int:
+        """B, the number of examples processed in parallel."""
+        return self.model.n_batch
+
     def _value(self, name: str, delayed: bool, d: int) -> np.ndarray:
         """Own value of ``name`` at time t − d (delayed) or now, shape (B,)."""
         if delayed:
@@ -115,8 +120,7 @@ class NeuronAgent(mesa.Agent):
         if stage.edge_update is not None:
             hebb = {name: self.inbox[chan] @ self.state[post][0]
                     for name, (post, chan) in stage.hebb.items()}
-            new_edges = stage.edge_update(self.edge_state, hebb, self.model.params,
-                                          self.model.n_batch)
+            new_edges = stage.edge_update(self.edge_state, hebb, self, self.model.params)
             for name, value in new_edges.items():
                 if name not in self.edge_state:
                     raise ConfigError(f"rule {rule.name!r} updated undeclared edge "

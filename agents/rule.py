@@ -85,6 +85,7 @@ class Neurons(Protocol):
         is_input, is_output: role masks, shape (n, 1).
         target: the target y aligned to the neurons, shape (n, B) (zero for non-outputs).
         t: the step number (1 for the first step).
+        batch: B, the number of examples processed in parallel.
     """
 
     act: Any
@@ -92,10 +93,11 @@ class Neurons(Protocol):
     is_output: Array
     target: Array | None
     t: int
+    batch: int
 
 
 NodeUpdate = Callable[[Mapping[str, Array], Mapping[str, Array], Neurons, Any], dict]
-EdgeUpdate = Callable[[Mapping[str, Array], Mapping[str, Array], Any, int], dict]
+EdgeUpdate = Callable[[Mapping[str, Array], Mapping[str, Array], Neurons, Any], dict]
 
 
 @dataclass(frozen=True)
@@ -105,7 +107,8 @@ class Stage:
     Attributes:
         channels: messages sent at the start of the round.
         node_update: ``(state, inbox, neurons, params) -> {var: new value}``.
-        edge_update: ``(edge_state, hebb, params, batch_size) -> {var: new value}`` or None.
+        edge_update: ``(edge_state, hebb, neurons, params) -> {var: new value}`` or None;
+            ``neurons`` describes the postsynaptic neuron(s) owning the edges.
         hebb: ``{name: (post_var, forward_channel)}``: per-edge products given to
             ``edge_update``, ``hebb[name]_ij = Σ_κ post_var_iκ · m_jκ`` where ``m_j`` is
             what arrived from j on ``forward_channel`` this step.

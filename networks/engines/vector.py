@@ -59,6 +59,7 @@ class VectorEngine(EngineBase):
             is_output=net.is_output[:, None],
             target=np.zeros((n, width), dtype=self.dtype),
             t=0,
+            batch=width,
         )
 
     def _init_of(self, name: str) -> float:
@@ -131,7 +132,7 @@ class VectorEngine(EngineBase):
         if stage.edge_update is not None:
             hebb = {name: self._hebb(nodes[post], sent[chan])
                     for name, (post, chan) in stage.hebb.items()}
-            new_edges = stage.edge_update(self._edges, hebb, self.params, self.n_batch)
+            new_edges = stage.edge_update(self._edges, hebb, self._neurons, self.params)
             for name, value in new_edges.items():
                 if name not in self._edges:
                     raise ConfigError(f"rule {self.rule.name!r} updated undeclared edge "

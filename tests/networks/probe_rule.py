@@ -18,8 +18,8 @@ def _stage1(state, inbox, nrn, p):
             "bias": state["bias"] - 0.01 * delta.mean(axis=1, keepdims=True)}
 
 
-def _edges1(edge, hebb, p, batch):
-    return {"weight": edge["weight"] - 0.02 * hebb["dw"] / batch,
+def _edges1(edge, hebb, nrn, p):
+    return {"weight": edge["weight"] - 0.02 * hebb["dw"] / nrn.batch,
             "trace": 0.9 * edge["trace"] + hebb["dw"]}
 
 
@@ -27,7 +27,7 @@ def _stage2(state, inbox, nrn, p):
     return {"z": 0.5 * state["z"] + np.tanh(inbox["now"]) + 0.1 * inbox["bnow"]}
 
 
-def _edges2(edge, hebb, p, batch):
+def _edges2(edge, hebb, nrn, p):
     return {"weight": edge["weight"] * (1.0 - 1e-3 * np.tanh(hebb["h2"]))}
 
 
