@@ -52,6 +52,7 @@ class NeuronAgent(mesa.Agent):
         self.depth = depth
         width = state[model.rule.output_var].shape[1]
         self.target = np.zeros((1, width), dtype=dtype)
+        self.has_target = np.zeros((1, 1), dtype=bool)
         self.buffers = {
             name: np.repeat(state[name], depth, axis=0) for name in model.rule.delayed_sources
         }
@@ -132,9 +133,12 @@ class NeuronAgent(mesa.Agent):
         for name, buf in self.buffers.items():
             buf[self.t % self.depth] = self.state[name][0]
 
-    def clamp(self, u_row: np.ndarray | None, y_row: np.ndarray | None) -> None:
-        """External input at the start of a step: the input value, the target."""
-        if u_row is not None:
-            self.state[self.model.rule.output_var] = u_row[None, :].copy()
+    def clamp(self, u_row: np.ndarray) -> None:
+        """External input at the start of a step: an input neuron's value u, shape (B,)."""
+        self.state[self.model.rule.output_var] = u_row[None, :].copy()
+
+    def set_target(self, y_row: np.ndarray | None, present: bool) -> None:
+        """External target of an output neuron at the start of a step, shape (B,)."""
         if y_row is not None:
             self.target = y_row[None, :].copy()
+        self.has_target = np.array([[present]])

@@ -84,6 +84,7 @@ class Neurons(Protocol):
         act: the activation σ with ``f(a)`` and ``df(a, x)``.
         is_input, is_output: role masks, shape (n, 1).
         target: the target y aligned to the neurons, shape (n, B) (zero for non-outputs).
+        has_target: True where an output has a target this step, shape (n, 1).
         t: the step number (1 for the first step).
         batch: B, the number of examples processed in parallel.
     """
@@ -91,7 +92,8 @@ class Neurons(Protocol):
     act: Any
     is_input: Array
     is_output: Array
-    target: Array | None
+    target: Array
+    has_target: Array
     t: int
     batch: int
 

@@ -80,12 +80,12 @@ class AgentEngine(EngineBase, mesa.Model):
             self.agents.do("receive", k)
         self.agents.do("end_step")
 
-    def _step_arrays(self, u, y) -> None:
+    def _step_arrays(self, u, y, y_mask) -> None:
         self._u = {node: u[r] for node, r in self._input_pos.items()}
-        for node, agent in self._by_node.items():
-            r = self._output_pos.get(node)
-            agent.clamp(self._u.get(node),
-                        None if (y is None or r is None) else y[r])
+        for node, r in self._output_pos.items():
+            self._by_node[node].set_target(None if y is None else y[r], bool(y_mask[r]))
+        for node, row in self._u.items():
+            self._by_node[node].clamp(row)
         self.step()  # Mesa wraps step(): advances model.steps and time
 
     # ----------------------------------------------------------------- state access

@@ -65,8 +65,9 @@ class EngineBase(ABC):
 
     # ----------------------------------------------------------------- engine-specific
     @abstractmethod
-    def _step_arrays(self, u: np.ndarray, y: np.ndarray | None) -> None:
-        """Run one step with input u (n_in, B) and target y (n_out, B) or None."""
+    def _step_arrays(self, u: np.ndarray, y: np.ndarray | None, y_mask: np.ndarray) -> None:
+        """Run one step with input u (n_in, B), target y (n_out, B) or None, and the
+        mask (n_out,) of outputs whose target is present this step."""
 
     @abstractmethod
     def _get_node(self, name: str) -> np.ndarray:
@@ -112,15 +113,24 @@ class EngineBase(ABC):
         return self._check_step_array(y, len(ids), "output target y", ids)
 
     # ----------------------------------------------------------------- public API
-    def advance(self, u, y=None) -> None:
+    def advance(self, u, y=None, y_mask=None) -> None:
         """Advance one step with input ``u`` and optional target ``y``.
 
         Args:
             u: input, shape (n_in, B) — (n_in,) when ``batch=None``.
             y: target of the output neurons, shape (n_out, B) — (n_out,) — or None.
+            y_mask: which outputs have a target this step, bool (n_out,); default: all
+                when ``y`` is given, none otherwise. Rules see it as ``has_target``.
         """
         self.t += 1
-        self._step_arrays(self._inputs(u), self._targets(y))
+        n_out = len(self.net.output_idx)
+        if y_mask is None:
+            mask = np.full(n_out, y is not None)
+        else:
+            mask = np.asarray(y_mask, dtype=bool)
+            if mask.shape != (n_out,):
+                raise DataError(f"y_mask must have shape ({n_out},), got {mask.shape}")
+        self._step_arrays(self._inputs(u), self._targets(y), mask)
         if self.check_finite:
             self._check_finite()
         for name in self.record_vars:

@@ -58,6 +58,7 @@ class VectorEngine(EngineBase):
             is_input=net.is_input[:, None],
             is_output=net.is_output[:, None],
             target=np.zeros((n, width), dtype=self.dtype),
+            has_target=np.zeros((n, 1), dtype=bool),
             t=0,
             batch=width,
         )
@@ -110,11 +111,12 @@ class VectorEngine(EngineBase):
         return out
 
     # ----------------------------------------------------------------- stepping
-    def _step_arrays(self, u, y) -> None:
+    def _step_arrays(self, u, y, y_mask) -> None:
         nodes, net, out = self._nodes, self.net, self.rule.output_var
         self._neurons.t = self.t
         if y is not None:
             self._neurons.target[net.output_idx] = y
+        self._neurons.has_target[net.output_idx, 0] = y_mask
         nodes[out][net.input_idx] = u
         for stage in self.rule.stages:
             self._round(stage, u)

@@ -12,7 +12,7 @@ from agents.rule import Channel, Rule, Stage, StateVar
 def _stage1(state, inbox, nrn, p):
     a = inbox["net"] + state["bias"]
     x = nrn.act.f(a)
-    e = np.where(nrn.is_output, x - nrn.target, 0.0)
+    e = np.where(nrn.has_target, x - nrn.target, 0.0)
     delta = np.where(nrn.is_input, 0.0, nrn.act.df(a, x) * (e + inbox["back"]))
     return {"a": a, "x": x, "delta": delta,
             "bias": state["bias"] - 0.01 * delta.mean(axis=1, keepdims=True)}

@@ -1,0 +1,436 @@
+"""Builders of validated network graphs: layered, layered-recurrent, ring, random graphs.
+
+Every builder returns a :class:`networkx.DiGraph` that passed
+:func:`~networks.validate.validate_graph`, with node ids ``0 .. N-1`` inserted in id order:
+inputs first, then hidden nodes, outputs last (input column k of the data feeds node k).
+Every node has ``role``, ``activation`` (``"identity"`` on inputs) and ``bias`` (a float,
+0.0 on inputs); the layered builders also set ``layer``. Every edge has ``weight`` (float)
+and ``delay`` (int >= 1). Edges are inserted sorted by ``(source, target)``, so successor
+and predecessor lists are in id order (and survive a node-link JSON round trip).
+
+Randomness comes only from ``seed`` (int or ``np.random.Generator``, passed through
+``np.random.default_rng``): same arguments and seed, identical graph. Unless a builder
+says otherwise, weights into node i are i.i.d. ``N(0, weight_scale² / fan_in(i))``, biases
+of non-input nodes ``N(0, bias_scale²)``, and ``delays`` is an int (every edge) or a tuple
+``(lo, hi)`` (uniform random integers in ``[lo, hi]``). Bad arguments raise ``GraphError``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import networkx as nx
+import numpy as np
+
+from agents.activations import get_activation
+from agents.errors import GraphError
+from networks.validate import INPUT_ACTIVATION, validate_graph
+
+#: max over a of σ'(a), used by :func:`scale_to_contractive`.
+MAX_SLOPE = {"tanh": 1.0, "identity": 1.0, "relu": 1.0, "sigmoid": 0.25}
+Delays = int | tuple[int, int]
+
+
+def _rng(seed) -> np.random.Generator:
+    if seed is None or isinstance(seed, bool):
+        raise GraphError(f"seed must be an int or a numpy Generator, got {seed!r}")
+    return np.random.default_rng(seed)
+
+
+def _count(name: str, value, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
+        raise GraphError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def _scales(**scales) -> None:
+    for name, x in scales.items():
+        if isinstance(x, bool) or not isinstance(x, int | float) or not 0 <= x < np.inf:
+            raise GraphError(f"{name} must be a finite number >= 0, got {x!r}")
+
+
+def _draw_delays(delays, k: int, rng: np.random.Generator, name: str = "delays") -> list[int]:
+    """Return ``k`` delays from an int (constant) or ``(lo, hi)`` (uniform in [lo, hi])."""
+    if isinstance(delays, tuple | list) and len(delays) == 2:
+        lo, hi = (_count(name, d, 1) for d in delays)
+        if lo > hi:
+            raise GraphError(f"{name}=({lo}, {hi}) needs lo <= hi")
+        return [int(d) for d in rng.integers(lo, hi + 1, size=k)]
+    return [_count(name, delays, 1)] * k
+
+
+def _activations(activation, output_activation, n: int) -> list[str]:
+    """Return one validated activation name per non-input layer (``n`` of them)."""
+    acts = [activation] * n if isinstance(activation, str) else list(activation)
+    if len(acts) != n:
+        raise GraphError(f"activation lists {len(acts)} entries; need one per non-input "
+                         f"layer ({n})")
+    if output_activation is not None:
+        acts[-1] = output_activation
+    for a in acts:
+        get_activation(a)  # raises GraphError naming an unknown activation
+    return acts
+
+
+def _init_graph(n_in: int, rest: list[tuple[str, str, int | None]], bias_scale: float,
+                rng: np.random.Generator) -> nx.DiGraph:
+    """Add inputs 0..n_in-1, then ``rest`` as (role, activation, layer); None: no layer."""
+    G = nx.DiGraph()
+    layer = 0 if rest[-1][2] is not None else None
+    nodes = [("input", INPUT_ACTIVATION, layer)] * n_in + rest
+    b = bias_scale * rng.standard_normal(len(rest)) if bias_scale else np.zeros(len(rest))
+    biases = [0.0] * n_in + [float(x) for x in b]
+    for i, ((role, act, layer), bias) in enumerate(zip(nodes, biases, strict=True)):
+        G.add_node(i, role=role, activation=act, bias=bias)
+        if layer is not None:
+            G.nodes[i]["layer"] = layer
+    return G
+
+
+def _finish(G: nx.DiGraph, pairs, weights, delays) -> nx.DiGraph:
+    """Add edges (j, i) with their weights and delays sorted by (j, i); validate."""
+    edges = dict(zip(pairs, zip(weights, delays, strict=True), strict=True))
+    for j, i in sorted(edges):
+        G.add_edge(j, i, weight=float(edges[j, i][0]), delay=int(edges[j, i][1]))
+    validate_graph(G)
+    return G
+
+
+def _fan_in_weights(pairs, weight_scale: float, rng: np.random.Generator) -> list[float]:
+    """Return one weight per (j, i): N(0, weight_scale²/fan_in(i)), fan-in over ``pairs``."""
+    fan_in: dict[int, int] = {}
+    for _, i in pairs:
+        fan_in[i] = fan_in.get(i, 0) + 1
+    z = rng.standard_normal(len(pairs))
+    return [weight_scale * zk / np.sqrt(fan_in[i]) for zk, (_, i) in zip(z, pairs, strict=True)]
+
+
+def _layered(sizes, activation, output_activation, weight_scale, bias_scale, delays, rng):
+    sizes = [_count("each layer size", s, 1) for s in sizes]
+    if len(sizes) < 2:
+        raise GraphError(f"sizes needs at least [n_in, n_out], got {sizes!r}")
+    _scales(weight_scale=weight_scale, bias_scale=bias_scale)
+    acts = _activations(activation, output_activation, len(sizes) - 1)
+    starts = np.cumsum([0, *sizes])
+    ranges = [range(starts[k], starts[k + 1]) for k in range(len(sizes))]
+    rest = [("output" if k == len(sizes) - 1 else "hidden", acts[k - 1], k)
+            for k in range(1, len(sizes)) for _ in ranges[k]]
+    G = _init_graph(sizes[0], rest, bias_scale, rng)
+    pairs, weights, ds = [], [], []
+    for k in range(1, len(sizes)):
+        W = rng.normal(0.0, weight_scale / np.sqrt(sizes[k - 1]), size=(sizes[k], sizes[k - 1]))
+        pairs += [(int(j), int(i)) for i in ranges[k] for j in ranges[k - 1]]
+        weights += W.ravel().tolist()
+        ds += _draw_delays(delays, W.size, rng)
+    return G, pairs, weights, ds, ranges
+
+
+def layered(sizes: Sequence[int], activation: str | Sequence[str] = "tanh",
+            output_activation: str | None = None, *, seed, weight_scale: float = 1.0,
+            bias_scale: float = 0.0, delays: Delays = 1) -> nx.DiGraph:
+    """Build a fully connected feedforward net with layer sizes ``[n_in, h1, ..., n_out]``.
+
+    Layer l has the contiguous ids ``sum(sizes[:l]) .. sum(sizes[:l+1]) - 1`` and
+    ``layer=l``. Every node of layer l-1 feeds every node of layer l with weight
+    ``N(0, weight_scale² / sizes[l-1])``.
+
+    Args:
+        sizes: layer sizes, length >= 2, each >= 1.
+        activation: one name for all non-input layers, or a list of len(sizes)-1 names.
+        output_activation: overrides the output layer's activation if given.
+        seed: int or ``np.random.Generator``.
+        weight_scale: weight standard deviation times sqrt(fan-in).
+        bias_scale: bias standard deviation (0: zero biases).
+        delays: int or ``(lo, hi)``.
+
+    Returns:
+        A validated acyclic DiGraph with ``sum(sizes)`` nodes and
+        ``sum(sizes[l-1] * sizes[l])`` edges.
+
+    """
+    G, *edges, _ = _layered(sizes, activation, output_activation, weight_scale, bias_scale,
+                            delays, _rng(seed))
+    return _finish(G, *edges)
+
+
+def layered_recurrent(sizes: Sequence[int], activation: str | Sequence[str] = "tanh",
+                      output_activation: str | None = None, *, seed, self_loops: bool = True,
+                      lateral: float = 0.0, feedback: float = 0.0, weight_scale: float = 1.0,
+                      recurrent_scale: float = 0.5, bias_scale: float = 0.0,
+                      delays: Delays = 1, recurrent_delays: Delays = 1) -> nx.DiGraph:
+    """Build the :func:`layered` net plus recurrent edges among the hidden layers.
+
+    Recurrent edges: a self-loop on every hidden node (if ``self_loops``); each ordered
+    pair of distinct nodes of one hidden layer with probability ``lateral``; each pair
+    (node of layer l+1 → node of hidden layer l) with probability ``feedback`` (so outputs
+    may feed the last hidden layer; nothing enters the inputs). A recurrent edge out of a
+    layer of n nodes gets weight ``N(0, recurrent_scale² / n)`` and a delay from
+    ``recurrent_delays``. The feedforward part is drawn first, so it equals
+    ``layered(...)`` with the same seed. Without hidden layers no recurrent edge exists.
+
+    Args:
+        sizes: as in :func:`layered`.
+        activation: as in :func:`layered`.
+        output_activation: as in :func:`layered`.
+        seed: int or ``np.random.Generator``.
+        self_loops: add a self-loop on every hidden node.
+        lateral: probability in [0, 1] of each within-layer hidden edge.
+        feedback: probability in [0, 1] of each edge from layer l+1 to hidden layer l.
+        weight_scale: feedforward weight std times sqrt(fan-in).
+        recurrent_scale: recurrent weight std times sqrt(source layer size).
+        bias_scale: bias standard deviation.
+        delays: int or ``(lo, hi)`` for the feedforward edges.
+        recurrent_delays: int or ``(lo, hi)`` for the recurrent edges.
+
+    Returns:
+        A validated DiGraph (cyclic as soon as one recurrent edge exists).
+
+    """
+    for name, p in (("lateral", lateral), ("feedback", feedback)):
+        if not 0.0 <= p <= 1.0:
+            raise GraphError(f"{name} must be a probability in [0, 1], got {p!r}")
+    _scales(recurrent_scale=recurrent_scale)
+    rng = _rng(seed)
+    G, pairs, weights, ds, ranges = _layered(sizes, activation, output_activation,
+                                             weight_scale, bias_scale, delays, rng)
+    rec = []  # (j, i, size of j's layer)
+    for k in range(1, len(ranges) - 1):
+        layer, upper = ranges[k], ranges[k + 1]
+        if self_loops:
+            rec += [(i, i, len(layer)) for i in layer]
+        for p, src in ((lateral, layer), (feedback, upper)):
+            if p > 0:
+                hit = rng.random((len(layer), len(src))) < p
+                rec += [(j, i, len(src)) for a, i in enumerate(layer)
+                        for b, j in enumerate(src) if hit[a, b] and i != j]
+    z = rng.standard_normal(len(rec))
+    pairs += [(int(j), int(i)) for j, i, _ in rec]
+    weights += [recurrent_scale * zk / np.sqrt(n) for zk, (_, _, n) in zip(z, rec, strict=True)]
+    ds += _draw_delays(recurrent_delays, len(rec), rng, "recurrent_delays")
+    return _finish(G, pairs, weights, ds)
+
+
+def ring(n: int, *, n_inputs: int = 1, n_outputs: int = 1, activation: str = "tanh",
+         output_activation: str | None = None, seed, weight_scale: float = 0.9,
+         bias_scale: float = 0.0, delays: Delays = 1) -> nx.DiGraph:
+    """Build a directed cycle of ``n`` hidden neurons, fed by inputs and read by outputs.
+
+    Ids: inputs ``0 .. n_inputs-1``, ring position p at id ``n_inputs + p``, outputs last.
+    Ring edges go p → p+1 (mod n; ``n=1`` gives a self-loop) with weight ``±weight_scale``
+    (random sign), so the ring block's spectral norm is exactly ``weight_scale`` (a tanh
+    ring is contractive iff ``weight_scale < 1``). Input k feeds ring position
+    ``k*n // n_inputs`` (input 0 → position 0); output k reads ring position
+    ``n - 1 - k*n // n_outputs`` (output 0 reads the last one). Input and output edges
+    weigh ``N(0, 1 / fan_in)``, fan-in counted over those edges. All edges use ``delays``.
+
+    Args:
+        n: ring length >= 1.
+        n_inputs: number of input nodes >= 1.
+        n_outputs: number of output nodes >= 1.
+        activation: activation of the ring neurons.
+        output_activation: activation of the outputs (default: ``activation``).
+        seed: int or ``np.random.Generator``.
+        weight_scale: magnitude of every ring weight.
+        bias_scale: bias standard deviation of ring and output nodes.
+        delays: int or ``(lo, hi)``.
+
+    Returns:
+        A validated cyclic DiGraph with ``n_inputs + n + n_outputs`` nodes and as many
+        edges.
+
+    """
+    n, n_in = _count("n", n, 1), _count("n_inputs", n_inputs, 1)
+    n_out = _count("n_outputs", n_outputs, 1)
+    _scales(weight_scale=weight_scale, bias_scale=bias_scale)
+    rng = _rng(seed)
+    act, out_act = _activations(activation, output_activation, 2)
+    rest = [("hidden", act, None)] * n + [("output", out_act, None)] * n_out
+    G = _init_graph(n_in, rest, bias_scale, rng)
+    ring_pairs = [(n_in + p, n_in + (p + 1) % n) for p in range(n)]
+    io_pairs = [(k, n_in + k * n // n_in) for k in range(n_in)]
+    io_pairs += [(n_in + n - 1 - k * n // n_out, n_in + n + k) for k in range(n_out)]
+    ws = (weight_scale * rng.choice([-1.0, 1.0], size=n)).tolist()
+    ws += _fan_in_weights(io_pairs, 1.0, rng)
+    return _finish(G, ring_pairs + io_pairs, ws, _draw_delays(delays, len(ws), rng))
+
+
+def _extra_pairs(k, N, n_in, order, acyclic, self_loops, used, n_free, rng):
+    """Return ``k`` new distinct pairs (j, i), uniform among the allowed ones not in used.
+
+    Allowed (in positions of ``order``): target b >= n_in and, if acyclic, source a < b,
+    else any source with a == b only if ``self_loops``.
+    """
+    pos, out, seen = np.asarray(order), [], set(used)
+
+    def ok(a, b):
+        return a < b if acyclic else (a != b) | self_loops
+
+    def take(a, b):
+        for pair in zip(pos[a].tolist(), pos[b].tolist(), strict=True):
+            if len(out) < k and pair not in seen:
+                seen.add(pair)
+                out.append(pair)
+
+    if 4 * k < n_free:  # sparse: rejection sampling from uniform (a, b)
+        while len(out) < k:
+            a, b = rng.integers(N, size=2 * k + 16), rng.integers(n_in, N, size=2 * k + 16)
+            m = ok(a, b)
+            take(a[m], b[m])
+    elif k > 0:  # dense: all allowed pairs in random order
+        a, b = np.nonzero(ok(np.arange(N)[:, None], np.arange(n_in, N)[None, :]))
+        perm = rng.permutation(len(a))
+        take(a[perm], b[perm] + n_in)
+    return out
+
+
+def _random_graph(n_nodes, n_edges, n_inputs, n_outputs, seed, activation, output_activation,
+                  weight_scale, bias_scale, delays, acyclic, self_loops):
+    N, n_edges = _count("n_nodes", n_nodes, 2), _count("n_edges", n_edges, 0)
+    n_in, n_out = _count("n_inputs", n_inputs, 1), _count("n_outputs", n_outputs, 1)
+    if n_in + n_out > N:
+        raise GraphError(f"n_nodes={N} is less than n_inputs + n_outputs = {n_in + n_out}")
+    _scales(weight_scale=weight_scale, bias_scale=bias_scale)
+    rng = _rng(seed)
+    act, out_act = _activations(activation, output_activation, 2)
+    n_hid = N - n_in - n_out
+    rest = [("hidden", act, None)] * n_hid + [("output", out_act, None)] * n_out
+    G = _init_graph(n_in, rest, bias_scale, rng)
+    # A random order of the non-input nodes (in a DAG: hidden nodes, then outputs).
+    perm = rng.permutation(n_hid if acyclic else N - n_in)
+    order = list(range(n_in)) + [n_in + int(x) for x in perm]
+    order += list(range(n_in + n_hid, N)) if acyclic else []
+    # Spanning edges: every non-input node gets a parent earlier in `order`; following
+    # parents back ends at an input, so every node is reachable from an input.
+    used = {(order[int(rng.integers(p))], order[p]) for p in range(n_in, N)}
+    if acyclic:  # position pairs a < b with b >= n_in
+        n_cand = N * (N - 1) // 2 - n_in * (n_in - 1) // 2
+    else:
+        n_cand = N * (N - n_in) - (0 if self_loops else N - n_in)
+    k = min(max(n_edges, len(used)), n_cand) - len(used)
+    extra = _extra_pairs(k, N, n_in, order, acyclic, self_loops, used, n_cand - len(used), rng)
+    pairs = sorted(used | set(extra))
+    ws = _fan_in_weights(pairs, weight_scale, rng)
+    return _finish(G, pairs, ws, _draw_delays(delays, len(pairs), rng))
+
+
+def random_dag(n_nodes: int, n_edges: int, *, n_inputs: int = 2, n_outputs: int = 1, seed,
+               activation: str = "tanh", output_activation: str | None = None,
+               weight_scale: float = 1.0, bias_scale: float = 0.1,
+               delays: Delays = 1) -> nx.DiGraph:
+    """Build a random DAG on ``n_nodes`` nodes (inputs and outputs included).
+
+    A random topological order is drawn: inputs, the hidden nodes in random order, then
+    outputs (ids stay inputs, hidden, outputs, so ids are *not* topologically sorted).
+    First every non-input node gets one in-edge from a uniformly random earlier node (so
+    every node is reachable from an input); then distinct forward edges, uniform among
+    the rest, are added until there are exactly ``min(max(n_edges, n_nodes - n_inputs),
+    n_forward)`` edges, ``n_forward`` being the number of forward pairs not ending in an
+    input. An edge from an earlier to a later output can occur. Fan-in = final in-degree.
+
+    Args:
+        n_nodes: total number of nodes >= n_inputs + n_outputs.
+        n_edges: wanted number of edges (see above).
+        n_inputs: number of input nodes >= 1 (ids 0 .. n_inputs-1).
+        n_outputs: number of output nodes >= 1 (the last ids).
+        seed: int or ``np.random.Generator``.
+        activation: activation of the hidden nodes.
+        output_activation: activation of the outputs (default: ``activation``).
+        weight_scale: weight standard deviation times sqrt(fan-in).
+        bias_scale: bias standard deviation.
+        delays: int or ``(lo, hi)``.
+
+    Returns:
+        A validated acyclic DiGraph.
+
+    """
+    return _random_graph(n_nodes, n_edges, n_inputs, n_outputs, seed, activation,
+                         output_activation, weight_scale, bias_scale, delays, True, False)
+
+
+def random_digraph(n_nodes: int, n_edges: int, *, n_inputs: int = 2, n_outputs: int = 1,
+                   seed, activation: str = "tanh", output_activation: str | None = None,
+                   weight_scale: float = 1.0, bias_scale: float = 0.1,
+                   self_loops: bool = True, delays: Delays = 1) -> nx.DiGraph:
+    """Build a random directed graph (cycles allowed) on ``n_nodes`` nodes.
+
+    As :func:`random_dag`, but the spanning in-edges follow a random order of all
+    non-input nodes and the extra edges are uniform over all pairs (j, i), i not an input
+    (any direction; self-loops only if ``self_loops``). Exactly
+    ``min(max(n_edges, n_nodes - n_inputs), n_pairs)`` edges. With a few more edges than
+    nodes the graph is almost surely cyclic, but a cycle is not guaranteed.
+
+    Args:
+        n_nodes: total number of nodes >= n_inputs + n_outputs.
+        n_edges: wanted number of edges (see above).
+        n_inputs: number of input nodes >= 1 (ids 0 .. n_inputs-1).
+        n_outputs: number of output nodes >= 1 (the last ids).
+        seed: int or ``np.random.Generator``.
+        activation: activation of the hidden nodes.
+        output_activation: activation of the outputs (default: ``activation``).
+        weight_scale: weight standard deviation times sqrt(fan-in).
+        bias_scale: bias standard deviation.
+        self_loops: allow self-loops among the extra edges.
+        delays: int or ``(lo, hi)``.
+
+    Returns:
+        A validated DiGraph.
+
+    """
+    return _random_graph(n_nodes, n_edges, n_inputs, n_outputs, seed, activation,
+                         output_activation, weight_scale, bias_scale, delays, False,
+                         self_loops)
+
+
+def recurrent_block(G: nx.DiGraph) -> tuple[list, np.ndarray]:
+    """Return the non-input nodes (in ``G.nodes`` order) and the weights among them.
+
+    Returns:
+        ``(nodes, W)``, W of shape (len(nodes), len(nodes)) with ``W[a, b]`` the weight of
+        edge nodes[b] → nodes[a] (0 where there is no edge).
+
+    """
+    nodes = [v for v, r in G.nodes(data="role") if r != "input"]
+    index = {v: k for k, v in enumerate(nodes)}
+    W = np.zeros((len(nodes), len(nodes)))
+    for j, i, w in G.edges(data="weight"):
+        if j in index:
+            W[index[i], index[j]] = w
+    return nodes, W
+
+
+def scale_to_contractive(G: nx.DiGraph, gain: float = 0.5) -> nx.DiGraph:
+    """Return a copy of ``G`` whose non-input block has Lipschitz bound ``gain``.
+
+    Every edge between two non-input nodes is multiplied by one factor so that
+    ``‖W‖₂ · max σ' = gain``, W from :func:`recurrent_block` and max σ' the largest slope
+    bound (:data:`MAX_SLOPE`) over the non-input nodes. For ``gain < 1`` the map
+    ``x ↦ σ(W x + U u + b)`` is a contraction: the forward fixed point exists, is unique
+    and is reached by iteration, whatever the delays. Edges out of inputs are unchanged;
+    a graph with no edge among non-input nodes comes back as an unchanged copy.
+
+    Args:
+        G: a valid network graph.
+        gain: the target bound, a finite number > 0.
+
+    Returns:
+        The scaled copy.
+
+    """
+    if isinstance(gain, bool) or not isinstance(gain, int | float) or not 0 < gain < np.inf:
+        raise GraphError(f"gain must be a finite number > 0, got {gain!r}")
+    validate_graph(G)
+    H = G.copy()
+    nodes, W = recurrent_block(H)
+    slope = 0.0
+    for v in nodes:
+        act = H.nodes[v].get("activation", "tanh")
+        if act not in MAX_SLOPE:
+            raise GraphError(f"node {v!r}: no slope bound known for activation {act!r}")
+        slope = max(slope, MAX_SLOPE[act])
+    norm = float(np.linalg.norm(W, 2)) * slope
+    if norm > 0.0:
+        inner = set(nodes)
+        for j, _, d in H.edges(data=True):
+            if j in inner:
+                d["weight"] = float(d["weight"] * gain / norm)
+    return H

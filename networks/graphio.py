@@ -1,0 +1,197 @@
+"""Network graph files: node-link JSON (the localprop format) and GraphML export.
+
+The JSON file is ``networkx.node_link_data(G, edges="edges")``: an object with keys
+``directed`` (true), ``multigraph`` (false), ``graph`` (graph attributes), ``nodes`` (a
+list of ``{"id": ..., **attributes}`` in ``G.nodes`` order) and ``edges`` (a list of
+``{"source": ..., "target": ..., **attributes}`` in ``G.edges`` order). Node ids must be
+ints or strings, so they come back unchanged; node order, successor order and every
+attribute value (floats included, written with ``repr`` precision) are preserved. The key
+``links`` (networkx < 3.4 default) is accepted in place of ``edges`` when loading.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import networkx as nx
+import numpy as np
+
+from agents.errors import GraphError
+from networks.validate import validate_graph
+
+
+def _json_default(x):
+    if isinstance(x, np.bool_):
+        return bool(x)
+    if isinstance(x, np.integer):
+        return int(x)
+    if isinstance(x, np.floating):
+        return float(x)
+    raise TypeError(f"value {x!r} of type {type(x).__name__} is not JSON serializable")
+
+
+def _is_id(n) -> bool:
+    return isinstance(n, str | int | np.integer) and not isinstance(n, bool)
+
+
+def save_graph(G: nx.DiGraph, path: str | os.PathLike) -> None:
+    """Validate ``G`` and write it to ``path`` as node-link JSON, atomically.
+
+    The file is written to a temporary file in the same directory, then moved over
+    ``path`` with ``os.replace``, so a crash never leaves a half-written graph file.
+    numpy scalar attributes are written as plain numbers.
+
+    Args:
+        G: a valid network graph whose node ids are ints or strings.
+        path: the file to write.
+
+    Raises:
+        GraphError: if ``G`` is invalid, a node id is neither int nor str (names the
+            node), an attribute cannot be written as JSON, or the file cannot be written.
+
+    """
+    path = Path(path)
+    validate_graph(G)
+    for n in G.nodes:
+        if not _is_id(n):
+            raise GraphError(
+                f"node {n!r} has an id of type {type(n).__name__}; node ids must be int or "
+                f"str to be saved"
+            )
+    for n, d in G.nodes(data=True):
+        if "id" in d:
+            raise GraphError(f"node {n!r} has an attribute 'id', which the file format uses")
+    for u, v, d in G.edges(data=True):
+        if "source" in d or "target" in d:
+            raise GraphError(f"edge {(u, v)!r} has an attribute 'source' or 'target', which "
+                             f"the file format uses")
+    data = nx.node_link_data(G, edges="edges")
+    try:
+        text = json.dumps(data, indent=1, allow_nan=False, default=_json_default)
+    except (TypeError, ValueError) as e:
+        raise GraphError(f"cannot save graph to {str(path)!r}: {e}") from None
+    tmp = None
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError as e:
+        if tmp is not None and os.path.exists(tmp):
+            os.unlink(tmp)
+        raise GraphError(f"cannot write graph file {str(path)!r}: {e.strerror or e}") from None
+
+
+def _read_json(path: Path):
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise GraphError(f"graph file {str(path)!r} does not exist") from None
+    except UnicodeDecodeError as e:
+        raise GraphError(f"graph file {str(path)!r} is not UTF-8 text: {e.reason}") from None
+    except OSError as e:
+        raise GraphError(f"cannot read graph file {str(path)!r}: {e.strerror or e}") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise GraphError(
+            f"graph file {str(path)!r} is not valid JSON: {e.msg} at line {e.lineno}, "
+            f"column {e.colno}"
+        ) from None
+
+
+def _graph_from_data(data) -> nx.DiGraph:
+    """Build a DiGraph from node-link data; raise GraphError (without the file name)."""
+    if not isinstance(data, dict):
+        raise GraphError(f"not a node-link graph: the top level is a {type(data).__name__}, "
+                         f"not an object")
+    edges_key = "edges" if "edges" in data or "links" not in data else "links"
+    for key in ("directed", "nodes", edges_key):
+        if key not in data:
+            raise GraphError(f"not a node-link graph: missing key {key!r}")
+    if data["directed"] is not True:
+        raise GraphError(f"the graph is undirected ('directed': {data['directed']!r}); a "
+                         f"network must be directed")
+    if data.get("multigraph", False) is not False:
+        raise GraphError("the graph is a multigraph ('multigraph': true); a network allows "
+                         "at most one edge per ordered pair of nodes")
+    if not isinstance(data.get("graph", {}), dict):
+        raise GraphError("not a node-link graph: 'graph' is not an object")
+    for key in ("nodes", edges_key):
+        if not isinstance(data[key], list):
+            raise GraphError(f"not a node-link graph: {key!r} is not a list")
+    G = nx.DiGraph()
+    G.graph.update(data.get("graph", {}))
+    for k, d in enumerate(data["nodes"]):
+        if not isinstance(d, dict) or "id" not in d:
+            raise GraphError(f"node entry {k} has no 'id'")
+        n = d["id"]
+        if not _is_id(n):
+            raise GraphError(f"node entry {k} has id {n!r}; node ids must be int or str")
+        if n in G:
+            raise GraphError(f"node {n!r} appears twice (node entry {k})")
+        G.add_node(n, **{a: v for a, v in d.items() if a != "id"})
+    for k, d in enumerate(data[edges_key]):
+        if not isinstance(d, dict) or "source" not in d or "target" not in d:
+            raise GraphError(f"edge entry {k} needs 'source' and 'target'")
+        u, v = d["source"], d["target"]
+        for end in (u, v):
+            if not _is_id(end) or end not in G:
+                raise GraphError(f"edge ({u!r}, {v!r}) (edge entry {k}) refers to unknown "
+                                 f"node {end!r}")
+        if G.has_edge(u, v):
+            raise GraphError(f"edge ({u!r}, {v!r}) appears twice (edge entry {k})")
+        G.add_edge(u, v, **{a: x for a, x in d.items() if a not in ("source", "target")})
+    return G
+
+
+def load_graph(path: str | os.PathLike) -> nx.DiGraph:
+    """Read a node-link JSON graph file and validate it.
+
+    Args:
+        path: the file to read.
+
+    Returns:
+        The graph, with node ids, node order, successor order and attributes as saved.
+
+    Raises:
+        GraphError: naming the file, for a missing or unreadable file, invalid JSON
+            (with line and column), JSON that is not a directed, non-multigraph node-link
+            graph (naming the missing key or bad entry), or a graph that fails
+            :func:`~networks.validate.validate_graph` (naming the node or edge).
+
+    """
+    path = Path(path)
+    data = _read_json(path)
+    try:
+        G = _graph_from_data(data)
+        validate_graph(G)
+    except GraphError as e:
+        raise GraphError(f"graph file {str(path)!r}: {e}") from None
+    return G
+
+
+def export_graphml(G: nx.DiGraph, path: str | os.PathLike) -> None:
+    """Validate ``G`` and write it as GraphML (for Gephi, yEd, Cytoscape...).
+
+    GraphML stores node ids as strings; attributes keep their int/float/str types.
+    This is an export format: :func:`load_graph` reads only node-link JSON.
+
+    Args:
+        G: a valid network graph.
+        path: the file to write.
+
+    Raises:
+        GraphError: if ``G`` is invalid or the file cannot be written.
+
+    """
+    validate_graph(G)
+    try:
+        nx.write_graphml(G, os.fspath(path))
+    except OSError as e:
+        raise GraphError(f"cannot write GraphML file {str(path)!r}: {e.strerror or e}") from None
