@@ -1,0 +1,20 @@
+# Set-up is automatic: the first `make demo` or `make test` builds .venv (needs Python >= 3.12).
+.PHONY: demo test test-slow bench lint
+
+.venv/.installed: pyproject.toml .ci/bootstrap
+	bash .ci/bootstrap
+
+demo: .venv/.installed
+	.venv/bin/localprop demo
+
+test: .venv/.installed
+	.venv/bin/python -m pytest
+
+test-slow: .venv/.installed
+	.venv/bin/python -m pytest -m slow
+
+bench: .venv/.installed
+	.venv/bin/python -m runs.bench
+
+lint: .venv/.installed
+	.venv/bin/ruff check agents networks runs tests
