@@ -10,7 +10,7 @@ from agents.rule import Channel, Rule, Stage, StateVar
 
 
 def forward_node_update(state, inbox, nrn, params):
-    """a = Σ_j w_ij x_j(t − d_ij) + b, x = σ(a). Shapes (n, B)."""
+    """Activation and output: a = Σ_j w_ij x_j(t − d_ij) + b, x = σ(a). Shapes (n, B)."""
     a = inbox["net"] + state["bias"]
     return {"a": a, "x": nrn.act.f(a)}
 

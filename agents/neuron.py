@@ -87,11 +87,12 @@ class NeuronAgent(mesa.Agent):
         for ch in self.model.rule.stages[stage_index].channels:
             if ch.direction == "forward":
                 e = self.out_edges
-                for tgt, slot, d in zip(e["target"], e["slot"], e["delay"]):
+                for tgt, slot, d in zip(e["target"], e["slot"], e["delay"], strict=True):
                     deliver(tgt, ch.name, slot, self._value(ch.source, ch.delayed, d))
             else:
                 e, w = self.in_edges, self.edge_state["weight"]
-                for k, (src, slot, d) in enumerate(zip(e["source"], e["slot"], e["delay"])):
+                edges = zip(e["source"], e["slot"], e["delay"], strict=True)
+                for k, (src, slot, d) in enumerate(edges):
                     deliver(src, ch.name, slot, w[k] * self._value(ch.source, ch.delayed, d))
 
     # ----------------------------------------------------------------- phase 2

@@ -1,4 +1,4 @@
-"""The rule interface: declared state, message channels and local update functions.
+r"""The rule interface: declared state, message channels and local update functions.
 
 A learning rule is data plus pure functions, nothing engine-specific:
 

@@ -1,4 +1,4 @@
-"""Compilation of a validated graph to arrays (the layout both engines start from).
+r"""Compilation of a validated graph to arrays (the layout both engines start from).
 
 Canonical orders, used by every array a user sees:
 
@@ -181,7 +181,8 @@ def compile_graph(G: nx.DiGraph) -> CompiledNetwork:
     is_input = np.array([r == "input" for r in roles], dtype=bool)
     is_output = np.array([r == "output" for r in roles], dtype=bool)
     activation = tuple(
-        "identity" if inp else G.nodes[n]["activation"] for n, inp in zip(node_ids, is_input)
+        "identity" if inp else G.nodes[n]["activation"]
+        for n, inp in zip(node_ids, is_input, strict=True)
     )
     bias = np.array([float(G.nodes[n]["bias"]) for n in node_ids], dtype=np.float64)
     bias[is_input] = 0.0

@@ -74,7 +74,10 @@ class AgentEngine(EngineBase, mesa.Model):
 
     # ----------------------------------------------------------------- stepping
     def step(self) -> None:
-        """Mesa's step: every stage as send/receive rounds (call :meth:`advance`, which sets the inputs)."""
+        """Mesa's step: every stage as send/receive rounds.
+
+        Call :meth:`advance`, which sets the inputs first.
+        """
         for k in range(len(self.rule.stages)):
             self.agents.do("send", k)
             self.agents.do("receive", k)

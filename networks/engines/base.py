@@ -66,8 +66,10 @@ class EngineBase(ABC):
     # ----------------------------------------------------------------- engine-specific
     @abstractmethod
     def _step_arrays(self, u: np.ndarray, y: np.ndarray | None, y_mask: np.ndarray) -> None:
-        """Run one step with input u (n_in, B), target y (n_out, B) or None, and the
-        mask (n_out,) of outputs whose target is present this step."""
+        """Run one step with input u (n_in, B), target y (n_out, B) or None.
+
+        ``y_mask`` (n_out,) marks the outputs whose target is present this step.
+        """
 
     @abstractmethod
     def _get_node(self, name: str) -> np.ndarray:
