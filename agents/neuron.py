@@ -98,6 +98,8 @@ class NeuronAgent(mesa.Agent):
     # ----------------------------------------------------------------- phase 2
     def receive(self, stage_index: int) -> None:
         """Update own state from own state and inbox (then own in-edges)."""
+        if self.is_input[0, 0]:
+            return  # input neurons are clamped: no node update (and no in-edges)
         rule: Rule = self.model.rule
         stage = rule.stages[stage_index]
         w = self.edge_state["weight"]
@@ -117,8 +119,6 @@ class NeuronAgent(mesa.Agent):
             value = np.asarray(value, dtype=old.dtype)
             self.state[name] = (value if value.shape == old.shape
                                 else np.broadcast_to(value, old.shape).copy())
-        if self.is_input[0, 0] and rule.output_var in new:
-            self.state[rule.output_var] = self.model.input_of(self.node)
         if stage.edge_update is not None:
             hebb = {name: self.inbox[chan] @ self.state[post][0]
                     for name, (post, chan) in stage.hebb.items()}

@@ -19,6 +19,9 @@ A learning rule is data plus pure functions, nothing engine-specific:
   in-edges, given per-edge *Hebbian* products ``Σ_κ post_iκ · pre_jκ`` of one of its own
   (already updated) variables and the value that arrived on a forward channel.
 
+Input neurons are clamped: their ``output_var`` is set to the input u(t) at the start of
+each step, they run no node update, and their other variables keep their initial value.
+
 Update functions are written once with numpy broadcasting. Node arrays have the neuron
 axis first: shape ``(n, B)`` for a variable with an example axis and ``(n, 1)`` without,
 where the agent engine calls them with ``n = 1`` for one neuron and the vectorised engine

@@ -121,8 +121,16 @@ def _contiguous(idx: np.ndarray) -> bool:
     return len(idx) > 0 and bool(np.all(np.diff(idx) == 1))
 
 
-def _plan_blocks(layer, src, tgt, delay) -> tuple[tuple[Block, ...], np.ndarray]:
-    """Partition canonical edges into dense layer blocks and per-delay sparse blocks."""
+def plan_blocks(layer, src, tgt, delay) -> tuple[tuple[Block, ...], np.ndarray]:
+    """Partition edges into dense layer blocks and per-delay sparse blocks.
+
+    Args:
+        layer: layer of each node (−1 if unknown), shape (N,).
+        src, tgt, delay: edge arrays, shape (E,), indexed by edge id.
+
+    Returns:
+        The blocks and the edge ids in block order (within a block sorted by (tgt, src)).
+    """
     n_edges = len(src)
     dense_mask = np.zeros(n_edges, dtype=bool)
     candidates = []
@@ -145,6 +153,7 @@ def _plan_blocks(layer, src, tgt, delay) -> tuple[tuple[Block, ...], np.ndarray]
     order: list[np.ndarray] = []
     pos = 0
     for d, t_nodes, s_nodes, members in candidates:
+        members = members[np.lexsort((src[members], tgt[members]))]  # row-major (tgt, src)
         # canonical order within members is (tgt, src) = row-major (n_t, n_s)
         blocks.append(
             Block("dense", d, pos, pos + len(members),
@@ -156,6 +165,7 @@ def _plan_blocks(layer, src, tgt, delay) -> tuple[tuple[Block, ...], np.ndarray]
     rest = np.flatnonzero(~dense_mask)
     for d in np.unique(delay[rest]):
         members = rest[delay[rest] == d]
+        members = members[np.lexsort((src[members], tgt[members]))]  # CSR order
         blocks.append(Block("sparse", int(d), pos, pos + len(members),
                             src=src[members], tgt=tgt[members]))
         order.append(members)
@@ -201,7 +211,7 @@ def compile_graph(G: nx.DiGraph) -> CompiledNetwork:
     out_edges = np.lexsort((tgt, src)).astype(np.intp)
     out_ptr = np.zeros(n + 1, dtype=np.intp)
     np.cumsum(np.bincount(src, minlength=n), out=out_ptr[1:])
-    blocks, block_order = _plan_blocks(layer, src, tgt, delay)
+    blocks, block_order = plan_blocks(layer, src, tgt, delay)
     return CompiledNetwork(
         graph=G, node_ids=node_ids, index=index, is_input=is_input, is_output=is_output,
         input_idx=np.flatnonzero(is_input), output_idx=np.flatnonzero(is_output),

@@ -68,10 +68,6 @@ class AgentEngine(EngineBase, mesa.Model):
         """Write a message into slot ``slot`` of ``node``'s inbox for ``channel``."""
         self._by_node[node].inbox[channel][slot] = value
 
-    def input_of(self, node) -> np.ndarray:
-        """The current input value of input neuron ``node``, shape (1, B)."""
-        return self._u[node][None, :].copy()
-
     # ----------------------------------------------------------------- stepping
     def step(self) -> None:
         """Mesa's step: every stage as send/receive rounds.

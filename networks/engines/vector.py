@@ -1,11 +1,16 @@
 """The vectorised engine: the rule's state as arrays, aggregation by blocks.
 
-Node variables are arrays of shape (N, B) (or (N, 1) without an example axis); edge
-variables are flat arrays of shape (E,) in *block order* (see :mod:`networks.compile`):
-a dense block's weights are viewed as an (n_tgt, n_src) matrix, a sparse block's as the
-data of a CSR matrix. Delayed channel sources keep a ring buffer of shape (D, N, B):
-after step t, ``buffer[t % D]`` holds the value at time t, so the value at time t − d is
-``buffer[(t − d) % D]``. Neurons stay inspectable by node id (:meth:`neuron`).
+Internally neurons are ordered inputs first (``perm``: internal position → canonical
+index). Input neurons are clamped and run no node update, so every node variable is kept
+as a fixed *head* of shape (n_in, w) (the input u for the output variable, the initial
+value otherwise) and an *active* part of shape (N − n_in, w) that the rule updates; w is
+B for variables with an example axis, 1 otherwise. Edge variables are flat arrays of
+shape (E,) in *block order* (see :func:`networks.compile.plan_blocks`): a dense block's
+weights are viewed as an (n_tgt, n_src) matrix, a sparse block's as the data of a CSR
+matrix. Delayed channel sources keep a ring buffer of shape (D, N, B): after step t,
+``buffer[t % D]`` holds the value at time t, so the value at time t − d is
+``buffer[(t − d) % D]``. Public arrays are in canonical order; neurons stay inspectable
+by node id (:meth:`neuron`).
 """
 
 from __future__ import annotations
@@ -16,9 +21,29 @@ import numpy as np
 import scipy.sparse as sp
 
 from agents.activations import ActivationMap
-from agents.errors import ConfigError
+from agents.errors import ConfigError, DivergenceError
 from agents.rule import Rule, Stage
+from networks.compile import plan_blocks
 from networks.engines.base import EngineBase
+
+
+class _Rows:
+    """Rows of a node variable split into head (inputs) and active part, read by range."""
+
+    __slots__ = ("head", "tail", "n_in", "_full")
+
+    def __init__(self, head: np.ndarray, tail: np.ndarray):
+        self.head, self.tail, self.n_in, self._full = head, tail, len(head), None
+
+    def __getitem__(self, idx):
+        if isinstance(idx, slice) and idx.start is not None:
+            if idx.stop <= self.n_in:
+                return self.head[idx]
+            if idx.start >= self.n_in:
+                return self.tail[idx.start - self.n_in:idx.stop - self.n_in]
+        if self._full is None:
+            self._full = np.concatenate([self.head, self.tail])
+        return self._full[idx]
 
 
 class VectorEngine(EngineBase):
@@ -30,107 +55,127 @@ class VectorEngine(EngineBase):
                  record=(), check_finite=True):
         self._setup(net, rule, params, batch, dtype, record, check_finite)
         net, n, width = self.net, self.net.n_nodes, self.n_batch
+        active = np.flatnonzero(~net.is_input)
+        self.perm = np.concatenate([net.input_idx, active]).astype(np.intp)
+        self.position = np.empty(n, dtype=np.intp)       # canonical index → internal
+        self.position[self.perm] = np.arange(n)
+        self.n_in = n_in = len(net.input_idx)
+        self.blocks, self.block_order = plan_blocks(
+            net.layer[self.perm], self.position[net.src], self.position[net.tgt], net.delay)
+        self._inverse_order = np.empty_like(self.block_order)
+        self._inverse_order[self.block_order] = np.arange(net.n_edges)
+        self._head: dict[str, np.ndarray] = {}
         self._nodes: dict[str, np.ndarray] = {}
         for var in rule.all_node_vars:
             cols = width if var.batched else 1
-            self._nodes[var.name] = np.full((n, cols), var.init, dtype=self.dtype)
-        self._nodes["bias"] = net.bias.astype(self.dtype)[:, None].copy()
-        self._edges: dict[str, np.ndarray] = {"weight": net.weight[net.block_order].astype(
-            self.dtype)}
+            self._head[var.name] = np.full((n_in, cols), var.init, dtype=self.dtype)
+            self._nodes[var.name] = np.full((n - n_in, cols), var.init, dtype=self.dtype)
+        self._nodes["bias"] = net.bias[active].astype(self.dtype)[:, None]
+        self._edges: dict[str, np.ndarray] = {
+            "weight": net.weight[self.block_order].astype(self.dtype)}
         for var in rule.edge_vars:
             self._edges[var.name] = np.full(net.n_edges, var.init, dtype=self.dtype)
-        self._inverse_order = np.empty_like(net.block_order)
-        self._inverse_order[net.block_order] = np.arange(net.n_edges)
         self.depth = net.max_delay
         self._buffers = {
             name: np.full((self.depth, n, width), self._init_of(name), dtype=self.dtype)
             for name in rule.delayed_sources
         }
         self._csr = {}
-        for k, blk in enumerate(net.blocks):
+        for k, blk in enumerate(self.blocks):
             if blk.kind == "sparse":
                 m = sp.csr_array((np.ones(blk.stop - blk.start, dtype=self.dtype),
-                                  (blk.tgt, blk.src)), shape=(n, n))
+                                  (blk.tgt - n_in, blk.src)), shape=(n - n_in, n))
                 m.sort_indices()
                 self._csr[k] = m
+        is_output = net.is_output[active][:, None]
         self._neurons = SimpleNamespace(
-            act=ActivationMap(net.activation),
-            is_input=net.is_input[:, None],
-            is_output=net.is_output[:, None],
-            target=np.zeros((n, width), dtype=self.dtype),
-            has_target=np.zeros((n, 1), dtype=bool),
-            t=0,
-            batch=width,
+            act=ActivationMap([net.activation[k] for k in active]),
+            is_input=np.zeros_like(is_output), is_output=is_output,
+            target=np.zeros((n - n_in, width), dtype=self.dtype),
+            has_target=np.zeros((n - n_in, 1), dtype=bool),
+            t=0, batch=width,
         )
+        self._out_rows = self.position[net.output_idx] - n_in
 
     def _init_of(self, name: str) -> float:
         return next(v.init for v in self.rule.all_node_vars if v.name == name)
 
     # ----------------------------------------------------------------- aggregation
-    def _sparse(self, k: int, blk) -> sp.csr_array:
-        m = self._csr[k]
-        m.data = self._edges["weight"][blk.start:blk.stop]
-        return m
-
-    def _sent(self, channel) -> callable:
-        """The values a channel carries: a function of the edge delay d → (N, B)."""
+    def _sent(self, channel):
+        """The values a channel carries: a function of the edge delay d → rows (N, B)."""
         if channel.delayed:
             buf, t, depth = self._buffers[channel.source], self.t, self.depth
             return lambda d: buf[(t - d) % depth]
-        now = self._nodes[channel.source]
+        now = _Rows(self._head[channel.source], self._nodes[channel.source])
         return lambda d: now
 
     def _aggregate(self, channel, sent) -> np.ndarray:
-        n = self.net.n_nodes
-        out = np.zeros((n, self._nodes[channel.source].shape[1]), dtype=self.dtype)
+        """Σ_j w_ij m_j (forward) or Σ_h w_hi m_h (backward) for the active neurons."""
+        n_in = self.n_in
+        out = np.zeros_like(self._nodes[channel.source])
         w = self._edges["weight"]
         forward = channel.direction == "forward"
-        for k, blk in enumerate(self.net.blocks):
+        for k, blk in enumerate(self.blocks):
             vals = sent(blk.delay)
             if blk.kind == "dense":
                 (t0, t1), (s0, s1) = blk.tgt_range, blk.src_range
                 W = w[blk.start:blk.stop].reshape(t1 - t0, s1 - s0)
                 if forward:
-                    out[t0:t1] += W @ vals[s0:s1]
-                else:
-                    out[s0:s1] += W.T @ vals[t0:t1]
+                    out[t0 - n_in:t1 - n_in] += W @ vals[s0:s1]
+                elif s0 >= n_in:
+                    out[s0 - n_in:s1 - n_in] += W.T @ vals[t0:t1]
             else:
-                m = self._sparse(k, blk)
-                out += (m @ vals) if forward else (m.T @ vals)
+                m = self._csr[k]
+                m.data = w[blk.start:blk.stop]
+                if forward:
+                    out += m @ vals[0:self.net.n_nodes]
+                else:
+                    out += (m.T @ vals[n_in:self.net.n_nodes])[n_in:]
         return out
 
     def _hebb(self, post: np.ndarray, sent) -> np.ndarray:
+        """Per-edge Σ_κ post_iκ m_jκ in block order, shape (E,)."""
+        n_in = self.n_in
         out = np.empty(self.net.n_edges, dtype=self.dtype)
-        for blk in self.net.blocks:
+        for blk in self.blocks:
             pre = sent(blk.delay)
             if blk.kind == "dense":
                 (t0, t1), (s0, s1) = blk.tgt_range, blk.src_range
-                out[blk.start:blk.stop] = (post[t0:t1] @ pre[s0:s1].T).ravel()
+                view = out[blk.start:blk.stop].reshape(t1 - t0, s1 - s0)
+                np.matmul(post[t0 - n_in:t1 - n_in], pre[s0:s1].T, out=view)
             else:
-                out[blk.start:blk.stop] = np.einsum("eb,eb->e", post[blk.tgt], pre[blk.src])
+                out[blk.start:blk.stop] = np.einsum(
+                    "eb,eb->e", post[blk.tgt - n_in], pre[0:self.net.n_nodes][blk.src])
         return out
 
     # ----------------------------------------------------------------- stepping
     def _step_arrays(self, u, y, y_mask) -> None:
-        nodes, net, out = self._nodes, self.net, self.rule.output_var
-        self._neurons.t = self.t
+        nrn = self._neurons
+        nrn.t = self.t
         if y is not None:
-            self._neurons.target[net.output_idx] = y
-        self._neurons.has_target[net.output_idx, 0] = y_mask
-        nodes[out][net.input_idx] = u
+            nrn.target[self._out_rows] = y
+        nrn.has_target[self._out_rows, 0] = y_mask
+        self._head[self.rule.output_var] = u
         for stage in self.rule.stages:
-            self._round(stage, u)
+            self._round(stage)
+        pos = self.t % self.depth
         for name, buf in self._buffers.items():
-            buf[self.t % self.depth] = nodes[name]
+            buf[pos, :self.n_in] = self._head[name]
+            buf[pos, self.n_in:] = self._nodes[name]
 
-    def _round(self, stage: Stage, u) -> None:
-        nodes, net = self._nodes, self.net
+    def _round(self, stage: Stage) -> None:
+        nodes = self._nodes
         sent = {ch.name: self._sent(ch) for ch in stage.channels}
         inbox = {ch.name: self._aggregate(ch, sent[ch.name]) for ch in stage.channels}
         new = stage.node_update(nodes, inbox, self._neurons, self.params)
-        self._store_nodes(new)
-        if self.rule.output_var in new:
-            nodes[self.rule.output_var][net.input_idx] = u
+        for name, value in new.items():
+            old = nodes.get(name)
+            if old is None:
+                raise ConfigError(f"rule {self.rule.name!r} updated undeclared node "
+                                  f"variable {name!r}")
+            value = np.asarray(value, dtype=self.dtype)
+            nodes[name] = value if value.shape == old.shape else \
+                np.broadcast_to(value, old.shape).copy()
         if stage.edge_update is not None:
             hebb = {name: self._hebb(nodes[post], sent[chan])
                     for name, (post, chan) in stage.hebb.items()}
@@ -141,41 +186,49 @@ class VectorEngine(EngineBase):
                                       f"variable {name!r}")
                 self._edges[name] = np.asarray(value, dtype=self.dtype)
 
-    def _store_nodes(self, new: dict) -> None:
-        for name, value in new.items():
-            old = self._nodes.get(name)
-            if old is None:
-                raise ConfigError(f"rule {self.rule.name!r} updated undeclared node "
-                                  f"variable {name!r}")
-            value = np.asarray(value, dtype=self.dtype)
-            if value.shape != old.shape:
-                value = np.broadcast_to(value, old.shape).copy()
-            self._nodes[name] = value
-
     # ----------------------------------------------------------------- state access
     def _get_node(self, name):
-        return self._nodes[name]
+        return np.concatenate([self._head[name], self._nodes[name]])[self.position]
 
     def _set_node(self, name, value):
-        self._nodes[name] = value
+        internal = value[self.perm]
+        self._head[name] = internal[:self.n_in].copy()
+        self._nodes[name] = internal[self.n_in:].copy()
 
     def _get_edge(self, name):
         return self._edges[name][self._inverse_order]
 
     def _set_edge(self, name, value):
-        self._edges[name] = np.asarray(value, dtype=self.dtype)[self.net.block_order]
+        self._edges[name] = np.asarray(value, dtype=self.dtype)[self.block_order]
 
     def _perturb(self, i, noise):
-        for arr in self._nodes.values():
-            arr[i] += noise(arr[i].shape)
+        p = self.position[i]
+        for name in self._nodes:
+            part, row = (self._head, p) if p < self.n_in else (self._nodes, p - self.n_in)
+            part[name][row] += noise(part[name][row].shape)
         for buf in self._buffers.values():
-            buf[:, i] += noise(buf[:, i].shape)
+            buf[:, p] += noise(buf[:, p].shape)
         mine = self._inverse_order[self.net.in_ptr[i]:self.net.in_ptr[i + 1]]
         for arr in self._edges.values():
             arr[mine] += noise(len(mine))
+
+    def _check_finite(self) -> None:
+        for name, value in self._nodes.items():
+            if not np.isfinite(value).all():
+                row = int(np.argwhere(~np.isfinite(value))[0][0])
+                node = self.net.node_ids[self.perm[row + self.n_in]]
+                raise DivergenceError(
+                    f"step {self.t}: variable {name!r} of neuron {node!r} became "
+                    f"{value[row].ravel()[0]} (non-finite); lower the step sizes or the "
+                    "weight scale")
+        for value in self._edges.values():
+            if not np.isfinite(value).all():
+                return super()._check_finite()   # names the edge in canonical terms
+        return None
 
     def fill_history(self, name: str | None = None) -> None:
         """Set the delay buffers of ``name`` (default: all) to the variable's current value."""
         for var, buf in self._buffers.items():
             if name is None or var == name:
-                buf[:] = self._nodes[var]
+                buf[:, :self.n_in] = self._head[var]
+                buf[:, self.n_in:] = self._nodes[var]
