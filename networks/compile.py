@@ -126,7 +126,9 @@ def plan_blocks(layer, src, tgt, delay) -> tuple[tuple[Block, ...], np.ndarray]:
 
     Args:
         layer: layer of each node (−1 if unknown), shape (N,).
-        src, tgt, delay: edge arrays, shape (E,), indexed by edge id.
+        src: source node of each edge, shape (E,), indexed by edge id.
+        tgt: target node of each edge, shape (E,).
+        delay: delay of each edge, shape (E,).
 
     Returns:
         The blocks and the edge ids in block order (within a block sorted by (tgt, src)).
