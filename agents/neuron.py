@@ -3,9 +3,14 @@
 A :class:`NeuronAgent` holds only its own state: its node variables (arrays of shape
 (1, B) or (1, 1)), the variables of its in-edges (shape (k_in,), weights included — the
 postsynaptic neuron owns them), a delay buffer of its own recent values for every
-variable sent on a delayed channel, and an inbox. Its wiring is a routing table of
-(neighbour id, slot, delay) per edge; it never reads another agent. Messages are posted
-through the model's :meth:`deliver`, which writes into the addressee's inbox slot.
+variable sent on a delayed channel, and an inbox. Its wiring is the list of its edges
+(neighbour id, delay, and the edge's mail address); it never reads another agent.
+
+Messages go through the model's post office (:meth:`AgentEngine.post`): one mail slot
+per edge and channel. A neuron posts on the slots of its own out-edges (forward
+channels) or in-edges (backward channels) and reads its inbox, which is a view of the
+slots addressed to it: its in-edges for forward channels, its out-edges for backward
+ones.
 
 A step runs, for every stage of the rule, ``send`` on all agents and then ``receive`` on
 all agents (two-phase synchronous update), then ``end_step`` (push delay buffers).
@@ -24,22 +29,24 @@ class NeuronAgent(mesa.Agent):
     """One neuron: its state, its in-edges, its delay buffers and its inbox.
 
     Args:
-        model: the agent engine (a :class:`mesa.Model` offering ``deliver``, ``t``,
+        model: the agent engine (a :class:`mesa.Model` offering ``post``, ``t``,
             ``rule``, ``params``).
         node: the node id.
         role_input, role_output: the neuron's roles.
         act: its activation (``f``, ``df``).
         state: ``{var: (1, B) or (1, 1) array}``.
-        in_edges: ``{"source": ids (k_in,), "delay": (k_in,), "slot": (k_in,)}`` — slot =
-            position of the edge among the source's out-edges (for backward messages).
+        in_edges: ``{"source": ids (k_in,), "delay": (k_in,), "mail": (k_in,)}`` — the
+            mail slots of its in-edges for backward channels.
         edge_state: ``{var: (k_in,) array}``.
-        out_edges: ``{"target": ids (k_out,), "delay": (k_out,), "slot": (k_out,)}`` —
-            slot = position of the edge among the target's in-edges.
+        out_edges: ``{"target": ids (k_out,), "delay": (k_out,), "mail": (k_out,)}`` —
+            the mail slots of its out-edges for forward channels.
+        inbox: ``{channel: (k, B) view}`` of the mail addressed to it.
         depth: delay-buffer length (max delay of the neuron's edges).
+        dtype: float dtype of its state.
     """
 
     def __init__(self, model, node, *, role_input, role_output, act, state, in_edges,
-                 edge_state, out_edges, depth, dtype):
+                 edge_state, out_edges, inbox, depth, dtype):
         super().__init__(model)
         self.node = node
         self.act = act
@@ -49,6 +56,7 @@ class NeuronAgent(mesa.Agent):
         self.in_edges = in_edges
         self.edge_state = edge_state
         self.out_edges = out_edges
+        self.inbox = inbox
         self.depth = depth
         width = state[model.rule.output_var].shape[1]
         self.target = np.zeros((1, width), dtype=dtype)
@@ -56,13 +64,6 @@ class NeuronAgent(mesa.Agent):
         self.buffers = {
             name: np.repeat(state[name], depth, axis=0) for name in model.rule.delayed_sources
         }
-        k_in, k_out = len(in_edges["source"]), len(out_edges["target"])
-        self.inbox: dict[str, np.ndarray] = {}
-        for stage in model.rule.stages:
-            for ch in stage.channels:
-                rows = k_in if ch.direction == "forward" else k_out
-                cols = state[ch.source].shape[1]
-                self.inbox[ch.name] = np.zeros((rows, cols), dtype=dtype)
 
     @property
     def t(self) -> int:
@@ -74,26 +75,27 @@ class NeuronAgent(mesa.Agent):
         """B, the number of examples processed in parallel."""
         return self.model.n_batch
 
-    def _value(self, name: str, delayed: bool, d: int) -> np.ndarray:
-        """Own value of ``name`` at time t − d (delayed) or now, shape (B,)."""
+    def _values(self, name: str, delayed: bool, delays: np.ndarray) -> np.ndarray:
+        """Own values of ``name`` for edges of the given delays: at t − d (delayed) or
+        now; shape (k, B), or (1, B) broadcast to every edge."""
         if delayed:
-            return self.buffers[name][(self.t - d) % self.depth]
-        return self.state[name][0]
+            return self.buffers[name][(self.t - delays) % self.depth]
+        return self.state[name]
 
     # ----------------------------------------------------------------- phase 1
     def send(self, stage_index: int) -> None:
-        """Post this stage's messages along the neuron's own edges."""
-        deliver = self.model.deliver
+        """Post this stage's messages on the neuron's own edges."""
+        post = self.model.post
         for ch in self.model.rule.stages[stage_index].channels:
             if ch.direction == "forward":
                 e = self.out_edges
-                for tgt, slot, d in zip(e["target"], e["slot"], e["delay"], strict=True):
-                    deliver(tgt, ch.name, slot, self._value(ch.source, ch.delayed, d))
+                if len(e["mail"]):
+                    post(ch.name, e["mail"], self._values(ch.source, ch.delayed, e["delay"]))
             else:
-                e, w = self.in_edges, self.edge_state["weight"]
-                edges = zip(e["source"], e["slot"], e["delay"], strict=True)
-                for k, (src, slot, d) in enumerate(edges):
-                    deliver(src, ch.name, slot, w[k] * self._value(ch.source, ch.delayed, d))
+                e = self.in_edges
+                if len(e["mail"]):
+                    w = self.edge_state["weight"][:, None]
+                    post(ch.name, e["mail"], w * self._values(ch.source, ch.delayed, e["delay"]))
 
     # ----------------------------------------------------------------- phase 2
     def receive(self, stage_index: int) -> None:

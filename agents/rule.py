@@ -152,6 +152,9 @@ class Rule:
 
     def __post_init__(self):
         names = [v.name for v in self.node_vars]
+        channels = [ch.name for stage in self.stages for ch in stage.channels]
+        if len(set(channels)) != len(channels):
+            raise ConfigError(f"rule {self.name!r}: channel names must be unique, got {channels}")
         for stage in self.stages:
             for ch in stage.channels:
                 if ch.source not in names:

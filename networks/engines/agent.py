@@ -3,7 +3,7 @@
 Each step, for every stage of the rule: ``agents.do("send", k)`` — every neuron posts
 messages along its own edges — then ``agents.do("receive", k)`` — every neuron updates
 from its own state and inbox; finally ``agents.do("end_step")`` pushes delay buffers.
-Messages are routed by :meth:`AgentEngine.deliver` along graph edges only; there is no
+Messages are routed by :meth:`AgentEngine.post` along graph edges only; there is no
 Mesa event per message (delays live in the neurons' buffers).
 """
 
@@ -37,9 +37,17 @@ class AgentEngine(EngineBase, mesa.Model):
         self._by_node: dict = {}
         self._input_pos = {net.node_ids[k]: r for r, k in enumerate(net.input_idx)}
         self._output_pos = {net.node_ids[k]: r for r, k in enumerate(net.output_idx)}
-        out_slot = np.empty(net.n_edges, dtype=np.intp)  # position among source's out-edges
-        out_slot[net.out_edges] = np.arange(net.n_edges) - net.out_ptr[net.src[net.out_edges]]
-        in_slot = np.arange(net.n_edges) - net.in_ptr[net.tgt]  # position among target's in
+        # post office: one mail slot per edge and channel; forward mail in canonical
+        # (target-major) edge order, backward mail in source-major order, so that every
+        # neuron's inbox is a contiguous view
+        out_pos = np.empty(net.n_edges, dtype=np.intp)
+        out_pos[net.out_edges] = np.arange(net.n_edges)
+        self._mail: dict[str, np.ndarray] = {}
+        for stage in rule.stages:
+            for ch in stage.channels:
+                var = next(v for v in rule.all_node_vars if v.name == ch.source)
+                self._mail[ch.name] = np.zeros(
+                    (net.n_edges, width if var.batched else 1), dtype=self.dtype)
         for i, node in enumerate(net.node_ids):
             ins = np.arange(net.in_ptr[i], net.in_ptr[i + 1])
             outs = net.out_edges[net.out_ptr[i]:net.out_ptr[i + 1]]
@@ -49,24 +57,30 @@ class AgentEngine(EngineBase, mesa.Model):
             edge_state = {v.name: np.full(len(ins), v.init, dtype=self.dtype)
                           for v in rule.all_edge_vars}
             edge_state["weight"] = net.weight[ins].astype(self.dtype)
+            inbox = {}
+            for stage in rule.stages:
+                for ch in stage.channels:
+                    lo, hi = ((net.in_ptr[i], net.in_ptr[i + 1]) if ch.direction == "forward"
+                              else (net.out_ptr[i], net.out_ptr[i + 1]))
+                    inbox[ch.name] = self._mail[ch.name][lo:hi]  # a view: its own slots
             delays = np.concatenate([net.delay[ins], net.delay[outs]])
             agent = NeuronAgent(
                 self, node,
                 role_input=bool(net.is_input[i]), role_output=bool(net.is_output[i]),
                 act=get_activation(net.activation[i]), state=state,
                 in_edges={"source": [net.node_ids[j] for j in net.src[ins]],
-                          "delay": net.delay[ins].tolist(), "slot": out_slot[ins].tolist()},
+                          "delay": net.delay[ins], "mail": out_pos[ins]},
                 edge_state=edge_state,
                 out_edges={"target": [net.node_ids[k] for k in net.tgt[outs]],
-                           "delay": net.delay[outs].tolist(), "slot": in_slot[outs].tolist()},
-                depth=int(delays.max()) if len(delays) else 1, dtype=self.dtype,
+                           "delay": net.delay[outs], "mail": outs},
+                inbox=inbox, depth=int(delays.max()) if len(delays) else 1, dtype=self.dtype,
             )
             self._by_node[node] = agent
 
     # ----------------------------------------------------------------- routing
-    def deliver(self, node, channel: str, slot: int, value: np.ndarray) -> None:
-        """Write a message into slot ``slot`` of ``node``'s inbox for ``channel``."""
-        self._by_node[node].inbox[channel][slot] = value
+    def post(self, channel: str, slots: np.ndarray, values: np.ndarray) -> None:
+        """Deliver a neuron's messages: write ``values`` (k, B) into mail ``slots`` (k,)."""
+        self._mail[channel][slots] = values
 
     # ----------------------------------------------------------------- stepping
     def step(self) -> None:
