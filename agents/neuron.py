@@ -76,8 +76,11 @@ class NeuronAgent(mesa.Agent):
         return self.model.n_batch
 
     def _values(self, name: str, delayed: bool, delays: np.ndarray) -> np.ndarray:
-        """Own values of ``name`` for edges of the given delays: at t − d (delayed) or
-        now; shape (k, B), or (1, B) broadcast to every edge."""
+        """Own values of ``name`` sent on edges with the given delays.
+
+        At t − d for a delayed channel, shape (k, B); else the current value, shape (1, B),
+        broadcast to every edge.
+        """
         if delayed:
             return self.buffers[name][(self.t - delays) % self.depth]
         return self.state[name]
