@@ -29,3 +29,7 @@ class ConvergenceError(LocalpropError, RuntimeError):
 
 class DivergenceError(LocalpropError, FloatingPointError):
     """A run whose state became NaN or infinite (names step, neuron and variable)."""
+
+
+class LocalpropWarning(UserWarning):
+    """Something legal but probably unintended (e.g. paths of different delays)."""

@@ -175,7 +175,8 @@ class EngineBase(ABC):
         if name in self.edge_var_names:
             return self._get_edge(name).copy()
         value = self._get_node(name).copy()
-        if self.batch is None or self._width(name) == 1:
+        var = next(v for v in self.rule.all_node_vars if v.name == name)
+        if self.batch is None or not var.batched:
             return value[:, 0]
         return value
 
