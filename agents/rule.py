@@ -116,7 +116,8 @@ class Stage:
             ``neurons`` describes the postsynaptic neuron(s) owning the edges.
         hebb: ``{name: (post_var, forward_channel)}``: per-edge products given to
             ``edge_update``, ``hebb[name]_ij = Σ_κ post_var_iκ · m_jκ`` where ``m_j`` is
-            what arrived from j on ``forward_channel`` this step.
+            what arrived from j on ``forward_channel`` this step (a forward channel of
+            this stage or of an earlier stage of the same step).
     """
 
     channels: tuple[Channel, ...]
@@ -155,7 +156,15 @@ class Rule:
         channels = [ch.name for stage in self.stages for ch in stage.channels]
         if len(set(channels)) != len(channels):
             raise ConfigError(f"rule {self.name!r}: channel names must be unique, got {channels}")
+        forward: set[str] = set()
         for stage in self.stages:
+            forward |= {ch.name for ch in stage.channels if ch.direction == "forward"}
+            for name, (post, chan) in stage.hebb.items():
+                if chan not in forward or post not in names:
+                    raise ConfigError(
+                        f"rule {self.name!r}: hebb {name!r} needs a node variable and a "
+                        f"forward channel of this or an earlier stage, got ({post!r}, {chan!r})"
+                    )
             for ch in stage.channels:
                 if ch.source not in names:
                     raise ConfigError(

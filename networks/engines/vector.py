@@ -156,6 +156,7 @@ class VectorEngine(EngineBase):
             nrn.target[self._out_rows] = y
         nrn.has_target[self._out_rows, 0] = y_mask
         self._head[self.rule.output_var] = u
+        self._step_sent = {}  # what each channel carried this step (hebb may use earlier rounds)
         for stage in self.rule.stages:
             self._round(stage)
         pos = self.t % self.depth
@@ -165,7 +166,8 @@ class VectorEngine(EngineBase):
 
     def _round(self, stage: Stage) -> None:
         nodes = self._nodes
-        sent = {ch.name: self._sent(ch) for ch in stage.channels}
+        sent = self._step_sent
+        sent.update({ch.name: self._sent(ch) for ch in stage.channels})
         inbox = {ch.name: self._aggregate(ch, sent[ch.name]) for ch in stage.channels}
         new = stage.node_update(nodes, inbox, self._neurons, self.params)
         for name, value in new.items():

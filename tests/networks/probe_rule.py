@@ -28,7 +28,8 @@ def _stage2(state, inbox, nrn, p):
 
 
 def _edges2(edge, hebb, nrn, p):
-    return {"weight": edge["weight"] * (1.0 - 1e-3 * np.tanh(hebb["h2"]))}
+    return {"weight": edge["weight"] * (1.0 - 1e-3 * np.tanh(hebb["h2"]))
+            + 1e-3 * np.tanh(hebb["h1"])}
 
 
 PROBE = Rule(
@@ -44,7 +45,8 @@ PROBE = Rule(
         Stage(
             channels=(Channel("now", "x", "forward", delayed=False),
                       Channel("bnow", "delta", "backward", delayed=False)),
-            node_update=_stage2, edge_update=_edges2, hebb={"h2": ("z", "now")},
+            node_update=_stage2, edge_update=_edges2,
+            hebb={"h2": ("z", "now"), "h1": ("x", "net")},  # "net": a channel of stage 1
         ),
     ),
 )
