@@ -9,11 +9,12 @@ from agents.errors import LocalpropError
 
 
 def _cmd_demo(args) -> int:
-    from runs.examples import cyclic_example
-    from runs.forward_demo import run_forward_demo
+    from runs.demo import run_demo
 
-    print("localprop demo — delayed forward dynamics on the built-in cyclic example")
-    run_forward_demo(cyclic_example(args.seed), steps=args.steps, seed=args.seed)
+    if not args.quiet:
+        print("localprop demo: BP vs Lagrangian local propagation vs backprop diffusion "
+              "on a feedforward and a cyclic network")
+    run_demo(args.out, seed=args.seed, quiet=args.quiet)
     return 0
 
 
@@ -27,6 +28,62 @@ def _cmd_forward(args) -> int:
     return 0
 
 
+def _out_dir(args, cfg) -> str:
+    return args.out or f"results/{cfg['name']}"
+
+
+def _report(summary, quiet: bool) -> int:
+    if not quiet:
+        print(f"{summary.n_runs} runs: {summary.n_skipped} already done, {summary.n_ok} ok, "
+              f"{summary.n_failed} failed now, in {summary.duration_s:.1f}s")
+        for rid in summary.failed:
+            print(f"  failed: {rid} (see {summary.out_dir}/runs/{rid}.json)")
+        print(f"results: {summary.results_path}")
+    return 1 if summary.failed else 0
+
+
+def _cmd_run(args) -> int:
+    from runs.config import load_config
+    from runs.sweep import run_sweep
+
+    cfg = load_config(args.config)
+    summary = run_sweep(cfg, _out_dir(args, cfg), executor="sequential",
+                        retry_failed=args.retry_failed, progress=not args.quiet)
+    if not args.quiet:
+        from runs.results import read_results
+
+        frame = read_results(summary.out_dir)
+        last = frame.sort_values("step").groupby("run_id").tail(1)
+        print(last.drop(columns=["status"]).to_string(index=False, max_cols=14))
+    return _report(summary, args.quiet)
+
+
+def _cmd_sweep(args) -> int:
+    from runs.config import load_config
+    from runs.sweep import run_sweep
+
+    cfg = load_config(args.config)
+    if args.sequential:
+        executor = "sequential"
+    elif args.dask is not None:
+        executor = "dask"
+    else:
+        executor = "process"
+    summary = run_sweep(cfg, _out_dir(args, cfg), executor=executor, workers=args.workers,
+                        dask_address=args.dask or None, retry_failed=args.retry_failed,
+                        progress=not args.quiet)
+    return _report(summary, args.quiet)
+
+
+def _cmd_plot(args) -> int:
+    from runs.report import plot_results
+
+    paths = plot_results(args.results, args.out)
+    if not args.quiet:
+        print("\n".join(str(p) for p in paths))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``localprop``."""
     p = argparse.ArgumentParser(
@@ -34,15 +91,38 @@ def build_parser() -> argparse.ArgumentParser:
         description="Neural networks as agent-based models: local learning rules on "
                     "feedforward and cyclic graphs.")
     sub = p.add_subparsers(dest="command")
-    d = sub.add_parser("demo", help="run the built-in demo (no download)")
-    d.add_argument("--steps", type=int, default=60)
+    d = sub.add_parser("demo", help="train BP, LP and diffusion on a built-in task "
+                                    "(no download); print a table, write plots")
+    d.add_argument("--out", default="localprop-demo", help="folder for the plots")
     d.add_argument("--seed", type=int, default=0)
+    d.add_argument("--quiet", action="store_true", help="print nothing")
     d.set_defaults(func=_cmd_demo)
     f = sub.add_parser("forward", help="run forward dynamics on a graph (node-link JSON)")
     f.add_argument("graph", nargs="?", help="node-link JSON file (default: built-in example)")
     f.add_argument("--steps", type=int, default=60)
     f.add_argument("--seed", type=int, default=0)
     f.set_defaults(func=_cmd_forward)
+    r = sub.add_parser("run", help="run one experiment config (its seeds in sequence)")
+    r.add_argument("config", help="experiment config (TOML)")
+    s = sub.add_parser("sweep", help="run a config's sweep (parameter lists × seeds)")
+    s.add_argument("config", help="experiment config (TOML) with a [sweep] table")
+    s.add_argument("--workers", type=int, default=None,
+                   help="worker processes (default: all cores)")
+    s.add_argument("--sequential", action="store_true", help="no worker processes")
+    s.add_argument("--dask", nargs="?", const="", default=None, metavar="ADDRESS",
+                   help="run on a Dask cluster (scheduler ADDRESS, or a local cluster "
+                        "without one); needs the 'dask' extra")
+    for q in (r, s):
+        q.add_argument("--out", help="results folder (default: results/<config name>)")
+        q.add_argument("--retry-failed", action="store_true", help="re-run failed runs")
+        q.add_argument("--quiet", action="store_true", help="no progress bar or table")
+    q = sub.add_parser("plot", help="plot the results of a run or sweep folder")
+    q.add_argument("results", help="results folder written by run or sweep")
+    q.add_argument("--out", help="folder for the plots (default: RESULTS/plots)")
+    q.add_argument("--quiet", action="store_true")
+    r.set_defaults(func=_cmd_run)
+    s.set_defaults(func=_cmd_sweep)
+    q.set_defaults(func=_cmd_plot)
     return p
 
 

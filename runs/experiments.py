@@ -33,7 +33,7 @@ from agents.errors import ConfigError, ConvergenceError
 from runs.config import BUILDERS, SCHEMA, SIMPLE_TYPES, Key, check_value, unknown_key
 
 #: Modules of the package that register experiments (imported lazily, if they exist).
-BUILTIN_MODULES = ("runs.lp_train", "runs.bp", "runs.diffusion", "runs.fidelity")
+BUILTIN_MODULES = ("runs.learning",)
 
 
 @dataclass

@@ -133,3 +133,81 @@ def plot_raster(net, recording: dict, path, *, example: int = 0, mode: str = "va
     if title:
         fig.suptitle(title)
     return _save(fig, path)
+
+
+def plot_learning_curves(curves: dict, path, *, metric: str = "test_acc",
+                         x: str = "epoch", title: str | None = None) -> Path:
+    """Learning curves: ``metric`` against ``x``, one line per label.
+
+    Args:
+        curves: ``{label: history rows (list of dicts) or DataFrame}``; each must hold
+            the columns ``x`` and ``metric``.
+        path: output file.
+        metric: the column plotted (e.g. ``test_acc``, ``loss``).
+        x: the column on the x axis (``epoch`` or ``step``).
+        title: figure title.
+    """
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for label, rows in curves.items():
+        rows = rows.to_dict("records") if hasattr(rows, "to_dict") else rows
+        xs = [r[x] for r in rows if metric in r]
+        ys = [r[metric] for r in rows if metric in r]
+        ax.plot(xs, ys, marker=".", label=label)
+    ax.set_xlabel(x)
+    ax.set_ylabel(metric)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    ax.set_title(title or f"{metric} during training")
+    return _save(fig, path)
+
+
+def plot_graph(G: nx.DiGraph, values, path, *, label: str = "value",
+               title: str | None = None) -> Path:
+    """The network drawn with its neurons coloured by one value each (x, λ, support...).
+
+    Layered graphs are drawn layer by layer (``layer`` attribute), others with a spring
+    layout (seed 0). Edges into a node of a later layer are drawn straight, others
+    (recurrent, lateral, feedback) curved.
+
+    Args:
+        G: the network graph.
+        values: one number per node, a mapping node → value or a sequence in
+            ``G.nodes`` order; NaN draws the node grey (no value).
+        path: output file.
+        label: colour-bar label.
+        title: figure title.
+    """
+    nodes = list(G.nodes)
+    vals = (np.array([values[n] for n in nodes], dtype=float) if isinstance(values, dict)
+            else np.asarray(values, dtype=float))
+    layers = [G.nodes[n].get("layer") for n in nodes]
+    if all(lay is not None for lay in layers):
+        pos, count = {}, {}
+        for lay in layers:
+            count[lay] = count.get(lay, 0) + 1
+        seen: dict = {}
+        for n, lay in zip(nodes, layers, strict=True):
+            k = seen.get(lay, 0)
+            seen[lay] = k + 1
+            pos[n] = (lay, (k - (count[lay] - 1) / 2) / max(count[lay], 1))
+    else:
+        pos = nx.spring_layout(G, seed=0)
+    fig, ax = plt.subplots(figsize=(7, 5))
+    layered = layers[0] is not None
+    forward = [(j, i) for j, i in G.edges
+               if layered and G.nodes[i].get("layer", 0) > G.nodes[j].get("layer", 0)]
+    other = [e for e in G.edges if e not in set(forward)]
+    nx.draw_networkx_edges(G, pos, edgelist=forward, ax=ax, alpha=0.15, arrows=False)
+    nx.draw_networkx_edges(G, pos, edgelist=other, ax=ax, alpha=0.4, edge_color="tab:red",
+                           connectionstyle="arc3,rad=0.3", arrowsize=6)
+    known = ~np.isnan(vals)
+    nx.draw_networkx_nodes(G, pos, nodelist=[n for n, k in zip(nodes, known, strict=True)
+                                             if not k], node_color="lightgrey",
+                           node_size=40, ax=ax)  # no value (e.g. clamped inputs)
+    art = nx.draw_networkx_nodes(G, pos, nodelist=[n for n, k in zip(nodes, known,
+                                                                     strict=True) if k],
+                                 node_color=vals[known], cmap="viridis", node_size=60, ax=ax)
+    fig.colorbar(art, ax=ax, label=label)
+    ax.set_axis_off()
+    ax.set_title(title or f"network coloured by {label}")
+    return _save(fig, path)

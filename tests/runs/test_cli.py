@@ -8,13 +8,31 @@ from runs import bench
 from runs.cli import main
 
 
-def test_demo_prints_what_happened(capsys):
-    assert main(["demo", "--steps", "40"]) == 0
+def test_forward_command_prints_what_happened(capsys):
+    assert main(["forward", "--steps", "40"]) == 0
     out = capsys.readouterr().out
     assert "cyclic" in out and "fixed point" in out
     assert "agent engine vs vectorised engine: max |difference| = " in out
     diff = float(out.split("max |difference| = ")[1].split()[0])
     assert diff < 1e-12
+
+
+def test_demo_prints_table_and_writes_plots(tmp_path, capsys):
+    assert main(["demo", "--out", str(tmp_path / "demo")]) == 0
+    out = capsys.readouterr().out
+    lines = [ln for ln in out.splitlines()
+             if ln.startswith(("feedforward ", "cyclic ")) and "%" in ln]
+    assert len(lines) == 6
+    for ln in lines:  # every method learns the moons task on both networks
+        test_acc = float(ln.split("%")[1].split()[-1])
+        assert test_acc >= 85.0, ln
+    ff_bp = next(ln for ln in lines if ln.startswith("feedforward") and "BP" in ln)
+    assert "1.0000" in ff_bp
+    pngs = sorted(p.name for p in (tmp_path / "demo").glob("*.png"))
+    assert {"learning_feedforward.png", "learning_cyclic.png", "fidelity.png",
+            "raster.png", "lambda_feedforward.png", "lambda_cyclic.png"} <= set(pngs)
+    assert all((tmp_path / "demo" / p).stat().st_size > 5000 for p in pngs)
+    assert str((tmp_path / "demo").resolve()) in out
 
 
 def test_forward_runs_a_user_graph(tmp_path, capsys):
