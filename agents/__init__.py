@@ -27,12 +27,18 @@ from agents.errors import (
     GraphError,
     LocalpropError,
 )
+from agents.diffusion import DIFFUSION, DiffusionParams
 from agents.forward import FORWARD
+from agents.lp import LP, LP_TWO_ROUND, LPParams, lp_rule
 from agents.losses import LOSSES, get_loss
 from agents.rule import Channel, Rule, Stage, StateVar
 
+#: Every rule of the library, by config name.
+RULES = {"forward": FORWARD, "lp": LP, "lp2": LP_TWO_ROUND, "diffusion": DIFFUSION}
+
 __all__ = [
-    "ACTIVATIONS", "FORWARD", "LOSSES", "ActivationMap", "Channel", "ConfigError",
+    "ACTIVATIONS", "DIFFUSION", "FORWARD", "LOSSES", "LP", "LP_TWO_ROUND", "RULES",
+    "DiffusionParams", "LPParams", "lp_rule", "ActivationMap", "Channel", "ConfigError",
     "ConvergenceError", "DataError", "DivergenceError", "GraphError", "LocalpropError",
     "Rule", "Stage", "StateVar", "get_activation", "get_loss",
 ]

@@ -89,7 +89,7 @@ class EngineBase(ABC):
 
     # ----------------------------------------------------------------- data checks
     def _check_step_array(self, arr, rows: int, what: str, nodes) -> np.ndarray:
-        arr = np.asarray(arr, dtype=self.dtype)
+        arr = np.array(arr, dtype=self.dtype)  # a copy: the engine never aliases user data
         if self.batch is None:
             if arr.shape != (rows,):
                 raise DataError(f"{what} must have shape ({rows},) — one value per "

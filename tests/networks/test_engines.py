@@ -228,3 +228,17 @@ def test_engines_agree_when_inputs_are_not_listed_first(rule):
     in_rows = [order.index(n) for n in G0.nodes if G0.nodes[n]["role"] == "input"]
     assert sorted(in_rows) == in_rows  # inputs keep their relative order → same u columns
     np.testing.assert_allclose(recs[1]["x"][:, idx], ref, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("engine_kind", ["agent", "vector"])
+def test_engine_never_writes_into_user_arrays(engine_kind):
+    """Found by the property tests: perturbing a clamped input used to write into u."""
+    net = compile_graph(_graph("dag", 12, 1))
+    U = np.random.default_rng(0).normal(size=(4, 3, 2))
+    keep = U.copy()
+    eng = make_engine(engine_kind, net, PROBE, batch=2)
+    eng.run(U[:2])
+    for node in [net.node_ids[k] for k in net.input_idx]:
+        eng.perturb_neuron(node, np.random.default_rng(1))
+    eng.run(U[2:])
+    np.testing.assert_array_equal(U, keep)
