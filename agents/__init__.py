@@ -19,6 +19,7 @@ Glossary — code name → DESIGN.md symbol:
 """
 
 from agents.activations import ACTIVATIONS, ActivationMap, get_activation
+from agents.diffusion import DIFFUSION, DiffusionParams
 from agents.errors import (
     ConfigError,
     ConvergenceError,
@@ -27,10 +28,9 @@ from agents.errors import (
     GraphError,
     LocalpropError,
 )
-from agents.diffusion import DIFFUSION, DiffusionParams
 from agents.forward import FORWARD
-from agents.lp import LP, LP_TWO_ROUND, LPParams, lp_rule
 from agents.losses import LOSSES, get_loss
+from agents.lp import LP, LP_TWO_ROUND, LPParams, lp_rule
 from agents.rule import Channel, Rule, Stage, StateVar
 
 #: Every rule of the library, by config name.
