@@ -1,0 +1,260 @@
+"""Rule 1: Lagrangian local propagation (LP), DESIGN §4, as a local rule.
+
+Every non-input neuron i keeps, per example κ, its output ``x_iκ`` and multiplier
+``λ_iκ``; it owns the weights of its in-edges and its bias. With ``a = Σ_j w_ij x_j + b``,
+``c = x − σ(a)``, the reaction ``g = (λ + ρ G(c)) G'(c)`` and ``s = g σ'(a)``:
+
+* ``∂L/∂x_i = [i∈O] ∂V/∂x_i + g_i + α sign(x_i) − Σ_{h∈ch(i)} s_h w_hi`` (descent on x),
+* ``∂L/∂λ_i = G(c_i)`` (ascent on λ),
+* ``∂L/∂w_ij = −Σ_κ s_iκ x_jκ + μ w_ij``, ``∂L/∂b_i = −Σ_κ s_iκ`` (descent on w, b).
+
+Messages: forward ``x_j`` to each child (undelayed channel ``x_in``); backward ``s_h w_hi``
+(undelayed channel ``s_back``; the sender h owns ``w_hi``). Edge delays are ignored: the
+Lagrangian is static. Input neurons are clamped by the engine; their λ, c, g and s are 0.
+
+**Batch reduction of the weight step.** ``reduce="mean"`` (default): the data part of the
+weight and bias gradients is averaged over the engine's batch,
+``(−Σ_κ s_iκ x_jκ) / B + μ w_ij`` and ``−Σ_κ s_iκ / B`` (step sizes independent of B);
+``reduce="sum"``: the exact ``∂L/∂w`` above (the oracle's convention: ``dw`` summed).
+x and λ are per example and never reduced.
+
+Two variants (same state, same parameters :class:`LPParams`):
+
+* :data:`LP` (``two_round=False``): **one message round per step**. Each neuron keeps
+  ``s`` as state. In the round it sends ``x_j`` forward and ``s_h w_hi`` backward, the
+  ``s`` being the one computed in the previous step. It then computes ``a, c, g, s`` from
+  its inbox and its own previous ``x, λ``, updates ``x`` with the children's one-step
+  stale ``s``, ``λ``, ``b``, and its in-edge weights with ``Σ_κ s_iκ x_jκ`` (Hebbian
+  product of its new s and the x that arrived). Only in- and out-neighbours can affect
+  a neuron in one step. The w, b and λ steps are exact gradient steps at the previous
+  values; the x step uses the stale backward message (identical at a fixed point).
+* :data:`LP_TWO_ROUND` (``two_round=True``): round 1 sends x forward and computes
+  ``a, c, g, s``; round 2 sends ``s w`` backward (and x forward again, for the Hebbian
+  product) and updates x, λ, b, w: exactly one simultaneous gradient descent/ascent step
+  on L from the previous values. Neurons more than 2 hops away cannot affect i in a step.
+
+Optimisers (:mod:`agents.optim`) are elementwise: ``sgd`` or ``adam`` with moments kept
+as state (``mx, vx`` for x, ``ml, vl`` for λ, ``mb, vb`` for b, ``mw, vw`` per edge). The
+Adam step count of x and λ is the per-example counter ``age`` (so mini-batches that visit
+an example rarely keep correct bias corrections); b and w use the engine step ``t``.
+
+The loss term acts on output neurons whose target is present this step (the engine's
+``has_target``). Practical notes (measured, see tests): simultaneous descent/ascent with
+ρ = 0 is not stable (it spirals away from the saddle); ρ > 0 does not move the saddle
+point (its gradient vanishes where G = 0) and with ρ = 1, η_x = η_λ = 0.2 the frozen-weight
+dynamics converge linearly. Adam's normalised steps on x and λ keep them jittering at
+about η, so for BP-like learning use ``state_optimizer="sgd"`` with Adam on the weights.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+from agents import optim
+from agents.constraints import get_constraint
+from agents.errors import ConfigError
+from agents.losses import get_loss
+from agents.rule import Channel, Rule, Stage, StateVar
+
+REDUCTIONS = ("mean", "sum")
+
+
+@dataclass(frozen=True)
+class LPParams:
+    """Parameters of the LP rule (DESIGN §4).
+
+    Attributes:
+        constraint: G: ``lin``, ``lin-eps``, ``abs``, ``abs-eps`` or ``squared``.
+        eps: ε of the ε-insensitive constraints (>= 0).
+        rho: augmented-Lagrangian weight ρ (>= 0).
+        alpha: L1 weight α on the outputs x of non-input neurons (>= 0).
+        mu: weight decay μ (>= 0).
+        eta_w: step size of weights and biases (>= 0; 0 freezes them).
+        eta_x: step size of x (>= 0).
+        eta_lam: step size of λ (>= 0).
+        optimizer: ``"sgd"`` or ``"adam"`` for the weights and biases.
+        state_optimizer: optimiser of x and λ; None (default): the same as ``optimizer``.
+            Plain steps (``"sgd"``) keep the (x, λ) saddle dynamics converging while the
+            weights use Adam; Adam's normalised steps keep x and λ jittering at ~η.
+        beta1, beta2, adam_eps: Adam constants.
+        loss: per-output loss V: ``"squared"`` or ``"bce"`` (binary cross-entropy of a
+            sigmoid output; V and ∂V/∂x use x clipped to [1e-12, 1 − 1e-12], so prefer
+            ``x_init="forward"`` with it). No softmax: outputs do not exchange messages.
+        reduce: ``"mean"`` or ``"sum"`` over the batch for the w and b steps (module doc).
+        two_round: selects the rule variant (:func:`lp_rule`); each rule checks it.
+    """
+
+    constraint: str = "lin"
+    eps: float = 0.0
+    rho: float = 0.0
+    alpha: float = 0.0
+    mu: float = 0.0
+    eta_w: float = 1e-2
+    eta_x: float = 1e-1
+    eta_lam: float = 1e-1
+    optimizer: str = "sgd"
+    state_optimizer: str | None = None
+    beta1: float = 0.9
+    beta2: float = 0.999
+    adam_eps: float = 1e-8
+    loss: str = "squared"
+    reduce: str = "mean"
+    two_round: bool = False
+
+    def __post_init__(self):
+        get_constraint(self.constraint)
+        get_loss(self.loss)
+        optim.check_optimizer(self.optimizer)
+        if self.state_optimizer is not None:
+            optim.check_optimizer(self.state_optimizer)
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.type == "float":
+                if isinstance(value, bool) or not isinstance(value, int | float) \
+                        or not math.isfinite(value):
+                    raise ConfigError(f"LP parameter {f.name!r} must be a finite number, "
+                                      f"got {value!r}")
+        for name in ("eps", "rho", "alpha", "mu", "eta_w", "eta_x", "eta_lam"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"LP parameter {name!r} must be >= 0, "
+                                  f"got {getattr(self, name)!r}")
+        for name in ("beta1", "beta2"):
+            if not 0 <= getattr(self, name) < 1:
+                raise ConfigError(f"LP parameter {name!r} must be in [0, 1), "
+                                  f"got {getattr(self, name)!r}")
+        if not self.adam_eps > 0:
+            raise ConfigError(f"LP parameter 'adam_eps' must be > 0, got {self.adam_eps!r}")
+        if self.reduce not in REDUCTIONS:
+            raise ConfigError(f"LP parameter 'reduce' must be one of {list(REDUCTIONS)}, "
+                              f"got {self.reduce!r}")
+        if not isinstance(self.two_round, bool):
+            raise ConfigError(f"LP parameter 'two_round' must be a bool, "
+                              f"got {self.two_round!r}")
+
+
+def reaction(c, lam, p: LPParams):
+    """Constraint value and reaction: ``(G(c), g = (λ + ρ G(c)) G'(c))``, elementwise."""
+    con = get_constraint(p.constraint)
+    G = con.g(c, p.eps)
+    return G, (lam + p.rho * G) * con.dg(c, p.eps)
+
+
+def _forward_part(state, x_in, nrn, p: LPParams) -> dict:
+    """a, c, g, s of the neuron(s) from the forward inbox and own x, λ. Shapes (n, B)."""
+    a = x_in + state["bias"]
+    sig = nrn.act.f(a)
+    inp = nrn.is_input
+    c = np.where(inp, 0.0, state["x"] - sig)
+    _, g = reaction(c, state["lam"], p)
+    g = np.where(inp, 0.0, g)
+    return {"a": a, "c": c, "g": g, "s": g * nrn.act.df(a, sig)}
+
+
+def _update_part(state, c, g, s, back, nrn, p: LPParams) -> dict:
+    """Descent on x and b, ascent on λ, from own c, g, s and the backward inbox."""
+    x, lam, inp = state["x"], state["lam"], nrn.is_input
+    has_v = nrn.is_output & nrn.has_target
+    dv = np.where(has_v, get_loss(p.loss).grad(x, nrn.target), 0.0)
+    dx = dv + g + p.alpha * np.sign(x) - back
+    G, _ = reaction(c, lam, p)
+    age = state["age"] + 1.0
+    k = (p.beta1, p.beta2, p.adam_eps)
+    so = p.optimizer if p.state_optimizer is None else p.state_optimizer
+    x_new, mx, vx = optim.step(so, x, dx, state["mx"], state["vx"], age, p.eta_x, *k)
+    lam_new, ml, vl = optim.step(so, lam, -G, state["ml"], state["vl"], age, p.eta_lam, *k)
+    scale = nrn.batch if p.reduce == "mean" else 1.0
+    db = -s.sum(axis=1, keepdims=True) / scale
+    b_new, mb, vb = optim.step(p.optimizer, state["bias"], db, state["mb"], state["vb"],
+                               nrn.t, p.eta_w, *k)
+    return {"x": np.where(inp, x, x_new), "lam": np.where(inp, 0.0, lam_new),
+            "bias": np.where(inp, state["bias"], b_new), "mx": mx, "vx": vx, "ml": ml,
+            "vl": vl, "mb": mb, "vb": vb, "age": age}
+
+
+def _edge_update(edge, hebb, nrn, p: LPParams) -> dict:
+    """``w ← w − η_w (−Σ_κ s_i x_j / B_or_1 + μ w)`` with the chosen optimiser."""
+    scale = nrn.batch if p.reduce == "mean" else 1.0
+    w = edge["weight"]
+    grad = -hebb["sx"] / scale + p.mu * w
+    w, mw, vw = optim.step(p.optimizer, w, grad, edge["mw"], edge["vw"], nrn.t, p.eta_w,
+                           p.beta1, p.beta2, p.adam_eps)
+    return {"weight": w, "mw": mw, "vw": vw}
+
+
+def _check_variant(p: LPParams, two_round: bool) -> None:
+    if p.two_round != two_round:
+        raise ConfigError(f"LPParams(two_round={p.two_round}) given to the "
+                          f"{'two' if two_round else 'one'}-round LP rule; use "
+                          f"lp_rule(two_round={p.two_round})")
+
+
+def _one_round(state, inbox, nrn, p: LPParams) -> dict:
+    _check_variant(p, False)
+    fw = _forward_part(state, inbox["x_in"], nrn, p)
+    return fw | _update_part(state, fw["c"], fw["g"], fw["s"], inbox["s_back"], nrn, p)
+
+
+def _round1(state, inbox, nrn, p: LPParams) -> dict:
+    _check_variant(p, True)
+    return _forward_part(state, inbox["x_in"], nrn, p)
+
+
+def _round2(state, inbox, nrn, p: LPParams) -> dict:
+    return _update_part(state, state["c"], state["g"], state["s"], inbox["s_back"], nrn, p)
+
+
+NODE_VARS = (
+    StateVar("x", doc="output x_iκ (free variable; inputs clamped to u)"),
+    StateVar("lam", doc="multiplier λ_iκ"),
+    StateVar("a", doc="activation a_iκ = Σ_j w_ij x_jκ + b_i"),
+    StateVar("c", doc="constraint residual c_iκ = x_iκ − σ(a_iκ)"),
+    StateVar("g", doc="reaction g_iκ = (λ + ρ G(c)) G'(c)"),
+    StateVar("s", doc="s_iκ = g_iκ σ'(a_iκ) (sent backward as s_i w_ij)"),
+    StateVar("mx", doc="Adam first moment of x"),
+    StateVar("vx", doc="Adam second moment of x"),
+    StateVar("ml", doc="Adam first moment of λ"),
+    StateVar("vl", doc="Adam second moment of λ"),
+    StateVar("age", doc="number of (x, λ) updates of this example (Adam step count)"),
+    StateVar("mb", batched=False, doc="Adam first moment of b"),
+    StateVar("vb", batched=False, doc="Adam second moment of b"),
+)
+EDGE_VARS = (
+    StateVar("mw", batched=False, doc="Adam first moment of w"),
+    StateVar("vw", batched=False, doc="Adam second moment of w"),
+)
+#: Per-example node variables (what a mini-batch trainer swaps in and out).
+EXAMPLE_VARS = tuple(v.name for v in NODE_VARS if v.batched)
+
+LP = Rule(
+    name="lp",
+    node_vars=NODE_VARS,
+    edge_vars=EDGE_VARS,
+    stages=(
+        Stage(channels=(Channel("x_in", "x", "forward", delayed=False),
+                        Channel("s_back", "s", "backward", delayed=False)),
+              node_update=_one_round, edge_update=_edge_update, hebb={"sx": ("s", "x_in")}),
+    ),
+    params=LPParams,
+)
+
+LP_TWO_ROUND = Rule(
+    name="lp2",
+    node_vars=NODE_VARS,
+    edge_vars=EDGE_VARS,
+    stages=(
+        Stage(channels=(Channel("x_in", "x", "forward", delayed=False),),
+              node_update=_round1),
+        Stage(channels=(Channel("x_in2", "x", "forward", delayed=False),
+                        Channel("s_back", "s", "backward", delayed=False)),
+              node_update=_round2, edge_update=_edge_update, hebb={"sx": ("s", "x_in2")}),
+    ),
+    params=LPParams,
+)
+
+
+def lp_rule(two_round: bool = False) -> Rule:
+    """The one-round :data:`LP` rule or the exact two-round :data:`LP_TWO_ROUND` rule."""
+    return LP_TWO_ROUND if two_round else LP

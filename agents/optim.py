@@ -1,0 +1,109 @@
+"""Elementwise optimisers, written once with broadcasting (so they are local).
+
+Each parameter entry is updated from its own gradient and its own moment estimates only,
+so the same functions serve a neuron's variables in a local rule (moments declared as
+rule state) and the global arrays of the BP baseline trainer.
+
+* ``sgd``: ``θ ← θ − η ∇``.
+* ``adam`` (Kingma & Ba): ``m ← β₁ m + (1 − β₁) ∇``, ``v ← β₂ v + (1 − β₂) ∇²``,
+  ``θ ← θ − η m̂ / (√v̂ + ε)`` with the bias corrections ``m̂ = m / (1 − β₁ᵗ)``,
+  ``v̂ = v / (1 − β₂ᵗ)``; ``t`` >= 1 counts the updates of that entry (scalar or array).
+
+Ascent (the LP multipliers) is descent on the negated gradient.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from agents.errors import ConfigError
+
+Array = np.ndarray
+OPTIMIZERS = ("sgd", "adam")
+
+
+def check_optimizer(name: str) -> str:
+    """Return ``name`` if it is a known optimiser, else raise a :class:`ConfigError`."""
+    if name not in OPTIMIZERS:
+        raise ConfigError(f"unknown optimizer {name!r}; choose one of {list(OPTIMIZERS)}")
+    return name
+
+
+def sgd_step(theta: Array, grad: Array, lr: float) -> Array:
+    """Plain gradient step ``θ − η ∇`` (any broadcastable shapes)."""
+    return theta - lr * grad
+
+
+def adam_step(theta: Array, grad: Array, m: Array, v: Array, t, lr: float,
+              beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8
+              ) -> tuple[Array, Array, Array]:
+    """One Adam step, elementwise.
+
+    Args:
+        theta: parameters, any shape.
+        grad: gradient, same shape as ``theta``.
+        m: first moment estimate (same shape).
+        v: second moment estimate (same shape).
+        t: update count after this update (>= 1), scalar or broadcastable array.
+        lr: step size η.
+        beta1: first-moment decay rate in [0, 1).
+        beta2: second-moment decay rate in [0, 1).
+        eps: denominator guard ε.
+
+    Returns:
+        ``(theta, m, v)`` updated (new arrays).
+    """
+    m = beta1 * m + (1.0 - beta1) * grad
+    v = beta2 * v + (1.0 - beta2) * grad * grad
+    t = np.asarray(t, dtype=np.result_type(theta, 1.0))
+    m_hat = m / (1.0 - beta1 ** t)
+    v_hat = v / (1.0 - beta2 ** t)
+    # v >= 0 always; the clip only guards externally perturbed state (locality tests)
+    return theta - lr * m_hat / (np.sqrt(np.maximum(v_hat, 0.0)) + eps), m, v
+
+
+def step(name: str, theta: Array, grad: Array, m: Array, v: Array, t, lr: float,
+         beta1: float, beta2: float, eps: float) -> tuple[Array, Array, Array]:
+    """Dispatch to :func:`sgd_step` (moments returned unchanged) or :func:`adam_step`."""
+    if name == "sgd":
+        return sgd_step(theta, grad, lr), m, v
+    return adam_step(theta, grad, m, v, t, lr, beta1, beta2, eps)
+
+
+@dataclass
+class Optimizer:
+    """Stateful wrapper for global parameter arrays (used by the BP baseline trainer).
+
+    Args:
+        name: ``"sgd"`` or ``"adam"``.
+        lr: step size η.
+        beta1, beta2, eps: Adam constants.
+
+    Each named parameter keeps its own moments and update count.
+    """
+
+    name: str = "adam"
+    lr: float = 1e-3
+    beta1: float = 0.9
+    beta2: float = 0.999
+    eps: float = 1e-8
+    _m: dict = field(default_factory=dict, repr=False)
+    _v: dict = field(default_factory=dict, repr=False)
+    _t: dict = field(default_factory=dict, repr=False)
+
+    def __post_init__(self):
+        check_optimizer(self.name)
+        if not self.lr > 0:
+            raise ConfigError(f"lr must be > 0, got {self.lr!r}")
+
+    def update(self, key: str, theta: Array, grad: Array) -> Array:
+        """Return the updated ``theta`` for parameter ``key`` given its gradient."""
+        m = self._m.get(key, np.zeros_like(theta))
+        v = self._v.get(key, np.zeros_like(theta))
+        t = self._t.get(key, 0) + 1
+        theta, self._m[key], self._v[key] = step(self.name, theta, grad, m, v, t, self.lr,
+                                                 self.beta1, self.beta2, self.eps)
+        self._t[key] = t
+        return theta
