@@ -106,6 +106,7 @@ def train_bp(net, dataset, *, optimizer: str = "adam", lr: float = 1e-2, beta1: 
     check_schedule(epochs, batch_size, eval_every)
     get_loss(loss)
     net = as_compiled(net)
+    dataset.check_fits(net)
     opt = Optimizer(optimizer, lr, beta1, beta2, adam_eps)
     rng = np.random.default_rng(seed)
     U, Y = dataset.inputs("train"), dataset.targets("train")

@@ -40,7 +40,7 @@ from typing import Any
 
 import numpy as np
 
-from agents.errors import ConfigError
+from agents.errors import ConfigError, GraphError
 from networks import builders
 
 REQUIRED, OPTIONAL = object(), object()  # key markers: must be given / may be absent
@@ -206,6 +206,12 @@ def _network(net: dict, source: str, base_dir: Path) -> None:
         if not path.is_file():
             raise ConfigError(f"key 'network.file' in {source}: graph file {net['file']!r} "
                               f"does not exist (looked for {path})")
+        from networks.graphio import load_graph
+
+        try:
+            load_graph(path)
+        except GraphError as e:
+            raise ConfigError(f"key 'network.file' in {source}: {e}") from None
         return
     sig = inspect.signature(BUILDERS[net["builder"]], eval_str=True)
     params = {k: p for k, p in sig.parameters.items()}
@@ -219,6 +225,10 @@ def _network(net: dict, source: str, base_dir: Path) -> None:
         if p.default is inspect.Parameter.empty and k != "seed" and k not in extra:
             raise ConfigError(f"missing key 'network.{k}' in {source} (required by builder "
                               f"{net['builder']!r})")
+    try:  # fail early: build it once (seed 0) so bad sizes or values surface at load time
+        BUILDERS[net["builder"]](**{"seed": 0, **extra})
+    except GraphError as e:
+        raise ConfigError(f"[network] in {source}: {e}") from None
 
 
 def _flatten(sweep: Any, source: str, prefix: str = "") -> dict[str, list]:

@@ -38,6 +38,46 @@ class Dataset:
     y_test: np.ndarray
     n_classes: int
 
+    def __post_init__(self):
+        for split in ("train", "test"):
+            X = np.asarray(getattr(self, f"X_{split}"))
+            y = np.asarray(getattr(self, f"y_{split}"))
+            if X.ndim != 2:
+                raise DataError(f"dataset {self.name!r}: X_{split} must be 2-D (examples × "
+                                f"features), got shape {X.shape}")
+            if X.shape[0] == 0:
+                raise DataError(f"dataset {self.name!r}: X_{split} is empty (no example)")
+            if y.shape != (X.shape[0],):
+                raise DataError(f"dataset {self.name!r}: y_{split} must have shape "
+                                f"({X.shape[0]},) — one label per row of X_{split} — got "
+                                f"{y.shape}")
+            if not np.issubdtype(X.dtype, np.number) or not np.isfinite(X).all():
+                bad = np.argwhere(~np.isfinite(X.astype(float)))[0] if np.issubdtype(
+                    X.dtype, np.number) else None
+                where = f"X_{split}[{bad[0]}, {bad[1]}] is {X[tuple(bad)]}" \
+                    if bad is not None else f"X_{split} is not numeric ({X.dtype})"
+                raise DataError(f"dataset {self.name!r}: {where}; features must be finite")
+            if not np.issubdtype(y.dtype, np.integer) or (y.min() < 0) or \
+                    (y.max() >= self.n_classes):
+                raise DataError(f"dataset {self.name!r}: y_{split} labels must be integers "
+                                f"in 0..{self.n_classes - 1}, got {y.dtype} in "
+                                f"{y.min()}..{y.max()}")
+        if self.X_train.shape[1] != self.X_test.shape[1]:
+            raise DataError(f"dataset {self.name!r}: X_train has {self.X_train.shape[1]} "
+                            f"features but X_test has {self.X_test.shape[1]}")
+
+    def check_fits(self, net) -> None:
+        """Raise a :class:`DataError` unless ``net`` fits the data.
+
+        It needs one input neuron per feature and :attr:`n_outputs` output neurons.
+        """
+        n_in, n_out = len(net.input_idx), len(net.output_idx)
+        if (n_in, n_out) != (self.n_inputs, self.n_outputs):
+            raise DataError(
+                f"dataset {self.name!r} needs {self.n_inputs} input and {self.n_outputs} "
+                f"output neurons ({self.n_classes} classes), but the network has {n_in} "
+                f"inputs and {n_out} outputs")
+
     @property
     def n_inputs(self) -> int:
         """d, the number of input neurons needed."""

@@ -262,6 +262,7 @@ def train(net, data, *, T: int, eta: float, epochs: int, batch: int = 8,
         train_acc, test_acc``.
     """
     net = as_compiled(net)
+    data.check_fits(net)
     rng = np.random.default_rng(seed)
     X, Y = data.X_train, data.targets("train")
     n = len(X)

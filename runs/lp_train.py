@@ -122,6 +122,7 @@ def train_lp(net, dataset, params: LPParams | dict | None = None, *, epochs: int
     if x_init not in X_INITS:
         raise ConfigError(f"x_init must be one of {list(X_INITS)}, got {x_init!r}")
     net = as_compiled(net)
+    dataset.check_fits(net)
     params = LP.make_params(params)
     U, Y = dataset.inputs("train"), dataset.targets("train")
     n = U.shape[1]
