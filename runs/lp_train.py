@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from agents.errors import ConfigError, ConvergenceError
+from agents.errors import ConfigError, ConvergenceError, DivergenceError
 from agents.losses import get_loss
 from agents.lp import EXAMPLE_VARS, LP, LPParams, lp_rule
 from networks.builders import layered
@@ -144,8 +144,12 @@ def train_lp(net, dataset, params: LPParams | dict | None = None, *, epochs: int
     history, step = [], 0
 
     def record(epoch):
-        row = lp_metrics(net, state("x"), state("lam"), eng.state("weight"),
-                         eng.state("bias"), dataset, params, with_cosine=with_cosine)
+        with np.errstate(over="ignore", invalid="ignore"):  # checked just below
+            row = lp_metrics(net, state("x"), state("lam"), eng.state("weight"),
+                             eng.state("bias"), dataset, params, with_cosine=with_cosine)
+        for key in ("loss", "lagrangian", "max_violation"):
+            if not np.isfinite(row[key]):
+                raise_divergence(net, step, key, {"x": state("x"), "lam": state("lam")})
         history.append({"step": step, "epoch": epoch, **row})
 
     record(0)
@@ -166,6 +170,17 @@ def train_lp(net, dataset, params: LPParams | dict | None = None, *, epochs: int
         record(epochs)
     return LPResult(history, eng.state("weight"), eng.state("bias"), net, engine=eng,
                     x=state("x"), lam=state("lam"), params=params)
+
+
+def raise_divergence(net, step: int, metric: str, state: dict) -> None:
+    """Stop a run whose metric overflowed, naming the step and the most extreme neuron."""
+    name, values = max(state.items(), key=lambda kv: np.nanmax(np.abs(kv[1])))
+    with np.errstate(invalid="ignore"):
+        i = int(np.nanargmax(np.abs(values).max(axis=1)))
+    raise DivergenceError(
+        f"step {step}: the {metric} is no longer finite; the largest state is variable "
+        f"{name!r} of neuron {net.node_ids[i]!r} ({np.abs(values[i]).max():.3g}); lower the "
+        "step sizes or ρ")
 
 
 #: LP settings used by :func:`compare`: G = lin with ρ = 1, Adam on w and b (the BP

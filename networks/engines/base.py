@@ -132,9 +132,12 @@ class EngineBase(ABC):
             mask = np.asarray(y_mask, dtype=bool)
             if mask.shape != (n_out,):
                 raise DataError(f"y_mask must have shape ({n_out},), got {mask.shape}")
-        self._step_arrays(self._inputs(u), self._targets(y), mask)
-        if self.check_finite:
+        if self.check_finite:  # overflow is detected below, named by step/neuron/variable
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                self._step_arrays(self._inputs(u), self._targets(y), mask)
             self._check_finite()
+        else:
+            self._step_arrays(self._inputs(u), self._targets(y), mask)
         for name in self.record_vars:
             self._records[name].append(self._public(name))
 
