@@ -29,8 +29,8 @@ Two variants (same state, same parameters :class:`LPParams`):
   a neuron in one step. The w, b and λ steps are exact gradient steps at the previous
   values; the x step uses the stale backward message (identical at a fixed point).
 * :data:`LP_TWO_ROUND` (``two_round=True``): round 1 sends x forward and computes
-  ``a, c, g, s``; round 2 sends ``s w`` backward (and x forward again, for the Hebbian
-  product) and updates x, λ, b, w: exactly one simultaneous gradient descent/ascent step
+  ``a, c, g, s``; round 2 sends ``s w`` backward and updates x, λ, b, w (the Hebbian
+  product uses the x that arrived in round 1): exactly one simultaneous gradient descent/ascent step
   on L from the previous values. Neurons more than 2 hops away cannot affect i in a step.
 
 Optimisers (:mod:`agents.optim`) are elementwise: ``sgd`` or ``adam`` with moments kept
@@ -143,23 +143,26 @@ def reaction(c, lam, p: LPParams):
 
 
 def _forward_part(state, x_in, nrn, p: LPParams) -> dict:
-    """a, c, g, s of the neuron(s) from the forward inbox and own x, λ. Shapes (n, B)."""
+    """a, c, G(c), g, s of the neuron(s) from the forward inbox and own x, λ. Shapes (n, B).
+
+    Input neurons never run node updates (the engines clamp them), so no role masks.
+    """
     a = x_in + state["bias"]
     sig = nrn.act.f(a)
-    inp = nrn.is_input
-    c = np.where(inp, 0.0, state["x"] - sig)
-    _, g = reaction(c, state["lam"], p)
-    g = np.where(inp, 0.0, g)
-    return {"a": a, "c": c, "g": g, "s": g * nrn.act.df(a, sig)}
+    c = state["x"] - sig
+    G, g = reaction(c, state["lam"], p)
+    return {"a": a, "c": c, "g": g, "s": g * nrn.act.df(a, sig), "_G": G}
 
 
-def _update_part(state, c, g, s, back, nrn, p: LPParams) -> dict:
-    """Descent on x and b, ascent on λ, from own c, g, s and the backward inbox."""
-    x, lam, inp = state["x"], state["lam"], nrn.is_input
-    has_v = nrn.is_output & nrn.has_target
-    dv = np.where(has_v, get_loss(p.loss).grad(x, nrn.target), 0.0)
-    dx = dv + g + p.alpha * np.sign(x) - back
-    G, _ = reaction(c, lam, p)
+def _update_part(state, G, g, s, back, nrn, p: LPParams) -> dict:
+    """Descent on x and b, ascent on λ, from own G(c), g, s and the backward inbox."""
+    x, lam = state["x"], state["lam"]
+    dx = g - back
+    if p.alpha:
+        dx = dx + p.alpha * np.sign(x)
+    if nrn.is_output.any():
+        has_v = nrn.is_output & nrn.has_target
+        dx = dx + np.where(has_v, get_loss(p.loss).grad(x, nrn.target), 0.0)
     age = state["age"] + 1.0
     k = (p.beta1, p.beta2, p.adam_eps)
     so = p.optimizer if p.state_optimizer is None else p.state_optimizer
@@ -169,15 +172,23 @@ def _update_part(state, c, g, s, back, nrn, p: LPParams) -> dict:
     db = -s.sum(axis=1, keepdims=True) / scale
     b_new, mb, vb = optim.step(p.optimizer, state["bias"], db, state["mb"], state["vb"],
                                nrn.t, p.eta_w, *k)
-    return {"x": np.where(inp, x, x_new), "lam": np.where(inp, 0.0, lam_new),
-            "bias": np.where(inp, state["bias"], b_new), "mx": mx, "vx": vx, "ml": ml,
-            "vl": vl, "mb": mb, "vb": vb, "age": age}
+    out = {"x": x_new, "lam": lam_new, "bias": b_new, "age": age}
+    if so == "adam":
+        out |= {"mx": mx, "vx": vx, "ml": ml, "vl": vl}
+    if p.optimizer == "adam":
+        out |= {"mb": mb, "vb": vb}
+    return out
 
 
 def _edge_update(edge, hebb, nrn, p: LPParams) -> dict:
     """``w ← w − η_w (−Σ_κ s_i x_j / B_or_1 + μ w)`` with the chosen optimiser."""
     scale = nrn.batch if p.reduce == "mean" else 1.0
     w = edge["weight"]
+    if p.optimizer == "sgd":  # the same step, in two passes over the edges
+        step = (p.eta_w / scale) * hebb["sx"]
+        if p.mu:
+            step -= (p.eta_w * p.mu) * w
+        return {"weight": w + step}
     grad = -hebb["sx"] / scale + p.mu * w
     w, mw, vw = optim.step(p.optimizer, w, grad, edge["mw"], edge["vw"], nrn.t, p.eta_w,
                            p.beta1, p.beta2, p.adam_eps)
@@ -194,16 +205,20 @@ def _check_variant(p: LPParams, two_round: bool) -> None:
 def _one_round(state, inbox, nrn, p: LPParams) -> dict:
     _check_variant(p, False)
     fw = _forward_part(state, inbox["x_in"], nrn, p)
-    return fw | _update_part(state, fw["c"], fw["g"], fw["s"], inbox["s_back"], nrn, p)
+    G = fw.pop("_G")
+    return fw | _update_part(state, G, fw["g"], fw["s"], inbox["s_back"], nrn, p)
 
 
 def _round1(state, inbox, nrn, p: LPParams) -> dict:
     _check_variant(p, True)
-    return _forward_part(state, inbox["x_in"], nrn, p)
+    fw = _forward_part(state, inbox["x_in"], nrn, p)
+    del fw["_G"]
+    return fw
 
 
 def _round2(state, inbox, nrn, p: LPParams) -> dict:
-    return _update_part(state, state["c"], state["g"], state["s"], inbox["s_back"], nrn, p)
+    G = get_constraint(p.constraint).g(state["c"], p.eps)
+    return _update_part(state, G, state["g"], state["s"], inbox["s_back"], nrn, p)
 
 
 NODE_VARS = (
@@ -247,9 +262,8 @@ LP_TWO_ROUND = Rule(
     stages=(
         Stage(channels=(Channel("x_in", "x", "forward", delayed=False),),
               node_update=_round1),
-        Stage(channels=(Channel("x_in2", "x", "forward", delayed=False),
-                        Channel("s_back", "s", "backward", delayed=False)),
-              node_update=_round2, edge_update=_edge_update, hebb={"sx": ("s", "x_in2")}),
+        Stage(channels=(Channel("s_back", "s", "backward", delayed=False),),
+              node_update=_round2, edge_update=_edge_update, hebb={"sx": ("s", "x_in")}),
     ),
     params=LPParams,
 )

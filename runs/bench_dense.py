@@ -118,3 +118,15 @@ def bench_steps(sizes=(784, 256, 256, 10), batch: int = 128, dtype=np.float64,
     for name in ("bp", "lp", "diffusion"):
         out[f"{name}_gemm_fraction"] = flops / out[f"{name}_s"] / peak
     return out
+
+
+def bench_lp_step(sizes=(784, 256, 256, 10), batch: int = 128, dtype=np.float64,
+                  min_seconds: float = 1.0, seed: int = 0) -> float:
+    """Seconds per LP step of the vectorised engine (the peer comparison's number)."""
+    net = compile_graph(layered(list(sizes), "sigmoid", seed=seed))
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(sizes[0], batch)).astype(dtype)
+    Y = rng.uniform(size=(sizes[-1], batch)).astype(dtype)
+    lp = VectorEngine(net, LP, {"eta_w": 1e-3, "eta_x": 0.1, "eta_lam": 0.1}, batch=batch,
+                      dtype=dtype, check_finite=False)
+    return _best_time(lambda: lp.advance(X, Y), min_seconds)

@@ -56,7 +56,7 @@ def bench_scaling(edge_counts=(10**3, 10**4, 10**5, 10**6), batch: int = 16,
 
 
 def bench_agent(n_nodes: int = 1000, n_edges: int = 10_000, *, batch: int | None = None,
-                min_seconds: float = 2.0) -> dict:
+                min_seconds: float = 2.0, rules=("forward", "diffusion")) -> dict:
     """Messages per second of the agent engine and its speed ratio to the vector engine.
 
     A message is one value (per example) sent along one edge on one channel; the forward
@@ -68,7 +68,8 @@ def bench_agent(n_nodes: int = 1000, n_edges: int = 10_000, *, batch: int | None
     u = rng.normal(size=shape(len(net.input_idx)))
     y = rng.normal(size=shape(len(net.output_idx)))
     out = {"neurons": net.n_nodes, "edges": net.n_edges, "batch": batch or 1}
-    for name, (rule, params) in RULES.items():
+    for name in rules:
+        rule, params = RULES[name]
         channels = sum(len(s.channels) for s in rule.stages)
         sps = {}
         for cls in (AgentEngine, VectorEngine):

@@ -80,10 +80,18 @@ class VectorEngine(EngineBase):
             name: np.full((self.depth, n, width), self._init_of(name), dtype=self.dtype)
             for name in rule.delayed_sources
         }
-        self._csr = {}
+        self._plans: dict = {}
+        self._csr, self._small = {}, {}
         for k, blk in enumerate(self.blocks):
-            if blk.kind == "sparse":
-                m = sp.csr_array((np.ones(blk.stop - blk.start, dtype=self.dtype),
+            if blk.kind != "sparse":
+                continue
+            nnz = blk.stop - blk.start
+            if (n - n_in) * n <= 16 * nnz + 20_000:
+                # small: a dense matrix refilled each step beats scipy's per-call overhead
+                self._small[k] = (np.zeros((n - n_in, n), dtype=self.dtype),
+                                  blk.tgt - n_in, blk.src)
+            else:
+                m = sp.csr_array((np.ones(nnz, dtype=self.dtype),
                                   (blk.tgt - n_in, blk.src)), shape=(n - n_in, n))
                 m.sort_indices()
                 self._csr[k] = m
@@ -109,28 +117,67 @@ class VectorEngine(EngineBase):
         now = _Rows(self._head[channel.source], self._nodes[channel.source])
         return lambda d: now
 
+    def _plan(self, forward: bool):
+        """Order of the block products of one direction, and the rows to zero first.
+
+        A dense block whose output rows no earlier dense block wrote is computed straight
+        into them (``"set"``, no temporary, no addition); the others are added. Returns
+        ``([(block index, "set" | "add")], rows that no "set" block covers)``.
+        """
+        key = "fwd" if forward else "bwd"
+        if key not in self._plans:
+            n_in, n_act = self.n_in, self.net.n_nodes - self.n_in
+            covered = np.zeros(n_act, dtype=bool)
+            sets, adds = [], []
+            for k, blk in enumerate(self.blocks):
+                if blk.kind != "dense":
+                    adds.append((k, "add"))
+                    continue
+                lo, hi = blk.tgt_range if forward else blk.src_range
+                if lo < n_in:
+                    continue  # backward into the inputs: nobody listens
+                rows = slice(lo - n_in, hi - n_in)
+                if covered[rows].any():
+                    adds.append((k, "add"))
+                else:
+                    covered[rows] = True
+                    sets.append((k, "set"))
+            self._plans[key] = (sets + adds, np.flatnonzero(~covered))
+        return self._plans[key]
+
     def _aggregate(self, channel, sent) -> np.ndarray:
         """Σ_j w_ij m_j (forward) or Σ_h w_hi m_h (backward) for the active neurons."""
-        n_in = self.n_in
-        out = np.zeros_like(self._nodes[channel.source])
-        w = self._edges["weight"]
+        n_in, n = self.n_in, self.net.n_nodes
         forward = channel.direction == "forward"
-        for k, blk in enumerate(self.blocks):
+        plan, zero_rows = self._plan(forward)
+        out = np.empty_like(self._nodes[channel.source])
+        out[zero_rows] = 0.0
+        w = self._edges["weight"]
+        for k, mode in plan:
+            blk = self.blocks[k]
             vals = sent(blk.delay)
             if blk.kind == "dense":
                 (t0, t1), (s0, s1) = blk.tgt_range, blk.src_range
                 W = w[blk.start:blk.stop].reshape(t1 - t0, s1 - s0)
                 if forward:
-                    out[t0 - n_in:t1 - n_in] += W @ vals[s0:s1]
-                elif s0 >= n_in:
-                    out[s0 - n_in:s1 - n_in] += W.T @ vals[t0:t1]
-            else:
-                m = self._csr[k]
-                m.data = w[blk.start:blk.stop]
-                if forward:
-                    out += m @ vals[0:self.net.n_nodes]
+                    dst, prod = out[t0 - n_in:t1 - n_in], (W, vals[s0:s1])
                 else:
-                    out += (m.T @ vals[n_in:self.net.n_nodes])[n_in:]
+                    dst, prod = out[s0 - n_in:s1 - n_in], (W.T, vals[t0:t1])
+                if mode == "set":
+                    np.matmul(*prod, out=dst)
+                else:
+                    dst += prod[0] @ prod[1]
+            else:
+                if k in self._small:
+                    m, rows, cols = self._small[k]
+                    m[rows, cols] = w[blk.start:blk.stop]
+                else:
+                    m = self._csr[k]
+                    m.data = w[blk.start:blk.stop]
+                if forward:
+                    out += m @ vals[0:n]
+                else:
+                    out += (m.T @ vals[n_in:n])[n_in:]
         return out
 
     def _hebb(self, post: np.ndarray, sent) -> np.ndarray:
