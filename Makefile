@@ -1,5 +1,5 @@
 # Set-up is automatic: the first `make demo` or `make test` builds .venv (needs Python >= 3.12).
-.PHONY: demo test test-slow bench lint
+.PHONY: demo test test-slow bench lint torch-env
 
 .venv/.installed: pyproject.toml .ci/bootstrap
 	bash .ci/bootstrap
@@ -18,3 +18,8 @@ bench: .venv/.installed
 
 lint: .venv/.installed
 	.venv/bin/ruff check agents networks runs tests
+
+# optional: an interpreter with PyTorch for the peer benchmark (CPU wheel, Python 3.11)
+torch-env:
+	python3.11 -m venv .venv-torch || python3 -m venv .venv-torch
+	.venv-torch/bin/pip install --quiet "torch==2.13.0" numpy
