@@ -101,7 +101,7 @@ def run(which=ALL, size: str = "default", out=print) -> dict:
             peer = bench_memory.bench_torch_peer(sizes, batch, dtype, secs)
             ours = bench_dense.bench_lp_step(sizes, batch, np.dtype(dtype), secs)
             if peer is None or "seconds_per_step" not in peer:
-                reason = (peer or {}).get("reason", "no interpreter with torch found")
+                reason = bench_memory.torch_unavailable_reason() or "no timing returned"
                 out(f"{dtype}: ours {ours * 1e3:.3f} ms; torch: skipped ({reason})")
                 continue
             results[f"torch_{dtype}"] = {"ours_s": ours, **peer}
