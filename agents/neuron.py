@@ -35,10 +35,10 @@ class NeuronAgent(mesa.Agent):
         role_input, role_output: the neuron's roles.
         act: its activation (``f``, ``df``).
         state: ``{var: (1, B) or (1, 1) array}``.
-        in_edges: ``{"source": ids (k_in,), "delay": (k_in,), "mail": (k_in,)}`` — the
+        in_edges: ``{"source": ids (k_in,), "delay": (k_in,) or one int, "mail": (k_in,)}``:
             mail slots of its in-edges for backward channels.
         edge_state: ``{var: (k_in,) array}``.
-        out_edges: ``{"target": ids (k_out,), "delay": (k_out,), "mail": (k_out,)}`` —
+        out_edges: ``{"target": ids (k_out,), "delay": (k_out,) or int, "mail": (k_out,)}``:
             the mail slots of its out-edges for forward channels.
         inbox: ``{channel: (k, B) view}`` of the mail addressed to it.
         depth: delay-buffer length (max delay of the neuron's edges).
@@ -51,11 +51,16 @@ class NeuronAgent(mesa.Agent):
         self.node = node
         self.act = act
         self.is_input = np.array([[role_input]])
+        self._clamped = bool(role_input)
         self.is_output = np.array([[role_output]])
         self.state = state
         self.in_edges = in_edges
         self.edge_state = edge_state
         self.out_edges = out_edges
+        for edges in (in_edges, out_edges):  # a single common delay is kept as an int
+            d = np.unique(edges["delay"])
+            if len(d) == 1:
+                edges["delay"] = int(d[0])
         self.inbox = inbox
         self.depth = depth
         width = state[model.rule.output_var].shape[1]
@@ -78,12 +83,13 @@ class NeuronAgent(mesa.Agent):
     def _values(self, name: str, delayed: bool, delays: np.ndarray) -> np.ndarray:
         """Own values of ``name`` sent on edges with the given delays.
 
-        At t − d for a delayed channel, shape (k, B); else the current value, shape (1, B),
-        broadcast to every edge.
+        At t − d for a delayed channel, shape (k, B) — or (B,) when ``delays`` is one int —
+        else the current value, shape (1, B), broadcast to every edge.
         """
-        if delayed:
-            return self.buffers[name][(self.t - delays) % self.depth]
-        return self.state[name]
+        if not delayed:
+            return self.state[name]
+        # an int delay (all edges alike) reads one row, broadcast to every edge
+        return self.buffers[name][(self.model.t - delays) % self.depth]
 
     # ----------------------------------------------------------------- phase 1
     def send(self, stage_index: int) -> None:
@@ -103,7 +109,7 @@ class NeuronAgent(mesa.Agent):
     # ----------------------------------------------------------------- phase 2
     def receive(self, stage_index: int) -> None:
         """Update own state from own state and inbox (then own in-edges)."""
-        if self.is_input[0, 0]:
+        if self._clamped:
             return  # input neurons are clamped: no node update (and no in-edges)
         rule: Rule = self.model.rule
         stage = rule.stages[stage_index]
@@ -116,14 +122,16 @@ class NeuronAgent(mesa.Agent):
             else:
                 inbox[ch.name] = msgs.sum(axis=0, keepdims=True)
         new = stage.node_update(self.state, inbox, self, self.model.params)
+        state = self.state
         for name, value in new.items():
-            old = self.state.get(name)
+            old = state.get(name)
             if old is None:
                 raise ConfigError(f"rule {rule.name!r} updated undeclared node variable "
                                   f"{name!r}")
-            value = np.asarray(value, dtype=old.dtype)
-            self.state[name] = (value if value.shape == old.shape
-                                else np.broadcast_to(value, old.shape).copy())
+            if type(value) is not np.ndarray or value.dtype != old.dtype:
+                value = np.asarray(value, dtype=old.dtype)
+            state[name] = (value if value.shape == old.shape
+                           else np.broadcast_to(value, old.shape).copy())
         if stage.edge_update is not None:
             hebb = {name: self.inbox[chan] @ self.state[post][0]
                     for name, (post, chan) in stage.hebb.items()}
