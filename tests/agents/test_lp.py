@@ -12,6 +12,7 @@ from networks.compile import compile_graph
 from networks.engines import make_engine
 from networks.oracles import bp_gradient, finite_difference, recurrent_gradient, total_loss
 from runs.support import lagrangian, lagrangian_gradient, lp_terms
+from tests.locality import perturbation_reaches
 
 B = 3
 
@@ -290,16 +291,8 @@ def test_locality(engine, two_round, graph):
             near += [m for h in G.successors(i) for m in G.predecessors(h)
                      if hops.get(m) == 2 and not net.is_input[net.index[m]]][:1]
         for m, expect_same in [(m, False) for m in near] + [(m, True) for m in far]:
-            states = []
-            for perturb in (False, True):
-                eng = make_engine(engine, net, rule, p, batch=2)
-                eng.run(U[:-1], Y[:-1])
-                if perturb:
-                    eng.perturb_neuron(m, np.random.default_rng(1))
-                eng.advance(U[-1], Y[-1])
-                states.append(eng.neuron(i))
-            same = all(np.array_equal(states[0][k], states[1][k]) for k in names) and \
-                states[0]["in_edges"] == states[1]["in_edges"]
+            same = not perturbation_reaches(
+                lambda: make_engine(engine, net, rule, p, batch=2), U, Y, i, m, names)
             assert same == expect_same, (i, m, hops.get(m))
             far_checked += expect_same
             near_checked += not expect_same
