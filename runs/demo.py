@@ -38,18 +38,6 @@ def demo_networks(n_in: int, n_out: int, seed: int = 0) -> dict:
     return {"feedforward": ff, "cyclic": scale_to_contractive(cyc, gain=0.9)}
 
 
-def _diffusion_cosine(net, weight, bias, ds, T: int) -> float:
-    """Fidelity of diffusion at the trained weights: examples held T steps (frozen)."""
-    G = net.graph.copy()
-    for k, (j, i) in enumerate(zip(net.src, net.tgt, strict=True)):
-        G.edges[net.node_ids[j], net.node_ids[i]]["weight"] = float(weight[k])
-    for k, n in enumerate(net.node_ids):
-        G.nodes[n]["bias"] = float(bias[k])
-    X, Y = ds.inputs("train").T, ds.targets("train")
-    stream = diffusion.held_stream(X, Y, T, n_examples=32, batch=4, seed=0)
-    return diffusion.measure_fidelity(compile_graph(G), stream, warn=False).cosine
-
-
 def run_demo(out_dir="localprop-demo", *, seed: int = 0, quiet: bool = False) -> list[dict]:
     """Train the three methods on both networks, print the table, write the plots.
 
@@ -79,7 +67,7 @@ def run_demo(out_dir="localprop-demo", *, seed: int = 0, quiet: bool = False) ->
             warnings.simplefilter("ignore", LocalpropWarning)
             df = diffusion.train(net, ds, **DIFFUSION)
         secs = time.perf_counter() - t
-        cos = _diffusion_cosine(net, df.weight, df.bias, ds, DIFFUSION["T"])
+        cos = diffusion.trained_fidelity(net, df.weight, df.bias, ds, DIFFUSION["T"])
         rows.append(_row(net_name, f"diffusion (T={DIFFUSION['T']})", df.final, cos, t, secs))
         curves[net_name] = {"BP": bp.history, "LP": lp.history, "diffusion": df.history}
         lam = np.abs(lp.lam).mean(axis=1)

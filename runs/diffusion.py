@@ -218,6 +218,20 @@ def measure_fidelity(net, stream: Stream, *, loss: str = "squared", latency=None
                     steps=stream.steps)
 
 
+def trained_fidelity(net: CompiledNetwork, weight, bias, data, T: int, *,
+                     loss: str = "squared", seed=0) -> float:
+    """Cosine of the diffusion update to the exact gradient at given (trained) weights.
+
+    Weights frozen; 4 streams of 32 training examples each, every example held T steps.
+    """
+    from runs.support import graph_with_params
+
+    trained = compile_graph(graph_with_params(net, weight, bias))
+    stream = held_stream(data.inputs("train").T, data.targets("train"), T, n_examples=32,
+                         batch=4, seed=seed)
+    return measure_fidelity(trained, stream, loss=loss, warn=False).cosine
+
+
 def record_waves(net, stream: Stream, *, loss: str = "squared", latency=None,
                  engine: str = "vector", warn: bool = True) -> dict[str, np.ndarray]:
     """Run ``stream`` with frozen weights, recording the waves for a raster plot.

@@ -153,17 +153,8 @@ def diffusion(cfg: dict, seed: int) -> RunOutput:
         res = dif.train(net, ds, T=T, eta=p.eta, epochs=s.get("epochs", 50),
                         batch=s.get("batch_size", 8), loss=p.loss, engine=cfg["engine"],
                         seed=seed, eval_every=s["eval_every"])
-        trained = compile_graph(_with_params(net, res.weight, res.bias))
-        stream = dif.held_stream(ds.inputs("train").T, ds.targets("train"), T,
-                                 n_examples=32, batch=4, seed=seed)
-        fid = dif.measure_fidelity(trained, stream, loss=p.loss, warn=False).cosine
+        fid = dif.trained_fidelity(net, res.weight, res.bias, ds, T, loss=p.loss, seed=seed)
     return _output(res, start, fidelity=fid, T=T)
-
-
-def _with_params(net, weight, bias):
-    from runs.support import graph_with_params
-
-    return graph_with_params(net, weight, bias)
 
 
 @experiment("compare", params_validator=dataclass_validator(LPRunParams), needs=("network",))
