@@ -128,6 +128,16 @@ class AgentEngine(EngineBase, mesa.Model):
             for arr in group.values():
                 arr += noise(arr.shape)
 
+    def _check_finite(self) -> None:
+        # each neuron checks its own arrays (no canonical copies on the hot path); the
+        # base class builds the message naming step, neuron/edge and variable
+        for agent in self._by_node.values():
+            for group in (agent.state, agent.edge_state):
+                for value in group.values():
+                    if not np.isfinite(value).all():
+                        return super()._check_finite()
+        return None
+
     def fill_history(self, name: str | None = None) -> None:
         """Set the delay buffers of ``name`` (default: all) to the variable's current value."""
         for agent in self._by_node.values():
