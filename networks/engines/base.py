@@ -14,7 +14,7 @@ import networkx as nx
 import numpy as np
 
 from agents.errors import ConfigError, DataError, DivergenceError
-from agents.rule import Rule
+from agents.rule import InitContext, Rule
 from networks.compile import CompiledNetwork, compile_graph
 
 
@@ -34,14 +34,28 @@ class EngineBase(ABC):
         dtype: float dtype of all state (float64 or float32).
         record: names of node or edge variables to record after every step.
         check_finite: stop with a :class:`DivergenceError` when state becomes NaN/inf.
+        rng: seed (default 0) or ``numpy.random.Generator``; the engine's Generator is
+            :attr:`rng`. State variables with a random initial value
+            (:data:`agents.rule.InitFn`) draw it from :attr:`rng` before anything else
+            uses it, in canonical order, so both engines start from the same values for
+            the same seed.
     """
 
     kind = "base"
 
-    def _setup(self, net, rule: Rule, params, batch, dtype, record, check_finite) -> None:
+    def _setup(self, net, rule: Rule, params, batch, dtype, record, check_finite,
+               rng) -> None:
         self.net = as_compiled(net)
         self.rule = rule
         self.params = rule.make_params(params)
+        if isinstance(rng, bool) or not (rng is None or isinstance(
+                rng, int | np.integer | np.random.Generator | np.random.SeedSequence)):
+            raise ConfigError(f"rng must be an integer seed or a numpy.random.Generator, "
+                              f"got {rng!r}")
+        try:
+            self.rng = np.random.default_rng(rng)
+        except ValueError as exc:
+            raise ConfigError(f"rng: invalid seed {rng!r} ({exc})") from None
         if batch is not None and (not isinstance(batch, int | np.integer) or batch < 1):
             raise ConfigError(f"batch must be a positive integer or None, got {batch!r}")
         self.batch = None if batch is None else int(batch)
@@ -62,6 +76,38 @@ class EngineBase(ABC):
         self._records: dict[str, list[np.ndarray]] = {name: [] for name in self.record_vars}
         self.check_finite = check_finite
         self.t = 0
+
+    def _initial_state(self) -> dict[str, np.ndarray]:
+        """Initial value of every variable in canonical order: node (N, w), edge (E,).
+
+        ``w`` is B for variables with an example axis, 1 otherwise. Random initial values
+        are drawn from :attr:`rng` here, node variables first, each in declaration order;
+        engines call this once, right after :meth:`_setup`.
+        """
+        net, rule = self.net, self.rule
+        in_degree = np.diff(net.in_ptr)
+        values: dict[str, np.ndarray] = {}
+        for var in rule.all_node_vars:
+            shape = (net.n_nodes, self.n_batch if var.batched else 1)
+            values[var.name] = self._init_values(var, shape, in_degree)
+        for var in rule.all_edge_vars:
+            values[var.name] = self._init_values(var, (net.n_edges,), in_degree[net.tgt])
+        values["bias"] = net.bias.astype(self.dtype)[:, None]
+        values["weight"] = net.weight.astype(self.dtype)
+        return values
+
+    def _init_values(self, var, shape: tuple, fan_in: np.ndarray) -> np.ndarray:
+        if not callable(var.init):
+            return np.full(shape, var.init, dtype=self.dtype)
+        ctx = InitContext(params=self.params, weight=self.net.weight.copy(), fan_in=fan_in)
+        value = np.asarray(var.init(self.rng, shape, ctx), dtype=self.dtype)
+        if value.shape != shape:
+            raise ConfigError(f"rule {self.rule.name!r}: initial value function of "
+                              f"{var.name!r} returned shape {value.shape}, expected {shape}")
+        if not np.all(np.isfinite(value)):
+            raise ConfigError(f"rule {self.rule.name!r}: initial value function of "
+                              f"{var.name!r} returned a non-finite value")
+        return value
 
     # ----------------------------------------------------------------- engine-specific
     @abstractmethod

@@ -213,13 +213,26 @@ def test_engines_agree_when_inputs_are_not_listed_first(rule):
             for cls in (AgentEngine, VectorEngine)]
     for name in recs[0]:
         np.testing.assert_allclose(recs[0][name], recs[1][name], rtol=1e-10, atol=1e-12)
-    # and equal to the same network with the original node order (up to permutation)
-    ref = _drive(VectorEngine(compile_graph(G0), RULES[rule], batch=2, record=["x"]), 40, 6, 3,
-                 2, 2)["x"]
+    # and equal to the same network with the original node order (up to permutation);
+    # random initial values are drawn in canonical order, so they are copied over
+    net0 = compile_graph(G0)
     idx = [order.index(n) for n in G0.nodes]
     in_rows = [order.index(n) for n in G0.nodes if G0.nodes[n]["role"] == "input"]
     assert sorted(in_rows) == in_rows  # inputs keep their relative order → same u columns
-    np.testing.assert_allclose(recs[1]["x"][:, idx], ref, rtol=1e-10, atol=1e-12)
+    edge_idx = [net.in_edges(net0.node_ids[i])[list(net.src[net.in_edges(net0.node_ids[i])])
+                                              .index(net.index[net0.node_ids[j]])]
+                for j, i in zip(net0.src, net0.tgt, strict=True)]
+    ref_eng = VectorEngine(net0, RULES[rule], batch=2, record=["x"])
+    permuted = VectorEngine(net, RULES[rule], batch=2, record=["x"])
+    for var in (*RULES[rule].node_vars, *RULES[rule].edge_vars):
+        if callable(var.init):
+            value = np.empty_like(permuted.state(var.name))
+            value[idx if var in RULES[rule].node_vars else edge_idx] = ref_eng.state(var.name)
+            permuted.set_state(var.name, value)
+    permuted.fill_history()  # delay buffers start at the initial values
+    ref = _drive(ref_eng, 40, 6, 3, 2, 2)["x"]
+    np.testing.assert_allclose(_drive(permuted, 40, 6, 3, 2, 2)["x"][:, idx], ref,
+                               rtol=1e-10, atol=1e-12)
 
 
 @pytest.mark.parametrize("engine_kind", ["agent", "vector"])
