@@ -14,8 +14,9 @@ import networkx as nx
 import numpy as np
 
 from agents.errors import ConfigError, DataError, DivergenceError
-from agents.rule import InitContext, Rule
+from agents.rule import Rule
 from networks.compile import CompiledNetwork, compile_graph
+from networks.engines.initial import engine_rng, initial_state
 
 
 def as_compiled(net: nx.DiGraph | CompiledNetwork) -> CompiledNetwork:
@@ -35,7 +36,7 @@ class EngineBase(ABC):
         record: names of node or edge variables to record after every step.
         check_finite: stop with a :class:`DivergenceError` when state becomes NaN/inf.
         rng: seed (default 0) or ``numpy.random.Generator``; the engine's Generator is
-            :attr:`rng`. State variables with a random initial value
+            :attr:`rng` (:func:`engine_rng`). State variables with a random initial value
             (:data:`agents.rule.InitFn`) draw it from :attr:`rng` before anything else
             uses it, in canonical order, so both engines start from the same values for
             the same seed.
@@ -48,14 +49,7 @@ class EngineBase(ABC):
         self.net = as_compiled(net)
         self.rule = rule
         self.params = rule.make_params(params)
-        if isinstance(rng, bool) or not (rng is None or isinstance(
-                rng, int | np.integer | np.random.Generator | np.random.SeedSequence)):
-            raise ConfigError(f"rng must be an integer seed or a numpy.random.Generator, "
-                              f"got {rng!r}")
-        try:
-            self.rng = np.random.default_rng(rng)
-        except ValueError as exc:
-            raise ConfigError(f"rng: invalid seed {rng!r} ({exc})") from None
+        self.rng = engine_rng(rng)
         if batch is not None and (not isinstance(batch, int | np.integer) or batch < 1):
             raise ConfigError(f"batch must be a positive integer or None, got {batch!r}")
         self.batch = None if batch is None else int(batch)
@@ -78,36 +72,12 @@ class EngineBase(ABC):
         self.t = 0
 
     def _initial_state(self) -> dict[str, np.ndarray]:
-        """Initial value of every variable in canonical order: node (N, w), edge (E,).
+        """Initial values of all variables in canonical order (:func:`initial_state`).
 
-        ``w`` is B for variables with an example axis, 1 otherwise. Random initial values
-        are drawn from :attr:`rng` here, node variables first, each in declaration order;
-        engines call this once, right after :meth:`_setup`.
+        Engines call this once, right after :meth:`_setup`.
         """
-        net, rule = self.net, self.rule
-        in_degree = np.diff(net.in_ptr)
-        values: dict[str, np.ndarray] = {}
-        for var in rule.all_node_vars:
-            shape = (net.n_nodes, self.n_batch if var.batched else 1)
-            values[var.name] = self._init_values(var, shape, in_degree)
-        for var in rule.all_edge_vars:
-            values[var.name] = self._init_values(var, (net.n_edges,), in_degree[net.tgt])
-        values["bias"] = net.bias.astype(self.dtype)[:, None]
-        values["weight"] = net.weight.astype(self.dtype)
-        return values
-
-    def _init_values(self, var, shape: tuple, fan_in: np.ndarray) -> np.ndarray:
-        if not callable(var.init):
-            return np.full(shape, var.init, dtype=self.dtype)
-        ctx = InitContext(params=self.params, weight=self.net.weight.copy(), fan_in=fan_in)
-        value = np.asarray(var.init(self.rng, shape, ctx), dtype=self.dtype)
-        if value.shape != shape:
-            raise ConfigError(f"rule {self.rule.name!r}: initial value function of "
-                              f"{var.name!r} returned shape {value.shape}, expected {shape}")
-        if not np.all(np.isfinite(value)):
-            raise ConfigError(f"rule {self.rule.name!r}: initial value function of "
-                              f"{var.name!r} returned a non-finite value")
-        return value
+        return initial_state(self.net, self.rule, self.params, self.rng, self.n_batch,
+                             self.dtype)
 
     # ----------------------------------------------------------------- engine-specific
     @abstractmethod

@@ -7,9 +7,9 @@ import pytest
 
 from agents.errors import ConfigError
 from agents.rule import Channel, Rule, Stage, StateVar
-from networks.builders import random_digraph
+from networks.builders import layered, random_digraph
 from networks.compile import compile_graph
-from networks.engines import ENGINES, make_engine
+from networks.engines import ENGINES, engine_rng, make_engine
 
 
 def _chain():
@@ -97,7 +97,7 @@ def _net(seed):
 @pytest.mark.parametrize("seed", [0, 1, 7])
 def test_random_initial_state_is_drawn_in_canonical_order_from_the_seed(seed):
     net, rule = _net(seed), _random_rule()
-    rng = np.random.default_rng(seed)  # the documented order: node vars, then edge vars
+    rng = engine_rng(seed)  # the documented order: node vars, then edge vars
     r = rng.normal(size=(net.n_nodes, 3))
     q = rng.normal(size=(net.n_nodes, 1))
     fan_in = np.bincount(net.tgt, minlength=net.n_nodes)[net.tgt]
@@ -136,6 +136,26 @@ def test_engines_given_equal_generators_start_and_run_equal(seed):
     np.testing.assert_allclose(recs[0], recs[1], rtol=1e-12, atol=1e-14)
     assert np.ptp(recs[1][-1]) > 1e-3
     np.testing.assert_array_equal(engines[0].state("B"), engines[1].state("B"))
+
+
+@pytest.mark.parametrize("seed", [0, 5])
+def test_an_engine_and_a_builder_with_the_same_seed_draw_different_numbers(seed):
+    """Builders draw from default_rng(seed); an engine seeded alike must not repeat those
+    draws (random feedback weights N(0, 1/fan_in) would equal a layered net's weights)."""
+    np.testing.assert_array_equal(engine_rng(seed).normal(size=4),
+                                  np.random.default_rng(np.random.SeedSequence(
+                                      seed, spawn_key=(0x656E67,))).normal(size=4))
+    assert not np.allclose(engine_rng(seed).normal(size=4),
+                           np.random.default_rng(seed).normal(size=4))
+    net = compile_graph(layered([5, 4, 3], seed=seed))
+    like_builder = _random_rule(node_init=0.0, edge_init=lambda rng, shape, ctx:
+                                rng.standard_normal(shape) / np.sqrt(ctx.fan_in))
+    B = make_engine("vector", net, like_builder, rng=seed).state("B")
+    assert np.abs(B - net.weight).min() > 0
+    same_stream = make_engine("vector", net, like_builder, rng=np.random.default_rng(seed))
+    np.testing.assert_allclose(same_stream.state("B"), net.weight, rtol=1e-12)  # the trap
+    gen = np.random.default_rng(seed)  # a Generator is used as given
+    assert make_engine("vector", net, like_builder, rng=gen).rng is gen
 
 
 @pytest.mark.parametrize("engine_kind", sorted(ENGINES))
