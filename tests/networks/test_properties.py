@@ -12,7 +12,7 @@ from networks.builders import random_dag, random_digraph
 from networks.compile import compile_graph
 from networks.engines import AgentEngine, VectorEngine
 
-PARAMS = {"forward": None, "diffusion": {"eta": 0.05},
+PARAMS = {"forward": None, "diffusion": {"eta": 0.05}, "fa": {"eta": 0.05},
           "lp": {"eta_w": 0.05, "eta_x": 0.2, "eta_lam": 0.2, "rho": 0.5},
           "lp2": {"eta_w": 0.05, "eta_x": 0.2, "eta_lam": 0.2, "rho": 0.5, "two_round": True}}
 SETTINGS = settings(max_examples=12, deadline=None,
