@@ -27,6 +27,7 @@ import numbers
 import warnings
 from collections import deque
 from dataclasses import dataclass
+from typing import ClassVar
 
 import networkx as nx
 import numpy as np
@@ -50,16 +51,19 @@ class DiffusionParams:
     loss: str = "squared"
     average: bool = True
 
+    #: the rule named in error messages (subclasses for other rules override it)
+    rule_label: ClassVar[str] = "diffusion"
+
     def __post_init__(self):
         if isinstance(self.eta, bool | np.bool_) or not isinstance(self.eta, numbers.Real) \
                 or not (math.isfinite(self.eta) and self.eta >= 0):
-            raise ConfigError(f"diffusion parameter 'eta' must be a finite number >= 0, "
-                              f"got {self.eta!r}")
+            raise ConfigError(f"{self.rule_label} parameter 'eta' must be a finite number "
+                              f">= 0, got {self.eta!r}")
         if self.loss not in LOSSES:
-            raise ConfigError(f"diffusion parameter 'loss' must be one of {sorted(LOSSES)}, "
-                              f"got {self.loss!r}")
+            raise ConfigError(f"{self.rule_label} parameter 'loss' must be one of "
+                              f"{sorted(LOSSES)}, got {self.loss!r}")
         if not isinstance(self.average, bool | np.bool_):
-            raise ConfigError(f"diffusion parameter 'average' must be a bool, "
+            raise ConfigError(f"{self.rule_label} parameter 'average' must be a bool, "
                               f"got {self.average!r}")
 
 

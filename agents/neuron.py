@@ -8,9 +8,10 @@ variable sent on a delayed channel, and an inbox. Its wiring is the list of its 
 
 Messages go through the model's post office (:meth:`AgentEngine.post`): one mail slot
 per edge and channel. A neuron posts on the slots of its own out-edges (forward
-channels) or in-edges (backward channels) and reads its inbox, which is a view of the
-slots addressed to it: its in-edges for forward channels, its out-edges for backward
-ones.
+channels) or in-edges (backward channels, each message weighted by the neuron's own
+in-edge variable that the channel names, ``Channel.weight``) and reads its inbox, which
+is a view of the slots addressed to it: its in-edges for forward channels, its out-edges
+for backward ones.
 
 A step runs, for every stage of the rule, ``send`` on all agents and then ``receive`` on
 all agents (two-phase synchronous update), then ``end_step`` (push delay buffers).
@@ -102,8 +103,8 @@ class NeuronAgent(mesa.Agent):
                     post(ch.name, e["mail"], self._values(ch.source, ch.delayed, e["delay"]))
             else:
                 e = self.in_edges
-                if len(e["mail"]):
-                    w = self.edge_state["weight"][:, None]
+                if len(e["mail"]):  # weighted by the sender, which owns its in-edges
+                    w = self.edge_state[ch.weight][:, None]
                     post(ch.name, e["mail"], w * self._values(ch.source, ch.delayed, e["delay"]))
 
     # ----------------------------------------------------------------- phase 2
@@ -113,12 +114,11 @@ class NeuronAgent(mesa.Agent):
             return  # input neurons are clamped: no node update (and no in-edges)
         rule: Rule = self.model.rule
         stage = rule.stages[stage_index]
-        w = self.edge_state["weight"]
         inbox = {}
         for ch in stage.channels:
             msgs = self.inbox[ch.name]
-            if ch.direction == "forward":
-                inbox[ch.name] = (w @ msgs)[None, :]
+            if ch.direction == "forward":  # weighted by the receiver's own in-edges
+                inbox[ch.name] = (self.edge_state[ch.weight] @ msgs)[None, :]
             else:
                 inbox[ch.name] = msgs.sum(axis=0, keepdims=True)
         new = stage.node_update(self.state, inbox, self, self.model.params)
@@ -140,7 +140,7 @@ class NeuronAgent(mesa.Agent):
                 if name not in self.edge_state:
                     raise ConfigError(f"rule {rule.name!r} updated undeclared edge "
                                       f"variable {name!r}")
-                self.edge_state[name] = np.asarray(value, dtype=w.dtype)
+                self.edge_state[name] = np.asarray(value, dtype=self.edge_state[name].dtype)
 
     def end_step(self) -> None:
         """Push this step's values into the delay buffers."""

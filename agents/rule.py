@@ -5,14 +5,18 @@ A learning rule is data plus pure functions, nothing engine-specific:
 * **State** is declared: :class:`StateVar` entries give each per-neuron variable (name,
   initial value, whether it has an example axis, dtype) and each per-edge variable. Every
   rule also gets the built-ins ``bias`` (per neuron, no example axis) and ``weight``
-  (per in-edge); both are owned by the postsynaptic neuron.
+  (per in-edge); both are owned by the postsynaptic neuron. An initial value is a number
+  or a function drawing it from the engine's seeded ``numpy.random.Generator``
+  (:data:`InitFn`, e.g. fixed random feedback weights).
 * **Messages** travel on :class:`Channel`\\ s, one value per edge. A *forward* channel
   carries the presynaptic neuron's variable to each child; the receiver sees the weighted
   sum ``Σ_j w_ij m_j`` (it owns ``w_ij``). A *backward* channel carries the postsynaptic
   neuron's variable to each parent, weighted by the sender (which owns ``w_hi``); the
-  receiver sees ``Σ_h w_hi m_h``. A *delayed* channel delivers the value the sender had
-  ``d`` steps ago (``d`` = the edge delay, read from the sender's delay buffer); an
-  undelayed channel delivers the value the sender holds now.
+  receiver sees ``Σ_h w_hi m_h``. The per-edge variable that weights a channel is
+  ``weight`` unless the channel names another edge variable (``Channel.weight``). A
+  *delayed* channel delivers the value the sender had ``d`` steps ago (``d`` = the edge
+  delay, read from the sender's delay buffer); an undelayed channel delivers the value
+  the sender holds now.
 * A step is a sequence of :class:`Stage`\\ s; each stage is one synchronous round: every
   neuron sends on the stage's channels, then every neuron runs ``node_update`` on its own
   state and its inbox, then (optionally) every neuron runs ``edge_update`` on its
@@ -34,6 +38,7 @@ Glossary (DESIGN.md symbols): ``x`` output x, ``a`` activation a, ``bias`` b,
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal, Protocol
@@ -46,19 +51,44 @@ Array = np.ndarray
 
 
 @dataclass(frozen=True)
+class InitContext:
+    """What an initialisation function may use besides the Generator.
+
+    Attributes:
+        params: the rule's parameter object.
+        weight: the initial weights w in canonical edge order, shape (E,).
+        fan_in: per edge variable, the in-degree of each edge's postsynaptic neuron,
+            shape (E,); per node variable, each neuron's in-degree, shape (N,).
+    """
+
+    params: Any
+    weight: Array
+    fan_in: Array
+
+
+#: ``init(rng, shape, ctx) -> array of that shape``: random initial values drawn from the
+#: engine's Generator ``rng``; ``shape`` is (E,) for an edge variable (canonical edge
+#: order) and (N, B) — (N, 1) without example axis — for a node variable (canonical node
+#: order). Engines call it once, at construction, for each such variable in declaration
+#: order (node variables first), so equal seeds give equal values in every engine.
+InitFn = Callable[[np.random.Generator, tuple, InitContext], Array]
+
+
+@dataclass(frozen=True)
 class StateVar:
     """Declaration of one per-neuron or per-edge state variable.
 
     Attributes:
         name: variable name (as seen by update functions and recordings).
-        init: initial value (also the value of the delay buffer before t = 1).
+        init: initial value (also the value of the delay buffer before t = 1): a number,
+            or an :data:`InitFn` drawing the values from the engine's Generator.
         batched: per-neuron variables only: True for one value per example
             (shape (B,) per neuron), False for one value per neuron (shape (1,)).
         doc: one line saying what it is (symbol of DESIGN.md).
     """
 
     name: str
-    init: float = 0.0
+    init: float | InitFn = 0.0
     batched: bool = True
     doc: str = ""
 
@@ -72,12 +102,17 @@ class Channel:
         source: the sender's node variable that is sent.
         direction: ``"forward"`` (pre → post) or ``"backward"`` (post → pre).
         delayed: True: the value of ``d`` steps ago (edge delay d); False: current value.
+        weight: the edge variable that weights the messages (owned by the postsynaptic
+            neuron of the edge): ``Σ_j weight_ij m_j`` forward, ``Σ_h weight_hi m_h``
+            backward. Default ``"weight"`` (w); e.g. feedback alignment weights its
+            backward channel by fixed random feedback weights.
     """
 
     name: str
     source: str
     direction: Literal["forward", "backward"]
     delayed: bool = True
+    weight: str = "weight"
 
 
 class Neurons(Protocol):
@@ -153,6 +188,13 @@ class Rule:
 
     def __post_init__(self):
         names = [v.name for v in self.node_vars]
+        edge_names = [v.name for v in self.all_edge_vars]
+        for var in (*self.node_vars, *self.edge_vars):
+            if not callable(var.init) and (isinstance(var.init, bool)
+                                           or not isinstance(var.init, numbers.Real)):
+                raise ConfigError(f"rule {self.name!r}: initial value of {var.name!r} must "
+                                  f"be a number or a function (rng, shape, ctx), got "
+                                  f"{var.init!r}")
         channels = [ch.name for stage in self.stages for ch in stage.channels]
         if len(set(channels)) != len(channels):
             raise ConfigError(f"rule {self.name!r}: channel names must be unique, got {channels}")
@@ -170,6 +212,16 @@ class Rule:
                     raise ConfigError(
                         f"rule {self.name!r}: channel {ch.name!r} sends unknown variable "
                         f"{ch.source!r}; node variables are {names}"
+                    )
+                if ch.direction not in ("forward", "backward"):
+                    raise ConfigError(
+                        f"rule {self.name!r}: channel {ch.name!r} has direction "
+                        f"{ch.direction!r}; use 'forward' or 'backward'"
+                    )
+                if ch.weight not in edge_names:
+                    raise ConfigError(
+                        f"rule {self.name!r}: channel {ch.name!r} is weighted by unknown "
+                        f"edge variable {ch.weight!r}; edge variables are {edge_names}"
                     )
         if self.output_var not in names:
             raise ConfigError(f"rule {self.name!r}: output_var {self.output_var!r} undeclared")

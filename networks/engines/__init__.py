@@ -5,6 +5,7 @@ from __future__ import annotations
 from agents.errors import ConfigError
 from networks.engines.agent import AgentEngine
 from networks.engines.base import EngineBase, as_compiled
+from networks.engines.initial import engine_rng
 from networks.engines.vector import VectorEngine
 
 ENGINES = {"agent": AgentEngine, "vector": VectorEngine}
@@ -19,4 +20,5 @@ def make_engine(kind: str, net, rule, params=None, **kwargs) -> EngineBase:
     return cls(net, rule, params, **kwargs)
 
 
-__all__ = ["ENGINES", "AgentEngine", "EngineBase", "VectorEngine", "as_compiled", "make_engine"]
+__all__ = ["ENGINES", "AgentEngine", "EngineBase", "VectorEngine", "as_compiled", "engine_rng",
+           "make_engine"]

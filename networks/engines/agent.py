@@ -22,16 +22,18 @@ class AgentEngine(EngineBase, mesa.Model):
     """Executes a rule with one :class:`NeuronAgent` per neuron (see :class:`EngineBase`).
 
     Args:
-        rng: seed or ``numpy.random.Generator`` for Mesa's model RNG (unused by the
-            synchronous rules; kept for reproducibility of any stochastic extension).
+        rng: seed or ``numpy.random.Generator``: the engine's Generator, which is also
+            Mesa's model RNG (``self.rng``; Mesa seeds its stdlib ``random`` from it after
+            the initial state has been drawn).
     """
 
     kind = "agent"
 
     def __init__(self, net, rule: Rule, params=None, *, batch=None, dtype=np.float64,
                  record=(), check_finite=True, rng=0):
-        mesa.Model.__init__(self, rng=rng)
-        self._setup(net, rule, params, batch, dtype, record, check_finite)
+        self._setup(net, rule, params, batch, dtype, record, check_finite, rng)
+        initial = self._initial_state()  # random initial values: drawn before Mesa's use
+        mesa.Model.__init__(self, rng=self.rng)
         net, width = self.net, self.n_batch
         self._u: dict = {}
         self._by_node: dict = {}
@@ -51,12 +53,8 @@ class AgentEngine(EngineBase, mesa.Model):
         for i, node in enumerate(net.node_ids):
             ins = np.arange(net.in_ptr[i], net.in_ptr[i + 1])
             outs = net.out_edges[net.out_ptr[i]:net.out_ptr[i + 1]]
-            state = {v.name: np.full((1, width if v.batched else 1), v.init, dtype=self.dtype)
-                     for v in rule.all_node_vars}
-            state["bias"] = np.full((1, 1), net.bias[i], dtype=self.dtype)
-            edge_state = {v.name: np.full(len(ins), v.init, dtype=self.dtype)
-                          for v in rule.all_edge_vars}
-            edge_state["weight"] = net.weight[ins].astype(self.dtype)
+            state = {v.name: initial[v.name][i:i + 1].copy() for v in rule.all_node_vars}
+            edge_state = {v.name: initial[v.name][ins].copy() for v in rule.all_edge_vars}
             inbox = {}
             for stage in rule.stages:
                 for ch in stage.channels:

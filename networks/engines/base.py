@@ -16,6 +16,7 @@ import numpy as np
 from agents.errors import ConfigError, DataError, DivergenceError
 from agents.rule import Rule
 from networks.compile import CompiledNetwork, compile_graph
+from networks.engines.initial import engine_rng, initial_state
 
 
 def as_compiled(net: nx.DiGraph | CompiledNetwork) -> CompiledNetwork:
@@ -34,14 +35,21 @@ class EngineBase(ABC):
         dtype: float dtype of all state (float64 or float32).
         record: names of node or edge variables to record after every step.
         check_finite: stop with a :class:`DivergenceError` when state becomes NaN/inf.
+        rng: seed (default 0) or ``numpy.random.Generator``; the engine's Generator is
+            :attr:`rng` (:func:`engine_rng`). State variables with a random initial value
+            (:data:`agents.rule.InitFn`) draw it from :attr:`rng` before anything else
+            uses it, in canonical order, so both engines start from the same values for
+            the same seed.
     """
 
     kind = "base"
 
-    def _setup(self, net, rule: Rule, params, batch, dtype, record, check_finite) -> None:
+    def _setup(self, net, rule: Rule, params, batch, dtype, record, check_finite,
+               rng) -> None:
         self.net = as_compiled(net)
         self.rule = rule
         self.params = rule.make_params(params)
+        self.rng = engine_rng(rng)
         if batch is not None and (not isinstance(batch, int | np.integer) or batch < 1):
             raise ConfigError(f"batch must be a positive integer or None, got {batch!r}")
         self.batch = None if batch is None else int(batch)
@@ -62,6 +70,14 @@ class EngineBase(ABC):
         self._records: dict[str, list[np.ndarray]] = {name: [] for name in self.record_vars}
         self.check_finite = check_finite
         self.t = 0
+
+    def _initial_state(self) -> dict[str, np.ndarray]:
+        """Initial values of all variables in canonical order (:func:`initial_state`).
+
+        Engines call this once, right after :meth:`_setup`.
+        """
+        return initial_state(self.net, self.rule, self.params, self.rng, self.n_batch,
+                             self.dtype)
 
     # ----------------------------------------------------------------- engine-specific
     @abstractmethod

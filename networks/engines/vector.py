@@ -52,8 +52,9 @@ class VectorEngine(EngineBase):
     kind = "vector"
 
     def __init__(self, net, rule: Rule, params=None, *, batch=None, dtype=np.float64,
-                 record=(), check_finite=True):
-        self._setup(net, rule, params, batch, dtype, record, check_finite)
+                 record=(), check_finite=True, rng=0):
+        self._setup(net, rule, params, batch, dtype, record, check_finite, rng)
+        initial = self._initial_state()
         net, n, width = self.net, self.net.n_nodes, self.n_batch
         active = np.flatnonzero(~net.is_input)
         self.perm = np.concatenate([net.input_idx, active]).astype(np.intp)
@@ -67,19 +68,17 @@ class VectorEngine(EngineBase):
         self._head: dict[str, np.ndarray] = {}
         self._nodes: dict[str, np.ndarray] = {}
         for var in rule.all_node_vars:
-            cols = width if var.batched else 1
-            self._head[var.name] = np.full((n_in, cols), var.init, dtype=self.dtype)
-            self._nodes[var.name] = np.full((n - n_in, cols), var.init, dtype=self.dtype)
-        self._nodes["bias"] = net.bias[active].astype(self.dtype)[:, None]
+            self._head[var.name] = initial[var.name][net.input_idx]
+            self._nodes[var.name] = initial[var.name][active]
         self._edges: dict[str, np.ndarray] = {
-            "weight": net.weight[self.block_order].astype(self.dtype)}
-        for var in rule.edge_vars:
-            self._edges[var.name] = np.full(net.n_edges, var.init, dtype=self.dtype)
+            var.name: initial[var.name][self.block_order] for var in rule.all_edge_vars}
         self.depth = net.max_delay
-        self._buffers = {
-            name: np.full((self.depth, n, width), self._init_of(name), dtype=self.dtype)
+        self._buffers = {  # before t = 1 every slot holds the initial value
+            name: np.repeat(np.broadcast_to(initial[name][self.perm], (n, width))[None],
+                            self.depth, axis=0)
             for name in rule.delayed_sources
         }
+        del initial
         self._plans: dict = {}
         self._csr, self._small = {}, {}
         for k, blk in enumerate(self.blocks):
@@ -104,9 +103,6 @@ class VectorEngine(EngineBase):
             t=0, batch=width,
         )
         self._out_rows = self.position[net.output_idx] - n_in
-
-    def _init_of(self, name: str) -> float:
-        return next(v.init for v in self.rule.all_node_vars if v.name == name)
 
     # ----------------------------------------------------------------- aggregation
     def _sent(self, channel):
@@ -146,13 +142,16 @@ class VectorEngine(EngineBase):
         return self._plans[key]
 
     def _aggregate(self, channel, sent) -> np.ndarray:
-        """Σ_j w_ij m_j (forward) or Σ_h w_hi m_h (backward) for the active neurons."""
+        """Σ_j w_ij m_j (forward) or Σ_h w_hi m_h (backward) for the active neurons.
+
+        ``w`` is the channel's weighting edge variable (``channel.weight``).
+        """
         n_in, n = self.n_in, self.net.n_nodes
         forward = channel.direction == "forward"
         plan, zero_rows = self._plan(forward)
         out = np.empty_like(self._nodes[channel.source])
         out[zero_rows] = 0.0
-        w = self._edges["weight"]
+        w = self._edges[channel.weight]
         for k, mode in plan:
             blk = self.blocks[k]
             vals = sent(blk.delay)

@@ -1,12 +1,24 @@
 """A test-only rule that exercises every feature of the rule interface.
 
-Two stages; delayed and undelayed channels in both directions; Hebbian edge updates; a
-per-neuron variable without example axis (``bias``) updated by the rule.
+Two stages; delayed and undelayed channels in both directions; a forward and a backward
+channel weighted by an edge variable other than ``weight`` (``fb``, drawn from the
+engine's Generator); a node variable with a random initial value (``z``) sent on a
+delayed channel (so its delay buffer starts random); Hebbian edge updates; a per-neuron
+variable without example axis (``bias``) updated by the rule.
 """
 
 import numpy as np
 
 from agents.rule import Channel, Rule, Stage, StateVar
+
+
+def _fb_init(rng, shape, ctx):
+    """Per-edge feedback weights N(0, 1 / fan_in), fan-in of the postsynaptic neuron."""
+    return rng.standard_normal(shape) / np.sqrt(ctx.fan_in)
+
+
+def _z_init(rng, shape, ctx):
+    return 0.25 + 0.1 * rng.standard_normal(shape)
 
 
 def _stage1(state, inbox, nrn, p):
@@ -24,7 +36,8 @@ def _edges1(edge, hebb, nrn, p):
 
 
 def _stage2(state, inbox, nrn, p):
-    return {"z": 0.5 * state["z"] + np.tanh(inbox["now"]) + 0.1 * inbox["bnow"]}
+    return {"z": 0.5 * state["z"] + np.tanh(inbox["now"]) + 0.1 * inbox["bnow"]
+            + 0.05 * np.tanh(inbox["zfb"])}
 
 
 def _edges2(edge, hebb, nrn, p):
@@ -34,8 +47,9 @@ def _edges2(edge, hebb, nrn, p):
 
 PROBE = Rule(
     name="probe",
-    node_vars=(StateVar("x"), StateVar("a"), StateVar("delta"), StateVar("z", 0.25)),
-    edge_vars=(StateVar("trace", 0.0, batched=False),),
+    node_vars=(StateVar("x"), StateVar("a"), StateVar("delta"), StateVar("z", _z_init)),
+    edge_vars=(StateVar("trace", 0.0, batched=False),
+               StateVar("fb", _fb_init, batched=False)),
     stages=(
         Stage(
             channels=(Channel("net", "x", "forward", delayed=True),
@@ -44,7 +58,8 @@ PROBE = Rule(
         ),
         Stage(
             channels=(Channel("now", "x", "forward", delayed=False),
-                      Channel("bnow", "delta", "backward", delayed=False)),
+                      Channel("bnow", "delta", "backward", delayed=False, weight="fb"),
+                      Channel("zfb", "z", "forward", delayed=True, weight="fb")),
             node_update=_stage2, edge_update=_edges2,
             hebb={"h2": ("z", "now"), "h1": ("x", "net")},  # "net": a channel of stage 1
         ),
