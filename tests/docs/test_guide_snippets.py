@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
-PAGES = ["guide/graphs.md", "guide/engines.md"]
+PAGES = ["guide/graphs.md", "guide/engines.md", "rules.md"]
 BLOCK = re.compile(r"^```python\n(.*?)^```", re.MULTILINE | re.DOTALL)
 
 
@@ -40,3 +40,14 @@ def test_engine_page_loops_learn():
     assert namespace["accuracy"] >= 0.8  # diffusion, the last loop
     assert bool(namespace["np"].allclose(namespace["meter"].state("dw"),
                                          namespace["exact"].dw))
+
+
+def test_rule_page_engines_agree():
+    """The rule written on the rule-writing page runs identically in both engines."""
+    namespace: dict = {"__name__": "docs_snippet"}
+    for code in snippets("rules.md"):
+        exec(code, namespace)  # noqa: S102
+    agent, vector = namespace["runs"]["agent"], namespace["runs"]["vector"]
+    for name in ("x", "weight"):
+        assert abs(agent.state(name) - vector.state(name)).max() < 1e-10
+    assert abs(vector.state("weight") - vector.net.weight).max() > 1e-3  # it learned
