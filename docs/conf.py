@@ -10,6 +10,7 @@ fetches no inventories.
 from __future__ import annotations
 
 import importlib.util
+import logging
 import os
 import sys
 from pathlib import Path
@@ -20,6 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "_ext"))
 os.environ.setdefault("MPLBACKEND", "Agg")
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
+# Mesa logs every model step at INFO level; keep it out of the examples' output
+logging.getLogger("MESA").propagate = False
 
 project = "localprop"
 author = "the localprop authors"

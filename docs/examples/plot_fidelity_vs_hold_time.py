@@ -55,7 +55,7 @@ def fidelity(depth, T, *, seed, n_examples=12, batch=4, width=6):
     return cosine(eng.state("dw_sum"), reference)
 
 
-holds = [1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64]
+holds = [1, 2, 4, 8, 16, 32, 64]
 depths = [1, 2, 4, 8]
 seeds = [0, 1, 2]
 fig, ax = plt.subplots(figsize=(7, 4.2))
