@@ -118,6 +118,7 @@ sphinx_gallery_conf = {
 }
 
 # -- HTML -------------------------------------------------------------------------------
+add_module_names = False  # "forward_pass", not "networks.oracles.forward_pass"
 html_theme = "furo"
 html_title = "localprop"
 html_static_path = []

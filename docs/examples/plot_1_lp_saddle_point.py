@@ -53,7 +53,8 @@ def lagrangian_weight_gradient(x, s):
 err_x = np.abs(rec["x"] - oracle.x)[:, hidden].max(axis=(1, 2))
 err_lam = np.abs(rec["lam"] - oracle.lam)[:, hidden].max(axis=(1, 2))
 err_w = np.array([np.linalg.norm(lagrangian_weight_gradient(x, s) - oracle.dw)
-                  for x, s in zip(rec["x"], rec["s"], strict=True)]) / np.linalg.norm(oracle.dw)
+                  for x, s in zip(rec["x"], rec["s"], strict=True)])
+err_w /= np.linalg.norm(oracle.dw)
 
 rhos = (0.0, 1.0, 2.0, 4.0)
 err_by_rho = {}
