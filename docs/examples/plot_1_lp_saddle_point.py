@@ -15,9 +15,9 @@ This script runs LP (linear constraint, augmented term ``ρ = 2``, step sizes 0.
 small random DAG for three examples, in both engines, and compares each quantity with
 the exact oracle as the steps go by. The middle panel repeats the run for other values
 of the augmented-Lagrangian weight ``ρ`` with the same step sizes: the plain
-descent–ascent (``ρ = 0``) spirals away from the saddle point, ``ρ = 1`` still oscillates on this graph and
-``ρ = 4`` is too stiff for steps of 0.2. The stable range depends on the graph and on
-the step sizes.
+descent–ascent (``ρ = 0``) spirals away from the saddle point, ``ρ = 1`` still
+oscillates on this graph and ``ρ = 4`` is too stiff for steps of 0.2. The stable range
+depends on the graph and on the step sizes.
 """
 
 import matplotlib.pyplot as plt
