@@ -19,9 +19,11 @@ bench: .venv/.installed
 lint: .venv/.installed
 	.venv/bin/ruff check agents networks runs tests
 
-# HTML documentation in docs/_build/html; every warning (a broken cross-reference, a
-# docstring that does not parse, an example script that fails) is an error
+# HTML documentation in docs/_build/html, from freshly generated API pages and freshly
+# executed examples; every warning (a broken cross-reference, a docstring that does not
+# parse, an example script that fails) is an error
 docs: .venv/.installed
+	rm -rf docs/api docs/auto_examples docs/sg_execution_times.rst
 	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 .venv/bin/python -m sphinx -W --keep-going -n \
 		-b html docs docs/_build/html
 
