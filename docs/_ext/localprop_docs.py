@@ -1,5 +1,7 @@
 """Sphinx helpers of the localprop docs: docstring notation and short cross-references.
 
+* Property docstrings may open with a phrase and a colon; napoleon would take the
+  phrase for the property's type, so that colon becomes a dash.
 * The docstrings write absolute values as ``|x|``, which reStructuredText would read as a
   substitution reference; outside inline literals a ``|`` is escaped before parsing.
 * Docstrings refer to objects by short names (``:class:`ConfigError```, ``:meth:`advance```).
@@ -46,12 +48,19 @@ def _absorb(line: str) -> str:
     return "".join(out)
 
 
-def escape_bars(app, what, name, obj, options, lines) -> None:
+_PHRASE_COLON = re.compile(r"^([A-Z][\w-]*(?: [\w-]+)+): ")
+
+
+def prepare_docstring(app, what, name, obj, options, lines) -> None:
     """Escape ``|`` outside inline literals and roles, in place (absolute values).
 
     Rows of simple tables keep their column positions: the added backslashes come out of
-    the whitespace between columns.
+    the whitespace between columns. A property docstring that opens with a phrase and a
+    colon ("Recorded variables: ...") is not a type annotation: its colon becomes a dash
+    so that napoleon does not read the phrase as the property's type.
     """
+    if what == "property" and lines:
+        lines[0] = _PHRASE_COLON.sub(r"\1 — ", lines[0])
     in_table = False
     for k, line in enumerate(lines):
         if _BORDER.match(line):
@@ -143,6 +152,6 @@ def _xref(app, env, node, contnode, fullname: str, role: str | None = None):
 
 def setup(app):
     """Register the docstring hook and the reference fallback."""
-    app.connect("autodoc-process-docstring", escape_bars, priority=400)
+    app.connect("autodoc-process-docstring", prepare_docstring, priority=400)
     app.connect("missing-reference", resolve_short, priority=900)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
