@@ -1,5 +1,5 @@
 # Set-up is automatic: the first `make demo` or `make test` builds .venv (needs Python >= 3.12).
-.PHONY: demo test test-slow bench lint torch-env
+.PHONY: demo test test-slow bench lint docs docs-clean torch-env
 
 .venv/.installed: pyproject.toml .ci/bootstrap
 	bash .ci/bootstrap
@@ -18,6 +18,17 @@ bench: .venv/.installed
 
 lint: .venv/.installed
 	.venv/bin/ruff check agents networks runs tests
+
+# HTML documentation in docs/_build/html, from freshly generated API pages and freshly
+# executed examples; every warning (a broken cross-reference, a docstring that does not
+# parse, an example script that fails) is an error
+docs: .venv/.installed
+	rm -rf docs/api docs/auto_examples docs/sg_execution_times.rst
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 .venv/bin/python -m sphinx -W --keep-going -n \
+		-b html docs docs/_build/html
+
+docs-clean:
+	rm -rf docs/_build docs/api docs/auto_examples docs/sg_execution_times.rst
 
 # optional: an interpreter with PyTorch for the peer benchmark (CPU wheel, Python 3.11)
 torch-env:

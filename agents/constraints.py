@@ -4,15 +4,15 @@ Every constraint is a pair of broadcasting functions ``G(c, eps)`` and ``G'(c, e
 the residual ``c = x − σ(a)`` (any shape) and the tube half-width ``eps >= 0`` (ignored by
 ``lin``, ``abs`` and ``squared``). All satisfy ``G(0) = 0``.
 
-==========  ==================================  ====================================
-name        G(c)                                G'(c)
-==========  ==================================  ====================================
-``lin``     c                                   1
-``lin-eps`` max(c, ε) − max(−c, ε)              1 if |c| > ε else 0
-``abs``     |c|                                 sign(c)
-``abs-eps`` max(|c| − ε, 0)                     sign(c) if |c| > ε else 0
-``squared`` c²                                  2 c
-==========  ==================================  ====================================
+===========  ==================================  ====================================
+name         G(c)                                G'(c)
+===========  ==================================  ====================================
+``lin``      c                                   1
+``lin-eps``  max(c, ε) − max(−c, ε)              1 if |c| > ε else 0
+``abs``      |c|                                 sign(c)
+``abs-eps``  max(|c| − ε, 0)                     sign(c) if |c| > ε else 0
+``squared``  c²                                  2 c
+===========  ==================================  ====================================
 
 Sub-gradient conventions at the kinks (the value a local rule uses there): ``abs`` at
 ``c = 0`` → 0 (``np.sign(0) = 0``); the ε-variants at ``|c| = ε`` → 0, i.e. the border

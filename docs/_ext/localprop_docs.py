@@ -1,0 +1,157 @@
+"""Sphinx helpers of the localprop docs: docstring notation and short cross-references.
+
+* Property docstrings may open with a phrase and a colon; napoleon would take the
+  phrase for the property's type, so that colon becomes a dash.
+* The docstrings write absolute values as ``|x|``, which reStructuredText would read as a
+  substitution reference; outside inline literals a ``|`` is escaped before parsing.
+* Docstrings refer to objects by short names (``:class:`ConfigError```, ``:meth:`advance```).
+  When Sphinx cannot resolve one from the current module, the reference goes to the one
+  documented object of that name in the project; if none is documented (a module-level
+  constant without a doc comment) it goes to the page of the module that defines it. A
+  name that matches several objects, or none, stays broken and fails the build.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import re
+
+from docutils import nodes
+from sphinx.addnodes import pending_xref
+
+PACKAGES = ("agents", "networks", "runs")
+_LITERAL = re.compile(r"(``.*?``|`[^`]*`_?)")
+
+
+_BORDER = re.compile(r"^\s*=+(\s+=+)+\s*$")
+
+
+def _absorb(line: str) -> str:
+    """In a simple-table row, take each inserted backslash out of the next column gap."""
+    out, owed, k = [], 0, 0
+    while k < len(line):
+        if line[k] == "\\" and k + 1 < len(line) and line[k + 1] == "|":
+            out.append("\\|")
+            owed += 1
+            k += 2
+            continue
+        if line.startswith("  ", k) and owed:
+            run = len(line) - k - len(line[k:].lstrip(" "))
+            keep = max(2, run - owed)
+            owed -= run - keep
+            out.append(" " * keep)
+            k += run
+            continue
+        out.append(line[k])
+        k += 1
+    return "".join(out)
+
+
+_PHRASE_COLON = re.compile(r"^([A-Z][\w-]*(?: [\w-]+)+): ")
+
+
+def prepare_docstring(app, what, name, obj, options, lines) -> None:
+    """Escape ``|`` outside inline literals and roles, in place (absolute values).
+
+    Rows of simple tables keep their column positions: the added backslashes come out of
+    the whitespace between columns. A property docstring that opens with a phrase and a
+    colon ("Recorded variables: ...") is not a type annotation: its colon becomes a dash
+    so that napoleon does not read the phrase as the property's type.
+    """
+    if what == "property" and lines:
+        lines[0] = _PHRASE_COLON.sub(r"\1 — ", lines[0])
+    in_table = False
+    for k, line in enumerate(lines):
+        if _BORDER.match(line):
+            in_table = True
+            continue
+        if not line.strip():
+            in_table = in_table and not (k > 0 and _BORDER.match(lines[k - 1]))
+            continue
+        if "|" not in line or line.lstrip().startswith(("|", "+")):
+            continue
+        parts = _LITERAL.split(line)
+        for p in range(0, len(parts), 2):  # even parts: outside literals
+            parts[p] = re.sub(r"(?<!\\)\|", r"\\|", parts[p])
+        lines[k] = _absorb("".join(parts)) if in_table else "".join(parts)
+
+
+def _candidates(domain, target: str, role: str) -> list[str]:
+    suffix = "." + target
+    types = set(domain.objtypes_for_role(role) or ())
+    found = {name for name, obj in domain.objects.items()
+             if (name == target or name.endswith(suffix)) and obj.objtype in types}
+    return sorted(name for name in found if not domain.objects[name].aliased)
+
+
+def _defining_module(target: str, module: str | None) -> str | None:
+    """The project module that defines ``target`` as seen from ``module``, if any."""
+    head, _, attr = target.rpartition(".")
+    for mod_name in filter(None, (head, f"{module}.{head}".strip(".") if module else None,
+                                  module)):
+        try:
+            mod = importlib.import_module(mod_name)
+        except ImportError:
+            continue
+        if not hasattr(mod, attr or target):
+            continue
+        owner = getattr(getattr(mod, attr or target), "__module__", None)
+        # data objects report their class's module: trust the namespace they sit in then
+        if owner and owner.split(".")[0] in PACKAGES and owner == mod_name:
+            return owner
+        return mod_name if mod_name.split(".")[0] in PACKAGES else None
+    return None
+
+
+def _assigns(module, name: str) -> bool:
+    """True if ``module``'s source assigns ``name`` at top level (defines, not imports)."""
+    try:
+        source = inspect.getsource(module)
+    except (OSError, TypeError):
+        return False
+    return re.search(rf"^{re.escape(name)}\s*[:=]", source, re.MULTILINE) is not None
+
+
+def resolve_short(app, env, node: pending_xref, contnode):
+    """``missing-reference`` handler: resolve a short project name (see module doc)."""
+    if node.get("refdomain") != "py":
+        return None
+    target = re.sub(r"\s+", "", node["reftarget"]).lstrip("~.")
+    if not target or not re.fullmatch(r"[A-Za-z_][\w.]*", target):
+        return None
+    domain = env.get_domain("py")
+    found = _candidates(domain, target, node["reftype"])
+    if len(found) == 1:
+        return _xref(app, env, node, contnode, found[0])
+    if found:
+        return None
+    module = _defining_module(target, node.get("py:module"))
+    if module is None and "." not in target:  # no module context (a summary table)
+        owners = [m for m in domain.modules if m.split(".")[0] in PACKAGES
+                  and _assigns(importlib.import_module(m), target)]
+        module = owners[0] if len(owners) == 1 else None
+    if module and module in domain.modules:
+        return _xref(app, env, node, contnode, module, role="mod")
+    return None
+
+
+def _xref(app, env, node, contnode, fullname: str, role: str | None = None):
+    domain = env.get_domain("py")
+    typ = role or node["reftype"]
+    new = pending_xref("", refdomain="py", reftype=typ, reftarget=fullname,
+                       refexplicit=node.get("refexplicit"), refwarn=True)
+    result = domain.resolve_xref(env, node["refdoc"], app.builder, typ, fullname, new,
+                                 contnode)
+    if result is None:  # e.g. :class: to something documented as data or attribute
+        hits = domain.resolve_any_xref(env, node["refdoc"], app.builder, fullname, new,
+                                       contnode)
+        result = hits[0][1] if hits else None
+    return result if isinstance(result, nodes.Node) else None
+
+
+def setup(app):
+    """Register the docstring hook and the reference fallback."""
+    app.connect("autodoc-process-docstring", prepare_docstring, priority=400)
+    app.connect("missing-reference", resolve_short, priority=900)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
