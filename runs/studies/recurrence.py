@@ -17,24 +17,42 @@ network run from a zero state, outputs aligned by τ_o and scored with
 :func:`runs.data.tasks.evaluate` (MSE; sign accuracy for the ±1 tasks). The reference
 score ``mse_zero`` is the MSE of always answering 0.
 
-Measured (``python -m runs.studies.recurrence --out DIR``: 3 seeds, 24 hidden neurons,
-1500 Adam steps at lr 0.01; test streams of 400 steps × 8):
+**Diffusion** (:func:`train_diffusion`): the same two networks trained online by
+:data:`agents.DIFFUSION` (η > 0, plain steps every time step, 20 000 steps × 16 streams),
+for η in {0.001, 0.003, 0.01}. **LP does not apply**: its constraints
+``x = σ(W x + b)`` describe one static state per example, with no time and no delays,
+so an LP-trained network has no memory of earlier inputs by construction.
 
-=============== =========== ==================== ====================== ==========
-task            network     test MSE (mean)      sign accuracy (min)    MSE of 0
-=============== =========== ==================== ====================== ==========
-flip-flop (3)   cyclic      ≤ 6e-4               1.000                  1.00
-flip-flop (3)   feedforward 0.95                 0.49 (chance)          1.00
-recall, lag 4   cyclic      ≈ 1e-5               1.000                  1.00
-recall, lag 4   feedforward 1.00                 0.50 (chance)          1.00
-sine, P = 12    cyclic      ≈ 1e-5               —                      0.32
-sine, P = 12    feedforward 0.32 (outputs ≈ 0)   —                      0.32
-=============== =========== ==================== ====================== ==========
+Measured (``python -m runs.studies.recurrence --out DIR``: 3 seeds, 24 hidden neurons;
+BPTT 1500 Adam steps at lr 0.01; test streams of 400 steps × 8; accuracy = sign
+accuracy, chance 0.5; "MSE of 0" = always answering 0):
 
-Every cyclic run solved its task on every seed; the feedforward control never beat
-answering 0 (it cannot see past its longest path delay, 2 steps). Step size matters for
-generation: at lr 0.02–0.03 the cyclic net stays at the zero-output solution of the sine
-task (one seed tried), at lr 0.01 it learns to oscillate.
+============== =========== ================ ============== =================== =========
+task           network     method           test MSE       accuracy (min–max)  MSE of 0
+============== =========== ================ ============== =================== =========
+flip-flop (3)  cyclic      BPTT             ≤ 5e-4         1.00 – 1.00         1.00
+flip-flop (3)  feedforward BPTT             0.95           0.49 – 0.54         1.00
+flip-flop (3)  cyclic      diffusion η=1e-3 0.86 – 0.95    0.57 – 0.64         1.00
+flip-flop (3)  feedforward diffusion (any)  0.94 – 0.97    0.51 – 0.57         1.00
+recall, lag 4  cyclic      BPTT             ≤ 1.1e-5       1.00 – 1.00         1.00
+recall, lag 4  feedforward BPTT             1.00           0.50 – 0.51         1.00
+recall, lag 4  cyclic      diffusion (any)  0.68 – 1.21    0.51 – 0.75         1.00
+recall, lag 4  feedforward diffusion (any)  1.00           0.49 – 0.51         1.00
+sine, P = 12   cyclic      BPTT             ≤ 4.3e-5       —                   0.32
+sine, P = 12   feedforward BPTT             0.32           —                   0.32
+sine, P = 12   both        diffusion (any)  0.32           —                   0.32
+============== =========== ================ ============== =================== =========
+
+Findings: with the exact gradient every cyclic run solves its task on every seed, and the
+feedforward control never beats answering 0 (it cannot see past its longest path delay,
+2 steps): the tasks need the cycles. Backprop diffusion solves none of them: on the
+flip-flop and recall it gets partly above chance on the cyclic net only (best 0.64 and
+0.75), consistent with fitting a readout of the random network's fading memory — its
+backward wave runs forward in time, so it cannot route an error back to the input of
+several steps earlier that caused it (see :mod:`runs.studies.cycles`: fidelity is low
+for inputs that change every step). It never learns to generate the sine. Step size
+matters for BPTT generation: at lr 0.02–0.03 the cyclic net stayed at the zero-output
+solution of the sine task (seed 0), at lr 0.01 it learns to oscillate.
 """
 
 from __future__ import annotations
@@ -46,10 +64,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from agents.diffusion import DIFFUSION, output_latency
 from agents.errors import ConfigError, DivergenceError
 from agents.optim import Optimizer
 from networks.builders import layered, layered_recurrent
 from networks.compile import CompiledNetwork, compile_graph
+from networks.engines import make_engine
 from networks.oracles import bptt_gradient, trajectory
 from runs.data.tasks import TaskStream, evaluate, make_task
 
@@ -127,44 +147,111 @@ def train_bptt(net: CompiledNetwork, task: str, task_params: dict, *, seed: int,
     return w, b, curve
 
 
-def recurrence_study(tasks=tuple(TASK_SETUPS), seeds=range(3), *, hidden: int = 24,
-                     iters: int = 1500, lr: float = 0.01, train_steps: int = 80,
-                     batch: int = 16, test_steps: int = 400) -> pd.DataFrame:
-    """Train the cyclic net and the feedforward control on each task, several seeds.
+def train_diffusion(net: CompiledNetwork, task: str, task_params: dict, *, seed: int,
+                    eta: float = 0.01, steps: int = 20_000, batch: int = 16
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Train online with backprop diffusion (η > 0) on one continuous stream per column.
+
+    The vector engine runs :data:`agents.DIFFUSION` over ``steps`` steps of the task;
+    output o gets the target of frame t − τ_o at step t. The engine's target mask is one
+    flag per output, so a frame counts only when it is scored on every stream (this
+    drops only the first few frames: before the first flip-flop pulse, the first ``lag``
+    recall frames, before a sine's trigger).
 
     Returns:
-        One row per (task, seed, network): ``task, seed, network, method, mse, accuracy,
-        mse_zero, final_train_loss, scored``.
+        ``(weight (E,), bias (N,))`` after training.
+
+    Raises:
+        DivergenceError: if the rule's state becomes non-finite.
+
+    """
+    stream = make_task(task, steps, batch=batch, seed=np.random.default_rng(seed),
+                       **task_params)
+    eng = make_engine("vector", net, DIFFUSION, {"eta": eta}, batch=batch)
+    tau = output_latency(net, warn=False)
+    rows = np.arange(len(tau))
+    for t in range(steps):
+        frame = t - tau  # 0-based frame index each output is scored on at this step
+        ok = frame >= 0
+        f = np.maximum(frame, 0)
+        y = stream.y[f, rows]  # (n_out, B)
+        scored = ok & stream.mask[f, rows].all(axis=1)
+        eng.advance(stream.u[t], y, scored)
+    return eng.state("weight"), eng.state("bias")
+
+
+def _score(net, test, w, b) -> dict:
+    tau = output_latency(net, warn=False)
+    score = evaluate(test, aligned_outputs(net, test, w, b, tau))
+    return {"mse": score["mse"], "accuracy": score["accuracy"],
+            "mse_zero": evaluate(test, np.zeros_like(test.y))["mse"],
+            "scored": score["scored"]}
+
+
+def recurrence_study(tasks=tuple(TASK_SETUPS), seeds=range(3), *, hidden: int = 24,
+                     methods=("bptt", "diffusion"), iters: int = 1500, lr: float = 0.01,
+                     train_steps: int = 80, batch: int = 16, etas=(0.001, 0.003, 0.01),
+                     diffusion_steps: int = 20_000, test_steps: int = 400) -> pd.DataFrame:
+    """Train the cyclic net and the feedforward control on each task, several seeds.
+
+    Args:
+        tasks: names in :data:`TASK_SETUPS`.
+        seeds: network and training seeds (test streams use seed 10 000 + seed).
+        hidden: hidden neurons.
+        methods: ``"bptt"`` (:func:`train_bptt`) and/or ``"diffusion"``
+            (:func:`train_diffusion`, once per η in ``etas``).
+        iters: BPTT Adam steps.
+        lr: BPTT Adam step size.
+        train_steps: steps per BPTT training stream.
+        batch: streams per BPTT step, and diffusion's batch.
+        etas: diffusion step sizes.
+        diffusion_steps: steps of the diffusion training stream.
+        test_steps: steps of the test streams (8 streams).
+
+    Returns:
+        One row per (task, seed, network, method, η): ``task, seed, network, method, eta,
+        mse, accuracy, mse_zero, scored, diverged``.
 
     """
     unknown = [t for t in tasks if t not in TASK_SETUPS]
     if unknown:
         raise ConfigError(f"unknown task(s) {unknown!r}; choose from {sorted(TASK_SETUPS)}")
+    bad = [m for m in methods if m not in ("bptt", "diffusion")]
+    if bad or not methods:
+        raise ConfigError(f"methods must be a non-empty subset of ['bptt', 'diffusion'], "
+                          f"got {list(methods)!r}")
     rows = []
     for task in tasks:
         params, n_in, n_out = TASK_SETUPS[task]
         for seed in seeds:
             test = make_task(task, test_steps, batch=8, seed=10_000 + seed, **params)
             for kind, net in network_pair(n_in, n_out, hidden, seed).items():
-                w, b, curve = train_bptt(net, task, params, seed=seed, iters=iters, lr=lr,
-                                         train_steps=train_steps, batch=batch)
-                tau = bptt_gradient(net, test.u[:1], test.y[:1]).latency
-                score = evaluate(test, aligned_outputs(net, test, w, b, tau))
-                zero = evaluate(test, np.zeros_like(test.y))
-                rows.append({"task": task, "seed": seed, "network": kind, "method": "bptt",
-                             "mse": score["mse"], "accuracy": score["accuracy"],
-                             "mse_zero": zero["mse"],
-                             "final_train_loss": float(np.mean(curve[-20:])),
-                             "scored": score["scored"]})
+                runs = [("bptt", np.nan)] if "bptt" in methods else []
+                runs += [("diffusion", eta) for eta in etas] if "diffusion" in methods else []
+                for method, eta in runs:
+                    row = {"task": task, "seed": seed, "network": kind, "method": method,
+                           "eta": eta}
+                    try:
+                        if method == "bptt":
+                            w, b, _ = train_bptt(net, task, params, seed=seed, iters=iters,
+                                                 lr=lr, train_steps=train_steps, batch=batch)
+                        else:
+                            w, b = train_diffusion(net, task, params, seed=seed, eta=eta,
+                                                   steps=diffusion_steps, batch=batch)
+                        rows.append({**row, **_score(net, test, w, b), "diverged": False})
+                    except DivergenceError:
+                        rows.append({**row, "mse": np.nan, "accuracy": np.nan,
+                                     "mse_zero": np.nan, "scored": 0, "diverged": True})
     return pd.DataFrame(rows)
 
 
 def summarize(table: pd.DataFrame) -> pd.DataFrame:
     """Mean, min and max of the test MSE and accuracy over seeds, per task and network."""
-    g = table.groupby(["task", "network", "method"])
+    g = table.groupby(["task", "network", "method", "eta"], dropna=False)
     out = g[["mse", "accuracy"]].agg(["mean", "min", "max"])
     out.columns = [f"{a}_{b}" for a, b in out.columns]
     out["mse_zero"] = g["mse_zero"].mean()
+    out["diverged"] = g["diverged"].sum().astype(int)
     out["seeds"] = g["seed"].nunique()
     return out.reset_index()
 
@@ -179,13 +266,15 @@ def main(argv=None) -> int:
     p.add_argument("--tasks", nargs="+", default=list(TASK_SETUPS))
     p.add_argument("--iters", type=int, default=1500)
     p.add_argument("--hidden", type=int, default=24)
+    p.add_argument("--methods", nargs="+", default=["bptt", "diffusion"])
+    p.add_argument("--etas", type=float, nargs="+", default=[0.001, 0.003, 0.01])
     args = p.parse_args(argv)
     if args.seeds < 1:
         p.error("--seeds must be >= 1")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     table = recurrence_study(args.tasks, range(args.seeds), hidden=args.hidden,
-                             iters=args.iters)
+                             iters=args.iters, methods=args.methods, etas=args.etas)
     table.to_csv(out / "recurrence.csv", index=False)
     fmt = {"float_format": lambda v: f"{v:.3g}", "index": False}
     print(table.to_string(**fmt))

@@ -37,8 +37,8 @@ def test_aligned_outputs_are_what_bptt_scores():
 def test_delayed_recall_needs_the_cycles():
     """Lag 4 > the control's longest path delay (2): only the cyclic net recalls."""
     table = recurrence.recurrence_study(["delayed_recall"], seeds=[0, 1, 2], hidden=12,
-                                        iters=300, lr=0.02, train_steps=60, batch=8,
-                                        test_steps=200)
+                                        methods=["bptt"], iters=300, lr=0.02,
+                                        train_steps=60, batch=8, test_steps=200)
     cyc = table[table.network == "cyclic"]
     ff = table[table.network == "feedforward"]
     assert len(cyc) == len(ff) == 3
@@ -50,7 +50,7 @@ def test_delayed_recall_needs_the_cycles():
 
 @pytest.mark.slow
 def test_flip_flop_is_learnt_by_the_cyclic_net_only():
-    table = recurrence.recurrence_study(["flip_flop"], seeds=[0, 1, 2])
+    table = recurrence.recurrence_study(["flip_flop"], seeds=[0, 1, 2], methods=["bptt"])
     cyc = table[table.network == "cyclic"]
     ff = table[table.network == "feedforward"]
     assert (cyc["accuracy"] >= 0.98).all()
@@ -70,3 +70,23 @@ def test_training_lowers_the_loss_and_bad_arguments_are_named():
         recurrence.train_bptt(net, "periodic", params, seed=0, iters=0)
     with pytest.raises(ConfigError, match="parity"):
         recurrence.recurrence_study(["parity"])
+    with pytest.raises(ConfigError, match="methods"):
+        recurrence.recurrence_study(["periodic"], methods=["lp"])
+
+
+def test_diffusion_training_updates_the_weights_it_is_given():
+    """Online diffusion on a task: weights move, the result is scored, η = 0 changes nothing."""
+    net = recurrence.network_pair(1, 1, 8, seed=1)["cyclic"]
+    params = recurrence.TASK_SETUPS["delayed_recall"][0]
+    w0, b0 = recurrence.train_diffusion(net, "delayed_recall", params, seed=1, eta=0.0,
+                                        steps=50, batch=2)
+    np.testing.assert_array_equal(w0, net.weight)
+    np.testing.assert_array_equal(b0, net.bias)
+    w, b = recurrence.train_diffusion(net, "delayed_recall", params, seed=1, eta=0.01,
+                                      steps=300, batch=2)
+    assert not np.allclose(w, net.weight)
+    table = recurrence.recurrence_study(["delayed_recall"], seeds=[0], hidden=6,
+                                        methods=["diffusion"], etas=[0.01],
+                                        diffusion_steps=200, test_steps=50)
+    assert list(table["method"]) == ["diffusion"] * 2 and (table["eta"] == 0.01).all()
+    assert table["mse"].notna().all() and not table["diverged"].any()
