@@ -73,6 +73,8 @@ from networks.engines import make_engine
 from networks.oracles import bptt_gradient, trajectory
 from runs.data.tasks import TaskStream, evaluate, make_task
 
+METHODS = ("bptt", "bptt_readout", "diffusion")
+
 #: task name → (generator parameters, n_in, n_out)
 TASK_SETUPS = {
     "flip_flop": ({"n_bits": 3, "p_pulse": 0.05}, 3, 3),
@@ -107,9 +109,9 @@ def aligned_outputs(net: CompiledNetwork, task: TaskStream, weight, bias,
 
 
 def train_bptt(net: CompiledNetwork, task: str, task_params: dict, *, seed: int,
-               iters: int = 1500, lr: float = 0.01, train_steps: int = 80, batch: int = 16
-               ) -> tuple[np.ndarray, np.ndarray, list[float]]:
-    """Train all weights and biases with Adam on the BPTT gradient.
+               iters: int = 1500, lr: float = 0.01, train_steps: int = 80, batch: int = 16,
+               readout_only: bool = False) -> tuple[np.ndarray, np.ndarray, list[float]]:
+    """Train all weights and biases (or only the readout) with Adam on the BPTT gradient.
 
     Args:
         net: the network (its weights are the initial point; it is not modified).
@@ -120,6 +122,8 @@ def train_bptt(net: CompiledNetwork, task: str, task_params: dict, *, seed: int,
         lr: Adam step size.
         train_steps: steps per training stream.
         batch: streams per step.
+        readout_only: train only the output neurons' in-weights and biases (a reservoir
+            control: the recurrent weights stay random).
 
     Returns:
         ``(weight (E,), bias (N,), loss per iteration)``; the loss is per scored entry.
@@ -133,6 +137,8 @@ def train_bptt(net: CompiledNetwork, task: str, task_params: dict, *, seed: int,
     rng = np.random.default_rng(seed)
     opt = Optimizer("adam", lr=lr)
     w, b = net.weight.copy(), net.bias.copy()
+    fixed_w = ~net.is_output[net.tgt] if readout_only else np.zeros(net.n_edges, bool)
+    fixed_b = ~net.is_output if readout_only else net.is_input
     curve = []
     for k in range(iters):
         s = make_task(task, train_steps, batch=batch, seed=rng, **task_params)
@@ -141,9 +147,8 @@ def train_bptt(net: CompiledNetwork, task: str, task_params: dict, *, seed: int,
         if not (np.isfinite(g.loss) and np.all(np.isfinite(g.dw))):
             raise DivergenceError(f"BPTT training of {task!r} diverged at iteration {k}")
         curve.append(g.loss / n)
-        w = opt.update("weight", w, g.dw / n)
-        b = opt.update("bias", b, g.db / n)
-        b[net.is_input] = 0.0
+        w = np.where(fixed_w, w, opt.update("weight", w, g.dw / n))
+        b = np.where(fixed_b, b, opt.update("bias", b, g.db / n))
     return w, b, curve
 
 
@@ -189,7 +194,7 @@ def _score(net, test, w, b) -> dict:
 
 
 def recurrence_study(tasks=tuple(TASK_SETUPS), seeds=range(3), *, hidden: int = 24,
-                     methods=("bptt", "diffusion"), iters: int = 1500, lr: float = 0.01,
+                     methods=METHODS, iters: int = 1500, lr: float = 0.01,
                      train_steps: int = 80, batch: int = 16, etas=(0.001, 0.003, 0.01),
                      diffusion_steps: int = 20_000, test_steps: int = 400) -> pd.DataFrame:
     """Train the cyclic net and the feedforward control on each task, several seeds.
@@ -198,8 +203,9 @@ def recurrence_study(tasks=tuple(TASK_SETUPS), seeds=range(3), *, hidden: int = 
         tasks: names in :data:`TASK_SETUPS`.
         seeds: network and training seeds (test streams use seed 10 000 + seed).
         hidden: hidden neurons.
-        methods: ``"bptt"`` (:func:`train_bptt`) and/or ``"diffusion"``
-            (:func:`train_diffusion`, once per η in ``etas``).
+        methods: any of ``"bptt"`` (:func:`train_bptt`), ``"bptt_readout"`` (the same,
+            readout only) and ``"diffusion"`` (:func:`train_diffusion`, once per η in
+            ``etas``).
         iters: BPTT Adam steps.
         lr: BPTT Adam step size.
         train_steps: steps per BPTT training stream.
@@ -216,9 +222,9 @@ def recurrence_study(tasks=tuple(TASK_SETUPS), seeds=range(3), *, hidden: int = 
     unknown = [t for t in tasks if t not in TASK_SETUPS]
     if unknown:
         raise ConfigError(f"unknown task(s) {unknown!r}; choose from {sorted(TASK_SETUPS)}")
-    bad = [m for m in methods if m not in ("bptt", "diffusion")]
+    bad = [m for m in methods if m not in METHODS]
     if bad or not methods:
-        raise ConfigError(f"methods must be a non-empty subset of ['bptt', 'diffusion'], "
+        raise ConfigError(f"methods must be a non-empty subset of {list(METHODS)}, "
                           f"got {list(methods)!r}")
     rows = []
     for task in tasks:
@@ -226,15 +232,16 @@ def recurrence_study(tasks=tuple(TASK_SETUPS), seeds=range(3), *, hidden: int = 
         for seed in seeds:
             test = make_task(task, test_steps, batch=8, seed=10_000 + seed, **params)
             for kind, net in network_pair(n_in, n_out, hidden, seed).items():
-                runs = [("bptt", np.nan)] if "bptt" in methods else []
+                runs = [(m, np.nan) for m in ("bptt", "bptt_readout") if m in methods]
                 runs += [("diffusion", eta) for eta in etas] if "diffusion" in methods else []
                 for method, eta in runs:
                     row = {"task": task, "seed": seed, "network": kind, "method": method,
                            "eta": eta}
                     try:
-                        if method == "bptt":
+                        if method != "diffusion":
                             w, b, _ = train_bptt(net, task, params, seed=seed, iters=iters,
-                                                 lr=lr, train_steps=train_steps, batch=batch)
+                                                 lr=lr, train_steps=train_steps, batch=batch,
+                                                 readout_only=method == "bptt_readout")
                         else:
                             w, b = train_diffusion(net, task, params, seed=seed, eta=eta,
                                                    steps=diffusion_steps, batch=batch)
@@ -266,7 +273,7 @@ def main(argv=None) -> int:
     p.add_argument("--tasks", nargs="+", default=list(TASK_SETUPS))
     p.add_argument("--iters", type=int, default=1500)
     p.add_argument("--hidden", type=int, default=24)
-    p.add_argument("--methods", nargs="+", default=["bptt", "diffusion"])
+    p.add_argument("--methods", nargs="+", default=list(METHODS))
     p.add_argument("--etas", type=float, nargs="+", default=[0.001, 0.003, 0.01])
     args = p.parse_args(argv)
     if args.seeds < 1:

@@ -64,6 +64,12 @@ def test_training_lowers_the_loss_and_bad_arguments_are_named():
                                         lr=0.01, train_steps=40, batch=4)
     assert np.mean(curve[-10:]) < 0.5 * np.mean(curve[:10])
     assert np.all(b[net.is_input] == 0.0)
+    w2, b2, _ = recurrence.train_bptt(net, "periodic", params, seed=2, iters=20, lr=0.01,
+                                      train_steps=20, batch=2, readout_only=True)
+    readout = net.is_output[net.tgt]
+    np.testing.assert_array_equal(w2[~readout], net.weight[~readout])
+    np.testing.assert_array_equal(b2[~net.is_output], net.bias[~net.is_output])
+    assert not np.allclose(w2[readout], net.weight[readout])
     test = make_task("periodic", 100, batch=2, seed=9, **params)
     assert np.isnan(evaluate(test, np.zeros_like(test.y))["accuracy"])
     with pytest.raises(ConfigError, match="iters"):
