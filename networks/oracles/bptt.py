@@ -58,7 +58,7 @@ from agents.losses import get_loss
 from networks.compile import CompiledNetwork
 from networks.oracles._common import _amap, _params
 
-_MAX_CELLS = 40_000_000  # T · N · B: ~320 MB per recorded array, 6 arrays live at once
+_MAX_CELLS = 20_000_000  # T · N · B: 160 MB per recorded array, about 6 live at once
 _DENSE_DW_N = 2_000  # weight gradient through an (N, N) matrix up to this many nodes
 
 
