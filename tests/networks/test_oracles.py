@@ -210,12 +210,13 @@ def test_large_network_adjoint_solvers_agree_with_dense(monkeypatch):
     net = _cyclic(60, 7, "squared")
     u, y = _data(net, 7, "squared")
     dense = recurrent_gradient(net, u, y)
-    monkeypatch.setattr(oracles, "_DENSE_MAX_N", 10)
+    monkeypatch.setattr(oracles.recurrent, "_DENSE_MAX_N", 10)
     sparse = recurrent_gradient(net, u, y)
     np.testing.assert_allclose(sparse.delta, dense.delta, rtol=1e-10, atol=1e-14)
     np.testing.assert_allclose(sparse.dw, dense.dw, rtol=1e-10, atol=1e-14)
     # GMRES failing → the direct sparse LU fallback gives the same answer
-    monkeypatch.setattr(oracles.spla, "gmres", lambda M, rhs, **kw: (np.zeros_like(rhs), 1))
+    monkeypatch.setattr(oracles.recurrent.spla, "gmres",
+                        lambda M, rhs, **kw: (np.zeros_like(rhs), 1))
     direct = recurrent_gradient(net, u, y)
     np.testing.assert_allclose(direct.delta, dense.delta, rtol=1e-10, atol=1e-14)
 
