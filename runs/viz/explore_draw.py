@@ -1,0 +1,185 @@
+"""Figures of the explorer: the network by layer with its state, and the live metrics.
+
+Both return :class:`matplotlib.figure.Figure` objects built without pyplot (importing this
+module never changes the backend).
+"""
+
+from __future__ import annotations
+
+import matplotlib as mpl
+import networkx as nx
+import numpy as np
+from matplotlib.collections import LineCollection
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import FancyArrowPatch
+from matplotlib.transforms import offset_copy
+
+from networks.compile import CompiledNetwork
+
+KINDS = ("feedforward", "lateral", "feedback", "self-loop")
+STYLES = {"feedforward": "-", "lateral": ":", "feedback": "--", "self-loop": "-"}
+ROLE_MARKERS = {"input": "s", "hidden": "o", "output": "D"}
+#: Sequential edge colours starting from a visible grey (0 = no message).
+WAVE = mpl.colors.LinearSegmentedColormap.from_list(
+    "wave", ["#cfcfcf", "#fdae61", "#d7191c", "#5e0018"])
+
+
+def node_layers(net: CompiledNetwork) -> np.ndarray:
+    """Layer of every neuron, (N,): the graph's ``layer`` attributes when all nodes have
+    one, else the hop distance from the inputs (outputs in the last column)."""
+    G = net.graph
+    if all("layer" in G.nodes[n] for n in net.node_ids):
+        return np.array([int(G.nodes[n]["layer"]) for n in net.node_ids])
+    dist = nx.multi_source_dijkstra_path_length(
+        G, {net.node_ids[k] for k in net.input_idx}, weight=lambda u, v, d: 1)
+    layer = np.array([dist.get(n, -1) for n in net.node_ids])
+    last = max(int(layer.max(initial=0)), 1)
+    layer[layer < 0] = last
+    layer[net.is_output] = last + (layer[~net.is_output].max(initial=0) >= last)
+    return layer
+
+
+def edge_kinds(net: CompiledNetwork, layer: np.ndarray) -> np.ndarray:
+    """Kind of every edge (E,): feedforward, lateral, feedback or self-loop."""
+    ls, lt = layer[net.src], layer[net.tgt]
+    kinds = np.where(lt > ls, "feedforward", np.where(lt == ls, "lateral", "feedback"))
+    return np.where(net.src == net.tgt, "self-loop", kinds)
+
+
+def node_positions(net: CompiledNetwork, layer: np.ndarray) -> np.ndarray:
+    """Positions (N, 2): one column per layer (networkx multipartite layout)."""
+    H = nx.Graph()
+    for k, n in enumerate(net.node_ids):
+        H.add_node(k, layer=int(layer[k]))
+    pos = nx.multipartite_layout(H, subset_key="layer", align="vertical")
+    return np.array([pos[k] for k in range(net.n_nodes)])
+
+
+def _norm(values: np.ndarray, signed: bool):
+    finite = values[np.isfinite(values)]
+    if not signed:
+        lo, hi = (finite.min(), finite.max()) if finite.size else (0.0, 1.0)
+        return mpl.colors.Normalize(lo, hi if hi > lo else lo + 1.0)
+    m = float(np.abs(finite).max()) if finite.size else 1.0
+    return mpl.colors.Normalize(-(m or 1.0), m or 1.0)
+
+
+def draw_network(net, layer, pos, node_values, node_label, edge_values, edge_label,
+                 *, selected=None, cone=None, signed_edges=True, title="") -> Figure:
+    """The network by layer, neurons coloured by a variable, edges by a message or weight.
+
+    Args:
+        net: the compiled network; ``layer`` (N,) and ``pos`` (N, 2) from this module.
+        node_values: colour value per neuron (N,) (NaN: grey), labelled ``node_label``.
+        edge_values: colour value per edge (E,), labelled ``edge_label``.
+        selected: the picked neuron (ringed).
+        cone: a :class:`~runs.viz.explore_model.Cone`: reached neurons get a red ring
+            and their hop count.
+        signed_edges: diverging colour map centred on 0 for the edges (else sequential).
+    """
+    fig = Figure(figsize=(9.5, 6.2), dpi=96)
+    fig.subplots_adjust(left=0.01, right=0.99, top=0.95, bottom=0.02)
+    ax = fig.add_subplot()
+    ax.set_axis_off()
+    kinds = edge_kinds(net, layer)
+    emap = mpl.colormaps["PuOr_r"] if signed_edges else WAVE
+    enorm = _norm(edge_values, signed_edges)
+    above = offset_copy(ax.transData, fig=fig, y=11, units="points")
+    for kind in KINDS:
+        sel = np.flatnonzero(kinds == kind)
+        colours = emap(enorm(np.nan_to_num(edge_values[sel])))
+        if kind == "feedforward":
+            segs = np.stack([pos[net.src[sel]], pos[net.tgt[sel]]], axis=1)
+            ax.add_collection(LineCollection(segs, colors=colours, linewidths=1.4,
+                                             zorder=1, alpha=0.9))
+            continue
+        for e, c in zip(sel, colours, strict=True):
+            j, i = net.src[e], net.tgt[e]
+            if kind == "self-loop":  # a ring just above the neuron (display units)
+                ax.plot(*pos[i], marker="o", ms=13, mfc="none", mec=c, mew=1.6,
+                        transform=above, zorder=2)
+                continue
+            rad = 0.5 if kind == "lateral" else -0.35
+            ax.add_patch(FancyArrowPatch(pos[j], pos[i], connectionstyle=f"arc3,rad={rad}",
+                                         arrowstyle="-|>", mutation_scale=9, color=c,
+                                         lw=1.4, linestyle=STYLES[kind], zorder=1,
+                                         shrinkA=6, shrinkB=6))
+    nmap = mpl.colormaps["magma" if node_label.startswith("cone") else
+                         "viridis" if node_label.startswith("support") else "RdBu_r"]
+    signed = not node_label.startswith(("cone", "support"))
+    nnorm = _norm(node_values, signed)
+    roles = np.where(net.is_input, "input", np.where(net.is_output, "output", "hidden"))
+    for role, marker in ROLE_MARKERS.items():
+        sel = roles == role
+        vals = node_values[sel]
+        face = np.where(np.isfinite(vals)[:, None], nmap(nnorm(np.nan_to_num(vals))),
+                        mpl.colors.to_rgba("0.85"))
+        ax.scatter(pos[sel, 0], pos[sel, 1], s=210, marker=marker, c=face,
+                   edgecolors="0.15", linewidths=0.8, zorder=3)
+    if cone is not None:
+        hit = np.flatnonzero(cone.reached)
+        ax.scatter(pos[hit, 0], pos[hit, 1], s=420, facecolors="none", edgecolors="red",
+                   linewidths=2.0, zorder=4)
+        for k in hit:
+            ax.annotate(str(cone.hops[k]), pos[k], xytext=(9, 7), textcoords="offset points",
+                        color="red", fontsize=9, fontweight="bold", zorder=5)
+    if selected is not None and selected in net.index:
+        k = net.index[selected]
+        ax.scatter(*pos[k], s=560, facecolors="none", edgecolors="orange", linewidths=2.5,
+                   zorder=4)
+    ax.autoscale_view()
+    ax.margins(0.08)
+    fig.colorbar(mpl.cm.ScalarMappable(nnorm, nmap), ax=ax, shrink=0.6, pad=0.01,
+                 label=f"neurons: {node_label}")
+    fig.colorbar(mpl.cm.ScalarMappable(enorm, emap), ax=ax, shrink=0.6, pad=0.01,
+                 label=f"edges: {edge_label}")
+    handles = [Line2D([], [], color="0.3", ls=STYLES[k], lw=1.6, label=k) for k in KINDS
+               if k in kinds and k != "self-loop"]
+    if "self-loop" in kinds:
+        handles.append(Line2D([], [], color="0.3", marker="o", ls="", mfc="none", ms=10,
+                              label="self-loop"))
+    handles += [Line2D([], [], color="0.15", marker=m, ls="", mfc="0.85", ms=8, label=r)
+                for r, m in ROLE_MARKERS.items() if (roles == r).any()]
+    handles.append(Line2D([], [], color="orange", marker="o", ls="", mfc="none", ms=11,
+                          mew=2, label="picked neuron"))
+    if cone is not None:
+        handles.append(Line2D([], [], color="red", marker="o", ls="", mfc="none", ms=11,
+                              mew=2, label="in the cone (hop count)"))
+    ax.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, -0.02),
+              ncol=min(len(handles), 5), fontsize=8, frameon=False)
+    if title:
+        ax.set_title(title, fontsize=11)
+    return fig
+
+
+def draw_metrics(frame, reference: str) -> Figure:
+    """Loss, accuracy and cosine to the exact gradient against the step.
+
+    Args:
+        frame: the DataCollector's model-variables DataFrame (loss, accuracy, cosine).
+        reference: name of the exact gradient (or "no exact reference ...").
+    """
+    fig = Figure(figsize=(4.6, 6.2), dpi=96)
+    fig.subplots_adjust(left=0.2, right=0.96, top=0.95, bottom=0.08, hspace=0.35)
+    axes = fig.subplots(3, 1, sharex=True)
+    steps = np.arange(len(frame))
+    panels = (("loss", "loss per example", None), ("accuracy", "accuracy", (0, 1.02)),
+              ("cosine", f"cos(−Δθ, ∇E)\n{reference}", (-1.05, 1.05)))
+    for ax, (col, label, lim) in zip(axes, panels, strict=True):
+        y = frame[col].to_numpy(dtype=float)
+        ax.plot(steps, y, lw=1.3, color={"loss": "C3", "accuracy": "C2"}.get(col, "C0"))
+        ax.set_ylabel(label, fontsize=9)
+        ax.grid(alpha=0.3)
+        if lim:
+            ax.set_ylim(*lim)
+        if col == "loss" and np.isfinite(y).any() and np.nanmin(y) > 0:
+            ax.set_yscale("log")
+        last = y[np.isfinite(y)]
+        ax.set_title(f"{col}: {last[-1]:.3g}" if last.size else f"{col}: —", fontsize=9,
+                     loc="right")
+    if reference.startswith("no exact"):
+        axes[2].text(0.5, 0.5, reference, ha="center", va="center",
+                     transform=axes[2].transAxes, fontsize=9)
+    axes[-1].set_xlabel("step")
+    return fig
