@@ -40,7 +40,8 @@ class ExploreData:
         labels: integer labels, shape (n,).
         title: what is shown (file name or "built-in example").
         notes: lines the page shows about how the data was fitted or settings ignored.
-        rule: the starting rule name.
+        rule: the starting rule name (a graph file or the example: backprop diffusion,
+            learning with η = 0.05; a config: its own rule and parameters).
         rule_params: starting rule parameters (fields of the rule's params dataclass).
         hold: starting number of steps each mini-batch is held.
     """
@@ -52,7 +53,7 @@ class ExploreData:
     title: str
     notes: tuple[str, ...] = ()
     rule: str = "diffusion"
-    rule_params: dict = field(default_factory=dict)
+    rule_params: dict = field(default_factory=lambda: {"eta": 0.05})
     hold: int = 10
 
     @property
@@ -103,8 +104,7 @@ def example(seed: int = 0) -> ExploreData:
     """The built-in cyclic example (:func:`runs.examples.cyclic_example`)."""
     from runs.examples import cyclic_example
 
-    return from_graph(cyclic_example(seed), "built-in cyclic example", seed,
-                      rule_params={"eta": 0.05})
+    return from_graph(cyclic_example(seed), "built-in cyclic example", seed)
 
 
 def _first(*candidates):

@@ -26,8 +26,11 @@ WAVE = mpl.colors.LinearSegmentedColormap.from_list(
 
 
 def node_layers(net: CompiledNetwork) -> np.ndarray:
-    """Layer of every neuron, (N,): the graph's ``layer`` attributes when all nodes have
-    one, else the hop distance from the inputs (outputs in the last column)."""
+    """Layer of every neuron, shape (N,).
+
+    The graph's ``layer`` attributes when all nodes have one, else the hop distance from
+    the inputs (outputs in the last column).
+    """
     G = net.graph
     if all("layer" in G.nodes[n] for n in net.node_ids):
         return np.array([int(G.nodes[n]["layer"]) for n in net.node_ids])
@@ -50,7 +53,7 @@ def edge_kinds(net: CompiledNetwork, layer: np.ndarray) -> np.ndarray:
 def node_positions(net: CompiledNetwork, layer: np.ndarray) -> np.ndarray:
     """Positions (N, 2): one column per layer (networkx multipartite layout)."""
     H = nx.Graph()
-    for k, n in enumerate(net.node_ids):
+    for k in range(net.n_nodes):
         H.add_node(k, layer=int(layer[k]))
     pos = nx.multipartite_layout(H, subset_key="layer", align="vertical")
     return np.array([pos[k] for k in range(net.n_nodes)])
@@ -70,13 +73,18 @@ def draw_network(net, layer, pos, node_values, node_label, edge_values, edge_lab
     """The network by layer, neurons coloured by a variable, edges by a message or weight.
 
     Args:
-        net: the compiled network; ``layer`` (N,) and ``pos`` (N, 2) from this module.
-        node_values: colour value per neuron (N,) (NaN: grey), labelled ``node_label``.
-        edge_values: colour value per edge (E,), labelled ``edge_label``.
+        net: the compiled network.
+        layer: layer per neuron (N,) (:func:`node_layers`).
+        pos: positions (N, 2) (:func:`node_positions`).
+        node_values: colour value per neuron (N,) (NaN: grey).
+        node_label: what ``node_values`` are (colour-bar label).
+        edge_values: colour value per edge (E,).
+        edge_label: what ``edge_values`` are.
         selected: the picked neuron (ringed).
         cone: a :class:`~runs.viz.explore_model.Cone`: reached neurons get a red ring
             and their hop count.
         signed_edges: diverging colour map centred on 0 for the edges (else sequential).
+        title: figure title.
     """
     fig = Figure(figsize=(9.5, 6.2), dpi=96)
     fig.subplots_adjust(left=0.01, right=0.99, top=0.95, bottom=0.02)
@@ -178,8 +186,11 @@ def draw_metrics(frame, reference: str) -> Figure:
         last = y[np.isfinite(y)]
         ax.set_title(f"{col}: {last[-1]:.3g}" if last.size else f"{col}: —", fontsize=9,
                      loc="right")
-    if reference.startswith("no exact"):
-        axes[2].text(0.5, 0.5, reference, ha="center", va="center",
-                     transform=axes[2].transAxes, fontsize=9)
+    note = reference if reference.startswith("no exact") else (
+        "no parameter update yet (learning rate 0 or no learning rule)"
+        if not np.isfinite(frame["cosine"].to_numpy(dtype=float)).any() else "")
+    if note:
+        axes[2].text(0.5, 0.5, note, ha="center", va="center", wrap=True,
+                     transform=axes[2].transAxes, fontsize=8)
     axes[-1].set_xlabel("step")
     return fig

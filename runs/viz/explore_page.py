@@ -92,17 +92,16 @@ def RuleCard(model, kwargs, error):
     with solara.Card("Rule"):
         solara.Select("rule", values=ctl.rule_names(), value=kwargs.value["rule"],
                       on_value=set_rule)
-        with solara.Row():
-            solara.SliderInt("batch", value=kwargs.value["batch"], min=1, max=32,
-                             on_value=lambda v: rebuild(batch=v))
-            solara.SliderInt("hold T", value=kwargs.value["hold"], min=1, max=100,
-                             on_value=lambda v: rebuild(hold=v))
+        solara.SliderInt("batch B", value=kwargs.value["batch"], min=1, max=32,
+                         on_value=lambda v: rebuild(batch=v), thumb_label="always")
+        solara.SliderInt("hold T (steps)", value=kwargs.value["hold"], min=1, max=100,
+                         on_value=lambda v: rebuild(hold=v), thumb_label="always")
         params = kwargs.value["rule_params"]
         for spec in ctl.param_specs(rule):
             value = spec.show(params.get(spec.name, spec.default))
             if spec.kind == "bool":
-                solara.Checkbox(label=spec.name, value=value,
-                                on_value=lambda v, s=spec: set_param(s, v))
+                solara.Switch(label=spec.name, value=value,
+                              on_value=lambda v, s=spec: set_param(s, v))
             elif spec.kind == "choice":
                 solara.Select(spec.name, values=list(spec.choices), value=value,
                               on_value=lambda v, s=spec: set_param(s, v))
@@ -147,8 +146,8 @@ def ViewCard(model, view):
     colour = view.value["colour"] if view.value["colour"] in colours else colours[0]
     edge = view.value["edges"] if view.value["edges"] in edges else _default_edges(rule)
     with solara.Card("View"):
-        solara.ToggleButtonsSingle(value=colour, values=colours,
-                                   on_value=lambda v: view.set({**view.value, "colour": v}))
+        solara.Select("neurons", values=colours, value=colour,
+                      on_value=lambda v: view.set({**view.value, "colour": v}))
         solara.Select("edges", values=edges, value=edge,
                       on_value=lambda v: view.set({**view.value, "edges": v}))
 
@@ -180,10 +179,10 @@ def status_line(m: ExplorerModel) -> str:
     """The step, presentation and picked values, as one line."""
     out = m.engine.state(m.rule.output_var)[m.net.output_idx]
     shown_out = ", ".join(f"{v:+.4f}" for v in out.mean(axis=1)[:4])
-    loss, acc, cos = m.metrics
+    loss, acc, cos = (f"{v:.4g}" if v == v else "—" for v in m.metrics)
     return (f"t = {m.engine.t} · mini-batch {m.engine.t // m.hold} (B = {m.batch}, held "
-            f"{m.hold} steps) · outputs (batch mean) [{shown_out}] · loss {loss:.4g} · "
-            f"accuracy {acc:.3f} · cosine {cos:.3f}")
+            f"{m.hold} steps) · outputs (batch mean) [{shown_out}] · loss {loss} · "
+            f"accuracy {acc} · cosine {cos}")
 
 
 @solara.component
