@@ -125,6 +125,10 @@ def draw_network(net, layer, pos, node_values, node_label, edge_values, edge_lab
                         mpl.colors.to_rgba("0.85"))
         ax.scatter(pos[sel, 0], pos[sel, 1], s=210, marker=marker, c=face,
                    edgecolors="0.15", linewidths=0.8, zorder=3)
+    if net.n_nodes <= 60:  # neuron ids under the neurons
+        for k, n in enumerate(net.node_ids):
+            ax.annotate(str(n), pos[k], xytext=(0, -15), textcoords="offset points",
+                        ha="center", va="top", fontsize=7, color="0.35", zorder=5)
     if cone is not None:
         hit = np.flatnonzero(cone.reached)
         ax.scatter(pos[hit, 0], pos[hit, 1], s=420, facecolors="none", edgecolors="red",
@@ -181,8 +185,12 @@ def draw_metrics(frame, reference: str) -> Figure:
         ax.grid(alpha=0.3)
         if lim:
             ax.set_ylim(*lim)
-        if col == "loss" and np.isfinite(y).any() and np.nanmin(y) > 0:
+        finite = y[np.isfinite(y)]
+        if col == "loss" and finite.size and finite.min() > 0 \
+                and finite.max() > 10 * finite.min():  # log axis when it spans decades
             ax.set_yscale("log")
+        elif col == "loss":
+            ax.ticklabel_format(axis="y", style="sci", scilimits=(-3, 3), useOffset=False)
         last = y[np.isfinite(y)]
         ax.set_title(f"{col}: {last[-1]:.3g}" if last.size else f"{col}: —", fontsize=9,
                      loc="right")

@@ -92,10 +92,10 @@ def RuleCard(model, kwargs, error):
     with solara.Card("Rule"):
         solara.Select("rule", values=ctl.rule_names(), value=kwargs.value["rule"],
                       on_value=set_rule)
-        solara.SliderInt("batch B", value=kwargs.value["batch"], min=1, max=32,
-                         on_value=lambda v: rebuild(batch=v), thumb_label="always")
-        solara.SliderInt("hold T (steps)", value=kwargs.value["hold"], min=1, max=100,
-                         on_value=lambda v: rebuild(hold=v), thumb_label="always")
+        solara.SliderInt(f"batch B = {kwargs.value['batch']}", value=kwargs.value["batch"],
+                         min=1, max=32, on_value=lambda v: rebuild(batch=v))
+        solara.SliderInt(f"hold T = {kwargs.value['hold']} steps", value=kwargs.value["hold"],
+                         min=1, max=100, on_value=lambda v: rebuild(hold=v))
         params = kwargs.value["rule_params"]
         for spec in ctl.param_specs(rule):
             value = spec.show(params.get(spec.name, spec.default))
