@@ -118,27 +118,30 @@ def draw_network(net, layer, pos, node_values, node_label, edge_values, edge_lab
     signed = not node_label.startswith(("cone", "support"))
     nnorm = _norm(node_values, signed)
     roles = np.where(net.is_input, "input", np.where(net.is_output, "output", "hidden"))
+    rows = int(np.bincount(layer - layer.min()).max())  # neurons in the fullest column
+    size = float(np.clip((330 / rows) ** 2, 10, 210))  # marker area (pt²) that fits
     for role, marker in ROLE_MARKERS.items():
         sel = roles == role
         vals = node_values[sel]
         face = np.where(np.isfinite(vals)[:, None], nmap(nnorm(np.nan_to_num(vals))),
                         mpl.colors.to_rgba("0.85"))
-        ax.scatter(pos[sel, 0], pos[sel, 1], s=210, marker=marker, c=face,
+        ax.scatter(pos[sel, 0], pos[sel, 1], s=size, marker=marker, c=face,
                    edgecolors="0.15", linewidths=0.8, zorder=3)
-    if net.n_nodes <= 60:  # neuron ids under the neurons
+    if rows <= 16:  # neuron ids under the neurons
         for k, n in enumerate(net.node_ids):
             ax.annotate(str(n), pos[k], xytext=(0, -15), textcoords="offset points",
                         ha="center", va="top", fontsize=7, color="0.35", zorder=5)
     if cone is not None:
         hit = np.flatnonzero(cone.reached)
-        ax.scatter(pos[hit, 0], pos[hit, 1], s=420, facecolors="none", edgecolors="red",
+        ax.scatter(pos[hit, 0], pos[hit, 1], s=2 * size, facecolors="none", edgecolors="red",
                    linewidths=2.0, zorder=4)
         for k in hit:
             ax.annotate(str(cone.hops[k]), pos[k], xytext=(9, 7), textcoords="offset points",
                         color="red", fontsize=9, fontweight="bold", zorder=5)
     if selected is not None and selected in net.index:
         k = net.index[selected]
-        ax.scatter(*pos[k], s=560, facecolors="none", edgecolors="orange", linewidths=2.5,
+        ax.scatter(*pos[k], s=max(2.7 * size, 120), facecolors="none", edgecolors="orange",
+                   linewidths=2.5,
                    zorder=4)
     ax.autoscale_view()
     ax.margins(0.08)

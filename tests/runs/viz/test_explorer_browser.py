@@ -69,6 +69,13 @@ def _cone(page):
     return tuple(int(g) for g in m.groups())
 
 
+T_SHOWN = "parseInt(document.querySelector('.lp-status').innerText.slice(4))"
+
+
+def _t(page) -> int:
+    return page.evaluate(T_SHOWN)
+
+
 def _step(page, t):
     page.get_by_role("button", name="Step").click()
     page.wait_for_function(
@@ -113,8 +120,24 @@ def test_explorer_in_headless_chromium(explorer):
             assert hop == k  # one hop per message round: h1, h3 (hop 1), then h2 (hop 2)
             assert n > reached[-1]  # the disturbance spreads
             reached.append(n)
+
+        page.get_by_role("button", name="▶").click()  # play, then pause
+        page.wait_for_function(f"{T_SHOWN} >= 10", timeout=30000)
+        page.get_by_role("button", name="❚❚").click()
+        page.wait_for_timeout(2500)  # the last frames drawn
+        paused = _t(page)
+        page.wait_for_timeout(1500)
+        assert _t(page) == paused >= 10  # paused: the state no longer changes
         ARTIFACTS.mkdir(exist_ok=True)
         shot = ARTIFACTS / "explorer.png"
         page.screenshot(path=str(shot), full_page=True)
         print(f"\nexplorer screenshot: {shot}")
+
+        rule_select = page.locator(".v-select").filter(has_text="rule").first
+        rule_select.locator(".v-field").click()  # choose LP
+        page.locator(".v-overlay .v-list-item").filter(has_text=re.compile(r"^\s*lp\s*$")).click()
+        page.get_by_label("eta_w").wait_for(timeout=20000)  # its parameters' controls
+        page.wait_for_function(f"{T_SHOWN} === 0")
+        _step(page, 1)
+        assert page.locator(".v-alert").count() == 0  # no error shown
         browser.close()
