@@ -244,7 +244,7 @@ class ExplorerModel(mesa.Model):
         if not np.any(update):
             return np.nan
         try:
-            g = exact_gradient(self.net, u, y, self.loss_name, w0, b0)
+            g = exact_gradient(self.net, u, y, self.loss_name, w0, b0, max_iter=2000)
         except (ConvergenceError, FloatingPointError):
             self.reference = "no exact reference (no fixed point)"
             return np.nan

@@ -56,13 +56,13 @@ def server_env(source: str | None, seed: int) -> dict[str, str]:
 
 def run_explore(args) -> int:
     """Check the source, then serve the explorer until interrupted."""
-    if importlib.util.find_spec("solara") is None:
-        raise ConfigError("explore needs the 'viz' extra: pip install 'localprop[viz]'")
     if not 0 <= args.port <= 65535:
         raise ConfigError(f"--port must be in 0..65535, got {args.port}")
     from runs.viz.explore_data import load_source
 
     data = load_source(args.source, seed=args.seed)  # errors now, before the server starts
+    if importlib.util.find_spec("solara") is None:
+        raise ConfigError("explore needs the 'viz' extra: pip install 'localprop[viz]'")
     print(f"localprop explore: {data.title} ({data.graph.number_of_nodes()} neurons); "
           f"serving on http://127.0.0.1:{args.port or '<free port>'} (Ctrl-C stops)",
           flush=True)

@@ -87,6 +87,19 @@ def test_diffusion_update_follows_the_exact_gradient_on_a_dag():
     assert 0.0 <= m.metrics[1] <= 1.0 and m.metrics[0] > 0
 
 
+def test_cycle_without_fixed_point_says_no_exact_reference():
+    G = hand_built_cyclic()
+    G.edges["h2", "h2"]["weight"] = 4.0  # a self-loop strong enough for oscillation
+    G.edges["h1", "h2"]["weight"] = 6.0
+    G.edges["out", "h1"]["weight"] = -12.0
+    G.edges["h2", "out"]["weight"] = 8.0
+    m = ExplorerModel(from_graph(G, "osc", 0), "diffusion", {"eta": 0.05}, batch=4)
+    for _ in range(3):
+        m.step()
+    assert m.reference == "no exact reference (no fixed point)"
+    assert np.isnan(m.metrics[2])
+
+
 @pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.stem)
 def test_example_configs_load_and_run(path):
     data = load_source(str(path))
