@@ -108,11 +108,11 @@ def draw_network(net, layer, pos, node_values, node_label, edge_values, edge_lab
                 ax.plot(*pos[i], marker="o", ms=13, mfc="none", mec=c, mew=1.6,
                         transform=above, zorder=2)
                 continue
-            rad = 0.5 if kind == "lateral" else -0.35
+            rad = 0.3 if kind == "lateral" else -0.3
             ax.add_patch(FancyArrowPatch(pos[j], pos[i], connectionstyle=f"arc3,rad={rad}",
                                          arrowstyle="-|>", mutation_scale=9, color=c,
                                          lw=1.4, linestyle=STYLES[kind], zorder=1,
-                                         shrinkA=6, shrinkB=6))
+                                         shrinkA=6, shrinkB=6, clip_on=False))
     nmap = mpl.colormaps["magma" if node_label.startswith("cone") else
                          "viridis" if node_label.startswith("support") else "RdBu_r"]
     signed = not node_label.startswith(("cone", "support"))
@@ -127,7 +127,7 @@ def draw_network(net, layer, pos, node_values, node_label, edge_values, edge_lab
                         mpl.colors.to_rgba("0.85"))
         ax.scatter(pos[sel, 0], pos[sel, 1], s=size, marker=marker, c=face,
                    edgecolors="0.15", linewidths=0.8, zorder=3)
-    if rows <= 16:  # neuron ids under the neurons
+    if rows <= 12:  # neuron ids under the neurons
         for k, n in enumerate(net.node_ids):
             ax.annotate(str(n), pos[k], xytext=(0, -15), textcoords="offset points",
                         ha="center", va="top", fontsize=7, color="0.35", zorder=5)
@@ -143,8 +143,10 @@ def draw_network(net, layer, pos, node_values, node_label, edge_values, edge_lab
         ax.scatter(*pos[k], s=max(2.7 * size, 120), facecolors="none", edgecolors="orange",
                    linewidths=2.5,
                    zorder=4)
-    ax.autoscale_view()
-    ax.margins(0.08)
+    lo, hi = pos.min(axis=0), pos.max(axis=0)  # the neurons fill the axes (arcs may
+    pad = 0.1 * np.maximum(hi - lo, 0.2)      # bulge out of them, unclipped)
+    ax.set_xlim(lo[0] - pad[0], hi[0] + pad[0])
+    ax.set_ylim(lo[1] - pad[1], hi[1] + pad[1])
     fig.colorbar(mpl.cm.ScalarMappable(nnorm, nmap), ax=ax, shrink=0.6, pad=0.01,
                  label=f"neurons: {node_label}")
     fig.colorbar(mpl.cm.ScalarMappable(enorm, emap), ax=ax, shrink=0.6, pad=0.01,

@@ -214,11 +214,13 @@ def Page():
             with solara.Card("Controls"):
                 ModelController(model, model_parameters=kwargs, play_interval=play_ms,
                                 render_interval=render_every, use_threads=threads)
-                solara.SliderInt("play interval (ms)", value=play_ms, min=10, max=1000, step=10)
-                solara.SliderInt("steps per frame", value=render_every, min=1, max=50)
-            RuleCard(model, kwargs, error)
+                solara.SliderInt(f"play interval {play_ms.value} ms", value=play_ms, min=10,
+                                 max=1000, step=10)
+                solara.SliderInt(f"steps per frame {render_every.value}", value=render_every,
+                                 min=1, max=50)
             ViewCard(model, view)
             PerturbCard(model, view)
+            RuleCard(model, kwargs, error)
             with solara.Card("About the data"):
                 for note in data.notes:
                     solara.Text(note)
