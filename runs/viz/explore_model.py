@@ -18,6 +18,7 @@ one step. Alongside it keeps:
 
 from __future__ import annotations
 
+import threading
 from collections import deque
 from dataclasses import dataclass
 
@@ -92,6 +93,9 @@ class ExplorerModel(mesa.Model):
         for name, value in (("batch", batch), ("hold", hold)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ConfigError(f"explorer {name} must be an integer >= 1, got {value!r}")
+        #: held while stepping or perturbing, and by the page while it reads the state
+        #: (Mesa's play loop steps in a worker thread while the page renders)
+        self.lock = threading.RLock()
         self.data, self.rule_name, self.rule = data, rule, RULES[rule]
         self.rule_params = dict(rule_params or {})
         self.batch, self.hold, self.seed = batch, hold, seed
@@ -125,6 +129,10 @@ class ExplorerModel(mesa.Model):
         """Start a cone: copy the engine into a twin and perturb ``node`` in the twin."""
         if node not in self.net.index:
             raise ConfigError(f"no neuron {node!r} in this network")
+        with self.lock:
+            self._perturb(node, scale)
+
+    def _perturb(self, node, scale: float) -> None:
         twin = self._new_engine()
         copy_engine_state(self.engine, twin)
         twin.perturb_neuron(node, np.random.default_rng([self.seed, self.engine.t]), scale)
@@ -134,7 +142,8 @@ class ExplorerModel(mesa.Model):
 
     def clear_perturbation(self) -> None:
         """Drop the twin and the cone."""
-        self.twin = self.cone = None
+        with self.lock:
+            self.twin = self.cone = None
 
     def _update_cone(self) -> None:
         node, t0, hops = self._cone_start
@@ -151,6 +160,10 @@ class ExplorerModel(mesa.Model):
 
     def step(self) -> None:
         """Present the current mini-batch for one step (engine and twin)."""
+        with self.lock:
+            self._step()
+
+    def _step(self) -> None:
         if self.error:
             self.running = False
             return

@@ -162,14 +162,18 @@ def Network(model, view):
     edge = view.value["edges"] if view.value["edges"] in edges else _default_edges(m.rule)
     layer, pos = _geometry()
     picked = dict(zip(map(str, m.net.node_ids), m.net.node_ids, strict=True))
+    with m.lock:  # one consistent state (the play loop steps in another thread)
+        nodes, edges_now, cone, t = (m.node_values(colour), m.edge_values(edge), m.cone,
+                                     m.engine.t)
+        status = status_line(m)
     fig = draw_network(
-        m.net, layer, pos, m.node_values(colour), ctl.SYMBOLS.get(colour, colour),
-        m.edge_values(edge), ctl.edge_label(m.rule, edge), selected=picked.get(
-            view.value["neuron"]), cone=m.cone, signed_edges=not edge.endswith("change"),
-        title=f"{m.data.title} · rule {m.rule_name} · agent engine t = {m.engine.t}")
+        m.net, layer, pos, nodes, ctl.SYMBOLS.get(colour, colour), edges_now,
+        ctl.edge_label(m.rule, edge), selected=picked.get(view.value["neuron"]), cone=cone,
+        signed_edges=not edge.endswith("change"),
+        title=f"{m.data.title} · rule {m.rule_name} · agent engine t = {t}")
     solara.FigureMatplotlib(fig, format="png")
-    solara.Text(status_line(m), classes=["lp-status"])
-    solara.Text(f"Cone: {m.cone.text()}" if m.cone else "Cone: no perturbation (pick a "
+    solara.Text(status, classes=["lp-status"])
+    solara.Text(f"Cone: {cone.text()}" if cone else "Cone: no perturbation (pick a "
                 "neuron and press Perturb)", classes=["lp-cone"])
     if m.error:
         solara.Error(m.error)
@@ -190,8 +194,9 @@ def Metrics(model):
     """Live loss, accuracy and cosine to the exact gradient."""
     update_counter.get()
     m = model.value
-    solara.FigureMatplotlib(draw_metrics(m.datacollector.get_model_vars_dataframe(),
-                                         m.reference), format="png")
+    with m.lock:
+        frame, reference = m.datacollector.get_model_vars_dataframe(), m.reference
+    solara.FigureMatplotlib(draw_metrics(frame, reference), format="png")
 
 
 @solara.component

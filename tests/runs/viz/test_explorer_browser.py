@@ -115,6 +115,8 @@ def test_explorer_in_headless_chromium(explorer):
         reached = [1]
         for k in (1, 2):
             _step(page, 2 + k)
+            page.wait_for_function(  # status and cone come from one render
+                f"document.querySelector('.lp-cone').innerText.includes(': {k} step(s)')")
             steps, rounds, n, hop = _cone(page)
             assert (steps, rounds) == (k, k)
             assert hop == k  # one hop per message round: h1, h3 (hop 1), then h2 (hop 2)
@@ -124,14 +126,17 @@ def test_explorer_in_headless_chromium(explorer):
         page.get_by_role("button", name="▶").click()  # play, then pause
         page.wait_for_function(f"{T_SHOWN} >= 8", timeout=30000)
         page.get_by_role("button", name="❚❚").click()
+        page.get_by_role("button", name="Step").wait_for()
+        page.wait_for_function("!document.evaluate(\"//button[contains(., 'Step')]\", "
+                               "document).iterateNext().disabled")  # paused
         shown = [_t(page)]
-        for _ in range(10):  # the last frames drawn, then the shown state stays put
-            page.wait_for_timeout(1200)
+        for _ in range(20):  # the last frames drawn (slow on a loaded machine) ...
+            page.wait_for_timeout(1000)
             shown.append(_t(page))
-            if shown[-1] == shown[-2]:
+            if len(shown) >= 4 and len(set(shown[-3:])) == 1:
                 break
-        page.wait_for_timeout(1200)
-        assert _t(page) == shown[-1] >= 8, shown  # paused: the state no longer changes
+        page.wait_for_timeout(2000)
+        assert _t(page) == shown[-1] >= 8, shown  # ... then the state no longer changes
         ARTIFACTS.mkdir(exist_ok=True)
         shot = ARTIFACTS / "explorer.png"
         page.screenshot(path=str(shot), full_page=True)
