@@ -87,7 +87,7 @@ def draw_network(net, layer, pos, node_values, node_label, edge_values, edge_lab
         title: figure title.
     """
     fig = Figure(figsize=(9.5, 6.2), dpi=96)
-    fig.subplots_adjust(left=0.01, right=0.99, top=0.95, bottom=0.02)
+    fig.subplots_adjust(left=0.03, right=0.99, top=0.95, bottom=0.11)
     ax = fig.add_subplot()
     ax.set_axis_off()
     kinds = edge_kinds(net, layer)
@@ -163,7 +163,7 @@ def draw_network(net, layer, pos, node_values, node_label, edge_values, edge_lab
     if cone is not None:
         handles.append(Line2D([], [], color="red", marker="o", ls="", mfc="none", ms=11,
                               mew=2, label="in the cone (hop count)"))
-    ax.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, -0.02),
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.01),
               ncol=min(len(handles), 5), fontsize=8, frameon=False)
     if title:
         ax.set_title(title, fontsize=11)
