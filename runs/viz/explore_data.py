@@ -44,6 +44,7 @@ class ExploreData:
             learning with η = 0.05; a config: its own rule and parameters).
         rule_params: starting rule parameters (fields of the rule's params dataclass).
         hold: starting number of steps each mini-batch is held.
+        batch: starting mini-batch size (examples processed in parallel).
     """
 
     graph: nx.DiGraph
@@ -55,6 +56,7 @@ class ExploreData:
     rule: str = "diffusion"
     rule_params: dict = field(default_factory=lambda: {"eta": 0.05})
     hold: int = 10
+    batch: int = 8
 
     @property
     def n_examples(self) -> int:
@@ -148,6 +150,7 @@ def from_config(path: Path, seed: int | None = None) -> ExploreData:
                      f"itself: {', '.join(unused)}")
     sched = {**data.get("data", {}), **data.get("schedule", {})}
     hold = int(sched.get("T", 10))
+    batch = min(int(data.get("schedule", {}).get("batch_size", 8)), 32)
     ds = data.get("data", {})
     if "name" in ds:
         load_dataset = _first(("runs.data.datasets", "load_dataset"),
@@ -160,10 +163,10 @@ def from_config(path: Path, seed: int | None = None) -> ExploreData:
             return ExploreData(graph, dataset.inputs("train")[:, :n],
                                dataset.targets("train")[:, :n], dataset.labels("train")[:n],
                                path.name, (f"data: {ds['name']} ({n} training examples)",
-                                           *notes), rule, params, hold)
+                                           *notes), rule, params, hold, batch)
         notes.append(f"dataset {ds['name']!r} does not fit the network; using two moons")
     return from_graph(graph, path.name, seed, notes=tuple(notes), rule=rule,
-                      rule_params=params, hold=hold)
+                      rule_params=params, hold=hold, batch=batch)
 
 
 def load_source(source: str | None, seed: int = 0) -> ExploreData:

@@ -20,57 +20,24 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from dataclasses import dataclass
 
 import mesa
-import networkx as nx
 import numpy as np
 
 from agents import RULES
-from agents.errors import ConfigError, ConvergenceError, LocalpropError
-from networks.compile import CompiledNetwork, compile_graph
+from agents.diffusion import output_latency
+from agents.errors import ConfigError, ConvergenceError, GraphError, LocalpropError
+from networks.compile import compile_graph
 from networks.engines import make_engine
 from networks.oracles import exact_gradient, fixed_point, forward_pass, total_loss
+from runs.viz.explore_cone import (
+    CONE_TOL,
+    Cone,
+    copy_engine_state,
+    hop_distances,
+    neuron_differences,
+)
 from runs.viz.explore_data import ExploreData
-
-CONE_TOL = 1e-12  # a neuron is in the cone when some own state differs by more than this
-
-
-@dataclass(frozen=True)
-class Cone:
-    """The locality cone of a perturbation after ``steps`` steps.
-
-    Attributes:
-        node: the perturbed neuron.
-        steps: steps since the perturbation.
-        rounds: message rounds since then (steps × stages of the rule).
-        diff: per neuron, the largest |perturbed − unperturbed| over its own state, (N,).
-        hops: per neuron, its undirected graph distance from ``node`` (-1: unreachable).
-        reached: neurons whose state differs, bool (N,).
-    """
-
-    node: object
-    steps: int
-    rounds: int
-    diff: np.ndarray
-    hops: np.ndarray
-    reached: np.ndarray
-
-    @property
-    def farthest(self) -> int:
-        """The largest hop distance among the reached neurons."""
-        return int(self.hops[self.reached].max(initial=0))
-
-    def text(self) -> str:
-        """One line for the page."""
-        return (f"perturbed {self.node!r}: {self.steps} step(s) = {self.rounds} message "
-                f"round(s) later, {int(self.reached.sum())} neuron(s) differ, farthest at "
-                f"hop {self.farthest} (locality allows ≤ {self.rounds})")
-
-
-def _hop_distances(net: CompiledNetwork, node) -> np.ndarray:
-    dist = nx.single_source_shortest_path_length(net.graph.to_undirected(as_view=True), node)
-    return np.array([dist.get(n, -1) for n in net.node_ids])
 
 
 class ExplorerModel(mesa.Model):
@@ -105,7 +72,16 @@ class ExplorerModel(mesa.Model):
         self.cone: Cone | None = None
         self.error: str | None = None
         self._order = np.random.default_rng(seed).permutation(data.n_examples)
-        self._presented = 0
+        # with delayed messages output o sees the target of τ_o steps ago (its forward
+        # latency, as in agents.diffusion.Presenter); undelayed rules see it at once
+        delayed = any(ch.delayed for st in self.rule.stages for ch in st.channels)
+        self.latency = np.zeros(len(self.net.output_idx), dtype=int)
+        if delayed:
+            try:
+                self.latency = output_latency(self.net, warn=False)
+            except GraphError:  # an output no input reaches: targets shown at once
+                pass
+        self._targets: deque = deque(maxlen=int(self.latency.max(initial=0)) + 1)
         self._u = self._y = None
         delays = self.net.delay
         self.channels = [ch for stage in self.rule.stages for ch in stage.channels]
@@ -137,7 +113,7 @@ class ExplorerModel(mesa.Model):
         copy_engine_state(self.engine, twin)
         twin.perturb_neuron(node, np.random.default_rng([self.seed, self.engine.t]), scale)
         self.twin = twin
-        self._cone_start = (node, self.engine.t, _hop_distances(self.net, node))
+        self._cone_start = (node, self.engine.t, hop_distances(self.net, node))
         self._update_cone()
 
     def clear_perturbation(self) -> None:
@@ -168,11 +144,12 @@ class ExplorerModel(mesa.Model):
             self.running = False
             return
         u, y = self._current_batch()
+        y_seen, mask = self._lagged_target(y)
         w0, b0 = self.engine.state("weight"), self.engine.state("bias")
         try:
-            self.engine.advance(u, y)
+            self.engine.advance(u, y_seen, mask)
             if self.twin is not None:
-                self.twin.advance(u, y)
+                self.twin.advance(u, y_seen, mask)
                 self._update_cone()
         except LocalpropError as err:
             self.error, self.running = str(err), False
@@ -182,6 +159,15 @@ class ExplorerModel(mesa.Model):
         cos = self._cosine(u, y, w0, b0)
         self.metrics = (*self._evaluate(), cos)
         self.datacollector.collect(self)
+
+    def _lagged_target(self, y):
+        """Target seen by each output: that of τ_o steps ago (absent before the start)."""
+        self._targets.append(y)
+        seen, mask = np.zeros_like(y), np.zeros(len(self.latency), dtype=bool)
+        for r, tau in enumerate(self.latency):
+            if len(self._targets) > tau:
+                seen[r], mask[r] = self._targets[-1 - tau][r], True
+        return seen, mask
 
     # ----------------------------------------------------------------- views
     def _push_history(self) -> None:
@@ -245,6 +231,7 @@ class ExplorerModel(mesa.Model):
             else:
                 _, x = fixed_point(self.net, X, w, b, tol=1e-10, max_iter=2000)
         except (ConvergenceError, FloatingPointError):
+            self.reference = "no exact reference (no fixed point)"
             return np.nan, np.nan
         loss = total_loss(self.net, x, self.data.Y, self.loss_name) / X.shape[1]
         return loss, self.data.accuracy(x[self.net.output_idx])
@@ -264,32 +251,3 @@ class ExplorerModel(mesa.Model):
         grad = np.concatenate([g.dw, g.db[~self.net.is_input]])
         norm = np.linalg.norm(update) * np.linalg.norm(grad)
         return float(update @ grad / norm) if norm > 0 else np.nan
-
-
-def copy_engine_state(src, dst) -> None:
-    """Make agent engine ``dst`` an exact copy of ``src`` (same network and rule).
-
-    Copies what :meth:`~networks.engines.base.EngineBase.perturb_neuron` perturbs — every
-    neuron's node variables, delay buffers and in-edge variables — and the clock.
-    """
-    for node in src.net.node_ids:
-        a, b = src.agent(node), dst.agent(node)
-        for name, value in a.state.items():
-            b.state[name] = value.copy()
-        for name, value in a.buffers.items():
-            b.buffers[name][...] = value
-        for name, value in a.edge_state.items():
-            b.edge_state[name] = value.copy()
-    dst.t = src.t
-
-
-def neuron_differences(a, b) -> np.ndarray:
-    """Per neuron, max |a − b| over its node variables and in-edge variables, shape (N,)."""
-    net = a.net
-    out = np.zeros(net.n_nodes)
-    for name in a.node_var_names:
-        d = np.abs(a.state(name) - b.state(name))
-        out = np.maximum(out, d.reshape(net.n_nodes, -1).max(axis=1))
-    for name in a.edge_var_names:
-        np.maximum.at(out, net.tgt, np.abs(a.state(name) - b.state(name)))
-    return out

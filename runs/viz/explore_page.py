@@ -42,10 +42,11 @@ def _geometry():
     return layer, node_positions(net, layer)
 
 
-def model_kwargs(rule: str, given=None, batch: int = 8, hold: int | None = None,
+def model_kwargs(rule: str, given=None, batch: int | None = None, hold: int | None = None,
                  seed: int | None = None) -> dict:
     """Arguments of :class:`ExplorerModel` for ``rule`` (parameters the rule accepts)."""
     data = shown()
+    batch = data.batch if batch is None else batch
     params = ctl.starting_params(RULES[rule], compile_graph(data.graph), batch, given)
     return {"data": data, "rule": rule, "rule_params": params, "batch": batch,
             "hold": data.hold if hold is None else hold,

@@ -9,8 +9,9 @@ from agents import RULES
 from networks.builders import layered
 from runs.cli import main
 from runs.viz import explore_controls as ctl
+from runs.viz.explore_cone import copy_engine_state, neuron_differences
 from runs.viz.explore_data import from_graph, load_source
-from runs.viz.explore_model import ExplorerModel, copy_engine_state, neuron_differences
+from runs.viz.explore_model import ExplorerModel
 
 from .conftest import hand_built_cyclic
 
@@ -137,3 +138,18 @@ def test_cli_rejects_bad_sources(tmp_path, capsys):
     assert main(["explore", str(bad)]) == 2
     assert "neither a graph" in capsys.readouterr().err
     assert main(["explore", "--port", "70000"]) == 2
+
+
+@pytest.mark.parametrize("seed", [0, 5])
+def test_delayed_rules_see_targets_after_the_output_latency(seed):
+    G = layered([2, 3, 1], activation="tanh", output_activation="sigmoid", seed=seed)
+    m = ExplorerModel(from_graph(G, "dag", seed), "diffusion", {"eta": 0.0}, batch=2)
+    assert m.latency.tolist() == [2]
+    out = m.net.output_idx[0]
+    errors = []
+    for _ in range(4):
+        m.step()
+        errors.append(np.abs(m.engine.state("e")[out]).max())
+    assert errors[0] == 0.0 and errors[1] == 0.0 and errors[2] > 0 and errors[3] > 0
+    lp = ExplorerModel(from_graph(G, "dag", seed), "lp", batch=2)
+    assert lp.latency.tolist() == [0]  # undelayed messages: the target at once
