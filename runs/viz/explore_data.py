@@ -102,15 +102,21 @@ def from_graph(graph: nx.DiGraph, title: str, seed: int = 0, **kwargs) -> Explor
     return ExploreData(graph, X, Y, labels, title, notes, **kwargs)
 
 
-def example(seed: int = 0) -> ExploreData:
-    """The built-in cyclic example (:func:`runs.examples.cyclic_example`)."""
-    from runs.examples import cyclic_example
+def _cyclic_example(seed: int):
+    return _first(("runs.studies.forward_demo", "cyclic_example"),
+                  ("runs.examples", "cyclic_example"))(seed)
 
-    return from_graph(cyclic_example(seed), "built-in cyclic example", seed)
+
+def example(seed: int = 0) -> ExploreData:
+    """The built-in cyclic example (the ``localprop forward`` default network)."""
+    return from_graph(_cyclic_example(seed), "built-in cyclic example", seed)
 
 
 def _first(*candidates):
-    """The first importable ``(module, attribute)`` of ``candidates``."""
+    """The first importable ``(module, attribute)`` of ``candidates``.
+
+    (``runs`` is being reorganised by concept; the first candidate is the new home.)
+    """
     for module, name in candidates:
         try:
             return getattr(importlib.import_module(module), name)
@@ -122,16 +128,14 @@ def _first(*candidates):
 def from_config(path: Path, seed: int | None = None) -> ExploreData:
     """Network, data and rule settings of an experiment config (TOML)."""
     load_config = _first(("runs.config", "load_config"))
-    build_network = _first(("runs.experiments", "build_network"),
-                           ("runs.config", "build_network"))
+    build_network = _first(("runs.experiments.setup", "build_network"),
+                           ("runs.experiments", "build_network"))
     cfg = load_config(path)
     data = dict(cfg.data)
     seed = data.get("seed", 0) if seed is None else seed
     notes = []
     if not {"builder", "file"} & set(data.get("network") or {}):
-        from runs.examples import cyclic_example
-
-        graph = cyclic_example(seed)
+        graph = _cyclic_example(seed)
         notes.append(f"{path.name} has no [network] section (its experiment builds its "
                      f"own); showing the built-in cyclic example")
     else:
