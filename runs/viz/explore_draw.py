@@ -144,7 +144,7 @@ def draw_network(net, layer, pos, node_values, node_label, edge_values, edge_lab
                    linewidths=2.5,
                    zorder=4)
     lo, hi = pos.min(axis=0), pos.max(axis=0)  # the neurons fill the axes (arcs may
-    pad = 0.1 * np.maximum(hi - lo, 0.2)      # bulge out of them, unclipped)
+    pad = np.where(hi > lo, 0.07 * (hi - lo), 0.1)  # bulge out of them, unclipped)
     ax.set_xlim(lo[0] - pad[0], hi[0] + pad[0])
     ax.set_ylim(lo[1] - pad[1], hi[1] + pad[1])
     fig.colorbar(mpl.cm.ScalarMappable(nnorm, nmap), ax=ax, shrink=0.6, pad=0.01,
