@@ -117,19 +117,45 @@ def colour_choices(rule: Rule) -> list[str]:
     return [*names, "cone"]
 
 
+WAVES = "waves"
+
+
+def wave_channels(rule: Rule):
+    """The first forward and the first backward channel of a rule (None if it has none)."""
+    chans = [c for stage in rule.stages for c in stage.channels]
+    fwd = next((c for c in chans if c.direction == "forward"), None)
+    back = next((c for c in chans if c.direction == "backward"), None)
+    return fwd, back
+
+
 def edge_choices(rule: Rule) -> list[str]:
-    """Edge colourings: weights, and each channel's message and wavefront."""
+    """Edge colourings: weights, each channel's message and wavefront, and both waves.
+
+    ``"waves"`` (rules with a forward and a backward channel) shows the forward wavefront
+    as the edge colour and the backward one as a dot near each edge's presynaptic end.
+    """
     out = ["weight"]
     for stage in rule.stages:
         for ch in stage.channels:
             out += [ch.name, f"{ch.name} change"]
+    if all(wave_channels(rule)):
+        out.append(WAVES)
     return out
+
+
+def default_edges(rule: Rule) -> str:
+    """Both waves for a rule whose backward messages are delayed, else the weights."""
+    fwd, back = wave_channels(rule)
+    return WAVES if fwd and back and back.delayed else "weight"
 
 
 def edge_label(rule: Rule, choice: str) -> str:
     """A readable label of an edge colouring."""
     if choice == "weight":
         return "weight w"
+    if choice == WAVES:
+        fwd, back = wave_channels(rule)
+        return edge_label(rule, f"{fwd.name} change")
     name, _, change = choice.partition(" ")
     ch = next(c for stage in rule.stages for c in stage.channels if c.name == name)
     arrow = "→ forward" if ch.direction == "forward" else "← backward"

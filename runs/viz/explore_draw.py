@@ -20,9 +20,13 @@ from networks.compile import CompiledNetwork
 KINDS = ("feedforward", "lateral", "feedback", "self-loop")
 STYLES = {"feedforward": "-", "lateral": ":", "feedback": "--", "self-loop": "-"}
 ROLE_MARKERS = {"input": "s", "hidden": "o", "output": "D"}
-#: Sequential edge colours starting from a visible grey (0 = no message).
+RADS = {"feedforward": 0.0, "lateral": 0.3, "feedback": -0.3}  # arc3 curvature per kind
+#: Sequential edge colours starting from a visible grey (0 = no message): forward wave,
+#: and (dots) backward wave.
 WAVE = mpl.colors.LinearSegmentedColormap.from_list(
     "wave", ["#cfcfcf", "#fdae61", "#d7191c", "#5e0018"])
+BACK_WAVE = mpl.colors.LinearSegmentedColormap.from_list(
+    "back_wave", ["#e3e3e3", "#92c5de", "#2166ac", "#08204a"])
 
 
 def node_layers(net: CompiledNetwork) -> np.ndarray:
@@ -59,6 +63,20 @@ def node_positions(net: CompiledNetwork, layer: np.ndarray) -> np.ndarray:
     return np.array([pos[k] for k in range(net.n_nodes)])
 
 
+def _on_edges(ax, pos, src, tgt, rads, frac: float) -> np.ndarray:
+    """Data points at ``frac`` along each drawn edge from its source, shape (k, 2).
+
+    Edges are matplotlib ``arc3`` curves (straight for rad 0): quadratic Béziers whose
+    control point is built in display space.
+    """
+    to_disp = ax.transData.transform
+    p0, p2 = to_disp(pos[src]), to_disp(pos[tgt])
+    d = p2 - p0
+    c = (p0 + p2) / 2 + rads[:, None] * np.stack([d[:, 1], -d[:, 0]], axis=1)
+    pt = (1 - frac) ** 2 * p0 + 2 * frac * (1 - frac) * c + frac ** 2 * p2
+    return ax.transData.inverted().transform(pt)
+
+
 def _norm(values: np.ndarray, signed: bool):
     finite = values[np.isfinite(values)]
     if not signed:
@@ -69,7 +87,8 @@ def _norm(values: np.ndarray, signed: bool):
 
 
 def draw_network(net, layer, pos, node_values, node_label, edge_values, edge_label,
-                 *, selected=None, cone=None, signed_edges=True, title="") -> Figure:
+                 *, selected=None, cone=None, signed_edges=True, edge_dots=None,
+                 title="") -> Figure:
     """The network by layer, neurons coloured by a variable, edges by a message or weight.
 
     Args:
@@ -84,6 +103,8 @@ def draw_network(net, layer, pos, node_values, node_label, edge_values, edge_lab
         cone: a :class:`~runs.viz.explore_model.Cone`: reached neurons get a red ring
             and their hop count.
         signed_edges: diverging colour map centred on 0 for the edges (else sequential).
+        edge_dots: optional ``(values (E,), label)`` drawn as a dot on every edge near its
+            presynaptic end (where a backward message arrives), sequential colours.
         title: figure title.
     """
     fig = Figure(figsize=(9.5, 6.2), dpi=96)
@@ -108,7 +129,7 @@ def draw_network(net, layer, pos, node_values, node_label, edge_values, edge_lab
                 ax.plot(*pos[i], marker="o", ms=13, mfc="none", mec=c, mew=1.6,
                         transform=above, zorder=2)
                 continue
-            rad = 0.3 if kind == "lateral" else -0.3
+            rad = RADS[kind]
             ax.add_patch(FancyArrowPatch(pos[j], pos[i], connectionstyle=f"arc3,rad={rad}",
                                          arrowstyle="-|>", mutation_scale=9, color=c,
                                          lw=1.4, linestyle=STYLES[kind], zorder=1,
@@ -149,8 +170,19 @@ def draw_network(net, layer, pos, node_values, node_label, edge_values, edge_lab
     ax.set_ylim(lo[1] - pad[1], hi[1] + pad[1])
     fig.colorbar(mpl.cm.ScalarMappable(nnorm, nmap), ax=ax, shrink=0.6, pad=0.01,
                  label=f"neurons: {node_label}")
+    if edge_dots is not None:
+        dvals, dlabel = edge_dots
+        dnorm = _norm(dvals, signed=False)
+        fig.colorbar(mpl.cm.ScalarMappable(dnorm, BACK_WAVE), ax=ax, shrink=0.6, pad=0.01,
+                     label=f"edge dots: {dlabel}")
     fig.colorbar(mpl.cm.ScalarMappable(enorm, emap), ax=ax, shrink=0.6, pad=0.01,
                  label=f"edges: {edge_label}")
+    if edge_dots is not None:  # placed now that the axes have their final geometry
+        sel = np.flatnonzero(kinds != "self-loop")
+        where = _on_edges(ax, pos, net.src[sel], net.tgt[sel],
+                          np.array([RADS[k] for k in kinds[sel]]), 0.3)
+        ax.scatter(where[:, 0], where[:, 1], s=22, c=BACK_WAVE(dnorm(dvals[sel])),
+                   edgecolors="none", zorder=2)
     handles = [Line2D([], [], color="0.3", ls=STYLES[k], lw=1.6, label=k) for k in KINDS
                if k in kinds and k != "self-loop"]
     if "self-loop" in kinds:
@@ -158,13 +190,16 @@ def draw_network(net, layer, pos, node_values, node_label, edge_values, edge_lab
                               label="self-loop"))
     handles += [Line2D([], [], color="0.15", marker=m, ls="", mfc="0.85", ms=8, label=r)
                 for r, m in ROLE_MARKERS.items() if (roles == r).any()]
+    if edge_dots is not None:
+        handles.append(Line2D([], [], color="#2166ac", marker="o", ls="", ms=5,
+                              label="backward wave (dot)"))
     handles.append(Line2D([], [], color="orange", marker="o", ls="", mfc="none", ms=11,
                           mew=2, label="picked neuron"))
     if cone is not None:
         handles.append(Line2D([], [], color="red", marker="o", ls="", mfc="none", ms=11,
                               mew=2, label="in the cone (hop count)"))
     ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.01),
-              ncol=min(len(handles), 5), fontsize=8, frameon=False)
+              ncol=min(len(handles), 4), fontsize=8, frameon=False)
     if title:
         ax.set_title(title, fontsize=11)
     return fig

@@ -53,15 +53,6 @@ def model_kwargs(rule: str, given=None, batch: int | None = None, hold: int | No
             "seed": int(os.environ.get(ENV_SEED, "0")) if seed is None else seed}
 
 
-def _default_edges(rule) -> str:
-    """Backward wavefront for rules with a delayed backward channel, else the weights."""
-    for stage in rule.stages:
-        for ch in stage.channels:
-            if ch.direction == "backward" and ch.delayed:
-                return f"{ch.name} change"
-    return "weight"
-
-
 @solara.component
 def RuleCard(model, kwargs, error):
     """Rule choice and one control per field of the rule's parameter dataclass."""
@@ -145,7 +136,7 @@ def ViewCard(model, view):
     rule = model.value.rule
     colours, edges = ctl.colour_choices(rule), ctl.edge_choices(rule)
     colour = view.value["colour"] if view.value["colour"] in colours else colours[0]
-    edge = view.value["edges"] if view.value["edges"] in edges else _default_edges(rule)
+    edge = view.value["edges"] if view.value["edges"] in edges else ctl.default_edges(rule)
     with solara.Card("View"):
         solara.Select("neurons", values=colours, value=colour,
                       on_value=lambda v: view.set({**view.value, "colour": v}))
@@ -160,17 +151,21 @@ def Network(model, view):
     m = model.value
     colours, edges = ctl.colour_choices(m.rule), ctl.edge_choices(m.rule)
     colour = view.value["colour"] if view.value["colour"] in colours else colours[0]
-    edge = view.value["edges"] if view.value["edges"] in edges else _default_edges(m.rule)
+    edge = view.value["edges"] if view.value["edges"] in edges else ctl.default_edges(m.rule)
     layer, pos = _geometry()
     picked = dict(zip(map(str, m.net.node_ids), m.net.node_ids, strict=True))
     with m.lock:  # one consistent state (the play loop steps in another thread)
-        nodes, edges_now, cone, t = (m.node_values(colour), m.edge_values(edge), m.cone,
-                                     m.engine.t)
+        nodes, cone, t = m.node_values(colour), m.cone, m.engine.t
+        fwd, back = ctl.wave_channels(m.rule)
+        edges_now = m.edge_values(f"{fwd.name} change" if edge == ctl.WAVES else edge)
+        dots = ((m.edge_values(f"{back.name} change"),
+                 ctl.edge_label(m.rule, f"{back.name} change")) if edge == ctl.WAVES
+                else None)
         status = status_line(m)
     fig = draw_network(
         m.net, layer, pos, nodes, ctl.SYMBOLS.get(colour, colour), edges_now,
         ctl.edge_label(m.rule, edge), selected=picked.get(view.value["neuron"]), cone=cone,
-        signed_edges=not edge.endswith("change"),
+        signed_edges=not edge.endswith(("change", ctl.WAVES)), edge_dots=dots,
         title=f"{m.data.title} · rule {m.rule_name} · agent engine t = {t}")
     solara.FigureMatplotlib(fig, format="png")
     solara.Text(status, classes=["lp-status"])

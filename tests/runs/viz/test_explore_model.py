@@ -120,12 +120,16 @@ def test_controls_come_from_the_rules():
         assert [s.name for s in specs] == fields
         assert "x" in ctl.colour_choices(rule) and "cone" in ctl.colour_choices(rule)
         chans = [c.name for st in rule.stages for c in st.channels]
+        both = [c.direction for st in rule.stages for c in st.channels]
+        waves = ["waves"] if {"forward", "backward"} <= set(both) else []
         assert ctl.edge_choices(rule) == ["weight", *[f"{c}{s}" for c in chans
-                                                      for s in ("", " change")]]
+                                                      for s in ("", " change")], *waves]
         m = _model(name)  # the starting parameters are accepted by the rule
         m.step()
         assert m.error is None
     assert "support" in ctl.colour_choices(RULES["lp"])
+    assert ctl.default_edges(RULES["diffusion"]) == "waves"
+    assert ctl.default_edges(RULES["forward"]) == "weight"
     spec = next(s for s in ctl.param_specs(RULES["lp"]) if s.name == "eta_w")
     assert spec.kind == "text" and spec.parse("0.5") == 0.5
 
