@@ -120,6 +120,9 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("results", help="results folder written by run or sweep")
     q.add_argument("--out", help="folder for the plots (default: RESULTS/plots)")
     q.add_argument("--quiet", action="store_true")
+    from runs.viz.explorer import add_explore_parser
+
+    add_explore_parser(sub)
     r.set_defaults(func=_cmd_run)
     s.set_defaults(func=_cmd_sweep)
     q.set_defaults(func=_cmd_plot)
