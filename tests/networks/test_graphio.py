@@ -143,7 +143,7 @@ def _set(key, value):
 
 
 @pytest.mark.parametrize("mutate, match", [
-    (lambda d: d.clear() or d.update(x=[1]), "missing key 'directed'"),
+    (lambda d: d.clear() or d.update(x=[1]), "unknown top-level key 'x'"),
     (_drop("nodes"), "missing key 'nodes'"),
     (_drop("edges"), "missing key 'edges'"),
     (_set("directed", False), "undirected"),
