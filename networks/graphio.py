@@ -244,8 +244,9 @@ def load_graph(path: str | os.PathLike) -> nx.DiGraph:
 
     """
     if not isinstance(path, str | os.PathLike):
+        shown = "" if isinstance(path, nx.Graph) else f" {path!r}"[:60]
         raise GraphError(f"load_graph takes the path of a graph file; got "
-                         f"{type(path).__name__} {path!r}"[:200])
+                         f"{type(path).__name__}{shown}")
     path = Path(path)
     text = _read_text(path)
     graphml = _is_graphml(path, text)

@@ -32,6 +32,7 @@ class AgentEngine(EngineBase, mesa.Model):
                  record=(), check_finite=True, rng=0):
         mesa.Model.__init__(self, rng=rng)
         self._setup(net, rule, params, batch, dtype, record, check_finite)
+        rule = self.rule  # _setup accepts a rule name too
         net, width = self.net, self.n_batch
         self._u: dict = {}
         self._by_node: dict = {}

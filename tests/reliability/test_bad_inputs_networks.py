@@ -25,8 +25,14 @@ import pytest
 
 from agents import DIFFUSION, FORWARD, LP, LPParams
 from agents.errors import ConfigError, DataError, GraphError, LocalpropError
-from networks.builders import (layered, layered_recurrent, random_dag, random_digraph, ring,
-                               scale_to_contractive)
+from networks.builders import (
+    layered,
+    layered_recurrent,
+    random_dag,
+    random_digraph,
+    ring,
+    scale_to_contractive,
+)
 from networks.compile import compile_graph
 from networks.engines import VectorEngine, make_engine
 from networks.graphio import export_graphml, load_graph, save_graph
@@ -488,7 +494,7 @@ ENGINES = [
          lambda t: _eng().perturb_neuron("n9", np.random.default_rng(0)), ConfigError,
          r"'n9'"),
     Case("data: string inputs", lambda t: _advance(["a", "b", "c"], batch=None), DataError,
-         r"input u.*str"),
+         r"input u.*text.*'a'"),
     Case("data: None as input", lambda t: _advance(None), DataError, r"input u.*None"),
     Case("data: a dict as input", lambda t: _advance({"x": 1}), DataError,
          r"input u.*dict"),
