@@ -215,6 +215,8 @@ def _graph_from_graphml(text: str) -> nx.DiGraph:
     if G.is_multigraph():
         raise GraphError("the graph has parallel edges (a multigraph); a network allows at "
                          "most one edge per ordered pair of nodes")
+    for key in ("node_default", "edge_default"):  # added by networkx's reader
+        G.graph.pop(key, None)
     if G.graph.pop(GRAPHML_INT_IDS, None) == "int":
         try:
             mapping = {n: int(n) for n in G}

@@ -4,9 +4,12 @@ Every case is something a user does by mistake; each must raise a one-line
 :class:`~agents.errors.LocalpropError` of the stated type whose message names the culprit
 (node, edge, attribute, argument, value, file or limit). None may be silently accepted.
 
-Print the catalogue (case → message) with::
+Print the catalogue (outcome, case → message, then a summary) with::
 
-    python -m tests.reliability.test_bad_inputs_networks
+    python -m tests.reliability.test_bad_inputs_networks [--light]
+
+(``--light`` skips the cases marked ``heavy``, which allocate gigabytes when their limit is
+missing, e.g. on an older checkout.)
 
 :data:`CASE_IDS` lists the case names (the pytest ids) for tools that combine catalogues.
 """
@@ -15,6 +18,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import tempfile
+from collections import Counter
 from contextlib import contextmanager
 from pathlib import Path
 from typing import NamedTuple
@@ -42,7 +48,7 @@ class Case(NamedTuple):
     """One bad input: ``make(tmp_path)`` must raise ``kind`` with ``culprit`` in its message.
 
     ``heavy`` marks cases that, without their limit, allocate gigabytes (the catalogue
-    printer runs them only when asked to).
+    printer skips them with ``--light``).
     """
 
     name: str
@@ -555,7 +561,6 @@ def _outcome(case: Case, tmp: Path) -> tuple[str, str]:
     try:
         case.make(tmp)
     except LocalpropError as e:
-        import re
         msg = str(e)
         ok = isinstance(e, case.kind) and "\n" not in msg and re.search(case.culprit, msg)
         return ("clear" if ok else "unclear"), f"{type(e).__name__}: {msg}"
@@ -564,20 +569,159 @@ def _outcome(case: Case, tmp: Path) -> tuple[str, str]:
     return "silent", "(no error)"
 
 
+def print_catalogue(heavy: bool = True) -> Counter:
+    """Print one line per case (outcome, name → message) and a summary; return the counts.
+
+    Args:
+        heavy: also run the cases that would allocate gigabytes without their limit
+            (``--light`` on the command line skips them, e.g. on an older checkout).
+    """
+    counts: Counter = Counter()
+    old = np.seterr(all="raise", under="ignore")  # as in the test suite
+    try:
+        for case in CATALOGUE:
+            with tempfile.TemporaryDirectory() as d:
+                if case.heavy and not heavy:
+                    kind, msg = "skipped", "(allocates gigabytes without its limit)"
+                else:
+                    kind, msg = _outcome(case, Path(d))
+            counts[kind] += 1
+            print(f"{kind:9s} {case.name:55s} → {msg}")
+    finally:
+        np.seterr(**old)
+    print(f"{len(CATALOGUE)} cases: " + ", ".join(f"{v} {k}" for k, v in sorted(counts.items())))
+    return counts
+
+
+# ------------------------------------------------------------------------- what stays accepted
+@pytest.mark.parametrize("kind", ["agent", "vector"])
+@pytest.mark.parametrize("seed", [0, 3])
+def test_a_rule_name_runs_the_registered_rule(kind, seed):
+    net = layered([3, 4, 2], seed=seed)
+    rng = np.random.default_rng(seed)
+    U, Y = rng.normal(size=(4, 3, 2)), rng.normal(size=(4, 2, 2))
+    runs = [make_engine(kind, net, rule, {"eta_w": 0.1}, batch=2, record=["x", "weight"])
+            .run(U, Y) for rule in ("lp", LP)]
+    for name in ("x", "weight"):
+        np.testing.assert_array_equal(runs[0][name], runs[1][name])
+    assert not np.allclose(runs[0]["weight"][0], runs[0]["weight"][-1])  # it did learn
+
+
+def _typed(G):
+    return ([(n, type(n), sorted((k, type(v), v) for k, v in d.items()))
+             for n, d in G.nodes(data=True)],
+            sorted((u, v, sorted(d.items())) for u, v, d in G.edges(data=True)))
+
+
+@pytest.mark.parametrize("make", [
+    lambda: layered([3, 4, 2], seed=1, bias_scale=0.3, delays=(1, 3)),
+    lambda: layered_recurrent([2, 3, 2], seed=2, lateral=0.5, recurrent_delays=(1, 4)),
+    lambda: nx.relabel_nodes(random_digraph(9, 25, seed=3), lambda n: f"n{n}"),
+], ids=["layered", "layered_recurrent", "string_ids"])
+def test_graphml_export_loads_back_with_load_graph(make, tmp_path):
+    G = make()
+    G.nodes[next(iter(G))]["label"] = "first"
+    export_graphml(G, tmp_path / "g.graphml")
+    H = load_graph(tmp_path / "g.graphml")
+    assert _typed(H) == _typed(G) and list(H) == list(G) and H.graph == G.graph
+    (tmp_path / "g.json").write_text((tmp_path / "g.graphml").read_text())  # by content
+    assert _typed(load_graph(tmp_path / "g.json")) == _typed(G)
+
+
+def test_descriptive_and_user_attributes_are_kept(tmp_path):
+    G = _g(node_h={"label": "hidden one", "pos": [0.5, 1.0], "color": "red",
+                   "user_note": {"any": "thing"}},
+           edge_u_h={"label": "in", "user_plastic": False})
+    compile_graph(G)
+    save_graph(G, tmp_path / "g.json")
+    H = load_graph(tmp_path / "g.json")
+    assert H.nodes["h"]["pos"] == [0.5, 1.0] and H.nodes["h"]["user_note"] == {"any": "thing"}
+    assert H.edges["u", "h"]["user_plastic"] is False
+
+
+def test_limits_can_be_raised_in_code_and_by_environment(monkeypatch):
+    from networks.limits import get_limit, raised_limits, set_limits
+
+    G = _g(edge_u_h={"delay": 200_000})
+    with pytest.raises(GraphError, match="max_delay=100000"):
+        compile_graph(G)
+    with raised_limits(max_delay=300_000):
+        assert compile_graph(G).max_delay == 200_000
+    monkeypatch.setenv("LOCALPROP_MAX_DELAY", "250000")
+    assert compile_graph(G).max_delay == 200_000
+    previous = set_limits(max_delay=150_000)  # code wins over the environment
+    try:
+        with pytest.raises(GraphError, match="max_delay=150000"):
+            compile_graph(G)
+    finally:
+        set_limits(**previous)
+    assert get_limit("max_delay") == 250_000
+    monkeypatch.setenv("LOCALPROP_MAX_NODES", "lots")
+    with pytest.raises(ConfigError, match="LOCALPROP_MAX_NODES='lots'"):
+        ring(3, seed=0)
+    with pytest.raises(ConfigError, match="'max_node'.*did you mean 'max_nodes'"):
+        set_limits(max_node=5)
+
+
+def test_engine_memory_limit_counts_batch_and_delay():
+    from networks.limits import raised_limits
+
+    G = _g(edge_u_h={"delay": 50_000})
+    make_engine("vector", G, DIFFUSION, batch=4)  # ~ a few MiB: fine
+    with raised_limits(max_state_mb=1), pytest.raises(ConfigError, match="max_state_mb=1"):
+        make_engine("agent", G, DIFFUSION, batch=4)
+
+
+@pytest.mark.parametrize("kind", ["agent", "vector"])
+def test_float32_takes_values_up_to_its_largest(kind):
+    eng = make_engine(kind, NET, FORWARD, batch=2, dtype=np.float32)
+    eng.set_state("bias", 3.0e38)
+    assert np.all(eng.state("bias") == np.float32(3.0e38))
+    eng.set_state("bias", 0.0)
+    eng.advance(np.full((3, 2), 3.0e38), np.full((2, 2), -3.0e38))
+    assert eng.t == 1
+
+
+@pytest.mark.parametrize("kind", ["agent", "vector"])
+def test_set_state_takes_every_documented_shape(kind):
+    eng = make_engine(kind, NET, LP, batch=2)
+    per_neuron = np.arange(9.0)
+    full = np.arange(18.0).reshape(9, 2)
+    for value, expected in ((1.5, np.full((9, 2), 1.5)),
+                            (per_neuron, np.repeat(per_neuron[:, None], 2, axis=1)),
+                            (per_neuron[:, None], np.repeat(per_neuron[:, None], 2, axis=1)),
+                            (full, full)):
+        eng.set_state("lam", value)
+        np.testing.assert_array_equal(eng.state("lam"), expected)
+    eng.set_state("weight", np.arange(20.0))
+    np.testing.assert_array_equal(eng.state("weight"), np.arange(20.0))
+    eng.set_state("bias", per_neuron)
+    np.testing.assert_array_equal(eng.state("bias"), per_neuron)
+
+
+def test_a_refused_step_leaves_the_engine_unchanged():
+    eng = _eng(rule=LP)
+    before = {k: eng.state(k) for k in ("x", "lam", "weight")}
+    with pytest.raises(DataError):
+        eng.advance(np.full((3, 2), np.nan))
+    assert eng.t == 0
+    for k, v in before.items():
+        np.testing.assert_array_equal(eng.state(k), v)
+    eng.run(U2, steps=np.int64(3))
+    assert eng.t == 3
+
+
+def test_the_catalogue_prints(capsys):
+    """The printer the lead combines with the runs catalogue: one line per case."""
+    counts = print_catalogue()
+    assert set(counts) <= {"clear", "skipped"}
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == len(CATALOGUE) + 1
+    assert lines[-1].startswith(f"{len(CATALOGUE)} cases:")
+    assert all(line.startswith(("clear", "skipped")) for line in lines[:-1])
+
+
 if __name__ == "__main__":
     import sys
-    import tempfile
-    from collections import Counter
 
-    heavy = "--heavy" in sys.argv
-    counts: Counter = Counter()
-    np.seterr(all="raise", under="ignore")  # as in the test suite
-    for case in CATALOGUE:
-        with tempfile.TemporaryDirectory() as d:
-            if case.heavy and not heavy:
-                kind, msg = "skipped", "(allocates gigabytes without its limit; --heavy)"
-            else:
-                kind, msg = _outcome(case, Path(d))
-        counts[kind] += 1
-        print(f"{kind:9s} {case.name:55s} → {msg}")
-    print(f"{len(CATALOGUE)} cases: " + ", ".join(f"{v} {k}" for k, v in sorted(counts.items())))
+    print_catalogue(heavy="--light" not in sys.argv)
