@@ -145,6 +145,12 @@ def _graph_from_data(data) -> nx.DiGraph:
     for key in ("directed", "nodes", edges_key):
         if key not in data:
             raise GraphError(f"not a node-link graph: missing key {key!r}")
+    for key in ("directed", "multigraph"):
+        if key in data and not isinstance(data[key], bool):
+            raise GraphError(f"{key!r} must be true or false, got {data[key]!r}")
+    if "edges" in data and "links" in data:
+        raise GraphError("the file has both 'edges' and 'links' (the old name of 'edges'); "
+                         "keep one")
     if data["directed"] is not True:
         raise GraphError(f"the graph is undirected ('directed': {data['directed']!r}); a "
                          f"network must be directed")
@@ -191,8 +197,11 @@ def _graph_from_data(data) -> nx.DiGraph:
 
 
 def _is_graphml(path: Path, text: str) -> bool:
-    return path.suffix.lower() in (".graphml", ".xml") or text.lstrip("\ufeff \t\r\n") \
-        .startswith("<")
+    """Tell GraphML from JSON: by the first character (``<`` / ``{`` ``[``), else the extension."""
+    start = text.lstrip("\ufeff \t\r\n")[:1]
+    if start in ("<", "{", "["):
+        return start == "<"
+    return path.suffix.lower() in (".graphml", ".xml")
 
 
 def _graph_from_graphml(text: str) -> nx.DiGraph:

@@ -260,6 +260,17 @@ GRAPHS = [
          GraphError, r"'net\.json'.*load_graph"),
     Case("graph: None instead of a graph", lambda t: compile_graph(None), GraphError,
          "None"),
+    Case("graph: 'weight' set on a node",
+         lambda t: compile_graph(_g(node_h={"weight": 0.5})), GraphError,
+         r"node 'h'.*'weight'.*known attributes"),
+    Case("graph: 'bias' set on an edge",
+         lambda t: compile_graph(_g(edge_u_h={"bias": 0.5})), GraphError,
+         r"edge \('u', 'h'\).*'bias'"),
+    Case("graph: weight as a numpy array",
+         lambda t: compile_graph(_g(edge_u_h={"weight": np.array([0.5])})), GraphError,
+         r"\('u', 'h'\).*array"),
+    Case("graph: layer True", lambda t: compile_graph(_g(node_h={"layer": True})),
+         GraphError, r"'h'.*True"),
     Case("graph: more nodes than max_nodes",
          _limited(lambda t: compile_graph(_g()), max_nodes=2), GraphError,
          r"3.*max_nodes=2.*LOCALPROP_MAX_NODES"),
@@ -308,6 +319,12 @@ FILES = [
          r"g\.json.*undirected"),
     Case("json: multigraph", lambda t: _load(t, _nl(multigraph=True)), GraphError,
          r"g\.json.*multigraph"),
+    Case("json: 'directed' as the string \"true\"",
+         lambda t: _load(t, _nl(directed="true")), GraphError, r"'directed'.*'true'"),
+    Case("json: 'multigraph' as the string \"false\"",
+         lambda t: _load(t, _nl(multigraph="false")), GraphError, r"'multigraph'.*'false'"),
+    Case("json: both 'edges' and 'links' (old and new networkx)",
+         lambda t: _load(t, _nl(links=[])), GraphError, r"'edges' and 'links'"),
     Case("json: missing 'nodes'",
          lambda t: _load(t, {k: v for k, v in _nl().items() if k != "nodes"}), GraphError,
          r"g\.json.*'nodes'"),
@@ -378,6 +395,10 @@ FILES = [
     Case("graphml: misspelt attribute 'dealy'",
          lambda t: _load(t, _graphml(extra_edge='<data key="dl">5</data>'), "g.graphml"),
          GraphError, r"g\.graphml.*\('h', 'o'\).*'dealy'"),
+    Case("graphml: weight stored as text (attr.type string)",
+         lambda t: _load(t, _graphml().replace('attr.name="weight" attr.type="double"',
+                                               'attr.name="weight" attr.type="string"'),
+                         "g.graphml"), GraphError, r"g\.graphml.*\('u', 'h'\).*'1\.0'"),
     Case("graphml: parallel edges", lambda t: _load(t, _graphml(parallel=True), "g.graphml"),
          GraphError, r"g\.graphml.*parallel"),
     Case("graphml: GraphML saved as .json, bad role",
@@ -451,6 +472,9 @@ ENGINES = [
     Case("run: steps = True", lambda t: _eng().run(U2, steps=True), ConfigError,
          r"steps.*True"),
     Case("run: steps = -3", lambda t: _eng().run(U2, steps=-3), ConfigError, r"steps.*-3"),
+    Case("run: a sequence of inputs and steps=",
+         lambda t: _eng().run(np.zeros((5, 3, 2)), steps=5), DataError,
+         r"input u.*\(5, 3, 2\)"),
     Case("run: an empty sequence of inputs", lambda t: _eng().run(np.zeros((0, 3, 2))),
          DataError, r"inputs.*no step"),
     Case("run: ragged inputs", lambda t: _eng(batch=None).run([[0, 0, 0], [0, 0]]),
@@ -719,6 +743,13 @@ def test_the_catalogue_prints(capsys):
     assert len(lines) == len(CATALOGUE) + 1
     assert lines[-1].startswith(f"{len(CATALOGUE)} cases:")
     assert all(line.startswith(("clear", "skipped")) for line in lines[:-1])
+
+
+def test_content_decides_the_format_before_the_extension(tmp_path):
+    G = _g()
+    save_graph(G, tmp_path / "g.json")
+    (tmp_path / "g.graphml").write_text((tmp_path / "g.json").read_text())  # JSON, .graphml
+    assert _typed(load_graph(tmp_path / "g.graphml")) == _typed(G)
 
 
 if __name__ == "__main__":
