@@ -37,12 +37,17 @@ class EngineBase(ABC):
 
     Args:
         net: a network graph or a compiled network.
-        rule: the rule to execute.
+        rule: the rule to execute, or its name in ``agents.RULES`` (e.g. ``"lp"``).
         params: the rule's parameters (instance, mapping or None for defaults).
         batch: number of examples B processed in parallel, or None for no batch axis.
         dtype: float dtype of all state (float64 or float32).
-        record: names of node or edge variables to record after every step.
+        record: names (or one name) of node or edge variables to record after every step.
         check_finite: stop with a :class:`DivergenceError` when state becomes NaN/inf.
+
+    Every argument is checked before anything is allocated (one-line ``ConfigError`` /
+    ``GraphError`` naming it, see :mod:`networks.engines.checks`), including the size of
+    the engine's state against the limit ``max_state_mb`` of :mod:`networks.limits` and,
+    for float32, weights and biases beyond its range.
     """
 
     kind = "base"

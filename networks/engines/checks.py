@@ -125,6 +125,8 @@ def fit_dtype(values: np.ndarray, dtype: np.dtype, what: str,
     if not np.all(np.isfinite(values)):
         idx = tuple(np.argwhere(~np.isfinite(values))[0])
         raise DataError(f"{what} has a non-finite value {values[idx]}{where(idx)}")
+    if values.dtype == dtype:
+        return values
     with np.errstate(over="ignore"):
         cast = values.astype(dtype)
     if not np.all(np.isfinite(cast)):
