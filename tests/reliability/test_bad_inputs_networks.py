@@ -561,7 +561,36 @@ ENGINES = [
          ConfigError, r"'lamda'.*did you mean 'lam'"),
 ]
 
-CATALOGUE: list[Case] = GRAPHS + FILES + BUILDERS + ENGINES
+RULES = [
+    Case("rule: LP constraint 'absolute'",
+         lambda t: make_engine("vector", NET, "lp", {"constraint": "absolute"}), ConfigError,
+         r"'absolute'"),
+    Case("rule: LP optimizer 'Adam'",
+         lambda t: make_engine("vector", NET, "lp", {"optimizer": "Adam"}), ConfigError,
+         r"'Adam'"),
+    Case("rule: LP loss 'mse'", lambda t: make_engine("vector", NET, "lp", {"loss": "mse"}),
+         ConfigError, r"'mse'"),
+    Case("rule: LP eta_w '0.1' (a string)",
+         lambda t: make_engine("vector", NET, "lp", {"eta_w": "0.1"}), ConfigError,
+         r"'eta_w'.*'0\.1'"),
+    Case("rule: LP parameter 'eta_lambda'",
+         lambda t: make_engine("vector", NET, "lp", {"eta_lambda": 0.1}), ConfigError,
+         r"'eta_lambda'"),
+    Case("rule: parameters for a rule that has none",
+         lambda t: make_engine("vector", NET, "forward", {"eta": 0.1}), ConfigError,
+         r"'eta'.*'forward'"),
+    Case("rule: diffusion eta = -1",
+         lambda t: make_engine("vector", NET, "diffusion", {"eta": -1}), ConfigError,
+         r"'eta'.*-1"),
+    Case("rule: diffusion average = 'yes'",
+         lambda t: make_engine("vector", NET, "diffusion", {"average": "yes"}), ConfigError,
+         r"'average'.*'yes'"),
+    Case("rule: one-round LP parameters to the two-round rule",
+         lambda t: make_engine("vector", NET, "lp2", {"two_round": False}).advance(U2[:, 0]),
+         ConfigError, r"two_round=False.*two-round"),
+]
+
+CATALOGUE: list[Case] = GRAPHS + FILES + BUILDERS + ENGINES + RULES
 #: The case names, in order (the pytest ids), for tools that merge catalogues.
 CASE_IDS: list[str] = [c.name for c in CATALOGUE]
 
