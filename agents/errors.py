@@ -33,3 +33,26 @@ class DivergenceError(LocalpropError, FloatingPointError):
 
 class LocalpropWarning(UserWarning):
     """Something legal but probably unintended (e.g. paths of different delays)."""
+
+
+def did_you_mean(word: object, choices, listing: bool = True) -> str:
+    """Return a hint for an unknown name: ``"; did you mean 'x'?"`` or the known names.
+
+    Args:
+        word: the name the user gave (anything; only strings get a suggestion).
+        choices: the known names.
+        listing: when no name is close, list the known names instead (else return "").
+
+    Returns:
+        A message tail starting with ``"; "``, or ``""``.
+    """
+    import difflib
+
+    names = sorted(str(c) for c in choices)
+    if isinstance(word, str):
+        close = difflib.get_close_matches(word, names, n=1, cutoff=0.6)
+        if not close:  # case slips: 'ReLU' for 'relu', 'Input' for 'input'
+            close = [c for c in names if c.lower() == word.lower()]
+        if close:
+            return f"; did you mean {close[0]!r}?"
+    return f"; choose one of {names}" if listing else ""

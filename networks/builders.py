@@ -13,6 +13,10 @@ Randomness comes only from ``seed`` (int or ``np.random.Generator``, passed thro
 says otherwise, weights into node i are i.i.d. ``N(0, weight_scale² / fan_in(i))``, biases
 of non-input nodes ``N(0, bias_scale²)``, and ``delays`` is an int (every edge) or a tuple
 ``(lo, hi)`` (uniform random integers in ``[lo, hi]``). Bad arguments raise ``GraphError``.
+
+Node and edge counts (and the candidate edges a builder draws from) are checked against
+the limits ``max_nodes``/``max_edges``, and delays against ``max_delay``, before anything
+is allocated (:mod:`networks.limits` says how to raise them).
 """
 
 from __future__ import annotations
@@ -24,9 +28,10 @@ import numpy as np
 import scipy.sparse
 import scipy.sparse.linalg
 
-from agents.activations import get_activation
-from agents.errors import GraphError
-from networks.validate import INPUT_ACTIVATION, validate_graph
+from agents.activations import ACTIVATIONS
+from agents.errors import GraphError, did_you_mean
+from networks.limits import check_limit
+from networks.validate import INPUT_ACTIVATION, is_real, validate_graph
 
 #: max over a of σ'(a), used by :func:`scale_to_contractive`.
 MAX_SLOPE = {"tanh": 1.0, "identity": 1.0, "relu": 1.0, "sigmoid": 0.25}
@@ -34,9 +39,24 @@ Delays = int | tuple[int, int]
 
 
 def _rng(seed) -> np.random.Generator:
-    if seed is None or isinstance(seed, bool):
-        raise GraphError(f"seed must be an int or a numpy Generator, got {seed!r}")
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise GraphError(f"seed must be an int >= 0 or a numpy Generator, got {seed!r}")
     return np.random.default_rng(seed)
+
+
+def _limits(builder: str, n_nodes: int, n_edges: int, edges_what: str = "edges") -> None:
+    """Check node and edge counts against the machine-protecting limits before allocating."""
+    check_limit("max_nodes", n_nodes, f"{builder} would build {n_nodes} nodes", GraphError)
+    check_limit("max_edges", n_edges, f"{builder} would build {n_edges} {edges_what}",
+                GraphError)
+
+
+def _flag(name: str, value) -> bool:
+    if not isinstance(value, bool | np.bool_):
+        raise GraphError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
 
 
 def _count(name: str, value, minimum: int) -> int:
@@ -57,20 +77,30 @@ def _draw_delays(delays, k: int, rng: np.random.Generator, name: str = "delays")
         lo, hi = (_count(name, d, 1) for d in delays)
         if lo > hi:
             raise GraphError(f"{name}=({lo}, {hi}) needs lo <= hi")
+        check_limit("max_delay", hi, f"{name}=({lo}, {hi}) allows a delay of {hi}", GraphError)
         return [int(d) for d in rng.integers(lo, hi + 1, size=k)]
-    return [_count(name, delays, 1)] * k
+    d = _count(name, delays, 1)
+    check_limit("max_delay", d, f"{name}={d}", GraphError)
+    return [d] * k
 
 
 def _activations(activation, output_activation, n: int) -> list[str]:
     """Return one validated activation name per non-input layer (``n`` of them)."""
-    acts = [activation] * n if isinstance(activation, str) else list(activation)
+    if isinstance(activation, str):
+        acts = [activation] * n
+    elif isinstance(activation, list | tuple):
+        acts = list(activation)
+    else:
+        raise GraphError(f"activation must be a name or a list of names (one per non-input "
+                         f"layer), got {activation!r}")
     if len(acts) != n:
         raise GraphError(f"activation lists {len(acts)} entries; need one per non-input "
                          f"layer ({n})")
     if output_activation is not None:
         acts[-1] = output_activation
     for a in acts:
-        get_activation(a)  # raises GraphError naming an unknown activation
+        if not isinstance(a, str) or a not in ACTIVATIONS:
+            raise GraphError(f"unknown activation {a!r}{did_you_mean(a, ACTIVATIONS)}")
     return acts
 
 
@@ -107,10 +137,18 @@ def _fan_in_weights(pairs, weight_scale: float, rng: np.random.Generator) -> lis
     return [weight_scale * zk / np.sqrt(fan_in[i]) for zk, (_, i) in zip(z, pairs, strict=True)]
 
 
-def _layered(sizes, activation, output_activation, weight_scale, bias_scale, delays, rng):
+def _sizes(sizes) -> list[int]:
+    if not isinstance(sizes, list | tuple | np.ndarray):
+        raise GraphError(f"sizes must be a list of layer sizes [n_in, ..., n_out], got "
+                         f"{sizes!r}")
     sizes = [_count("each layer size", s, 1) for s in sizes]
     if len(sizes) < 2:
         raise GraphError(f"sizes needs at least [n_in, n_out], got {sizes!r}")
+    return sizes
+
+
+def _layered(sizes, activation, output_activation, weight_scale, bias_scale, delays, rng):
+    sizes = _sizes(sizes)
     _scales(weight_scale=weight_scale, bias_scale=bias_scale)
     acts = _activations(activation, output_activation, len(sizes) - 1)
     starts = np.cumsum([0, *sizes])
@@ -150,6 +188,8 @@ def layered(sizes: Sequence[int], activation: str | Sequence[str] = "tanh",
         ``sum(sizes[l-1] * sizes[l])`` edges.
 
     """
+    s = _sizes(sizes)
+    _limits(f"layered({s})", sum(s), sum(a * b for a, b in zip(s, s[1:], strict=False)))
     G, *edges, _ = _layered(sizes, activation, output_activation, weight_scale, bias_scale,
                             delays, _rng(seed))
     return _finish(G, *edges)
@@ -189,9 +229,20 @@ def layered_recurrent(sizes: Sequence[int], activation: str | Sequence[str] = "t
 
     """
     for name, p in (("lateral", lateral), ("feedback", feedback)):
-        if not 0.0 <= p <= 1.0:
+        if not is_real(p) or not 0.0 <= p <= 1.0:
             raise GraphError(f"{name} must be a probability in [0, 1], got {p!r}")
+    self_loops = _flag("self_loops", self_loops)
     _scales(recurrent_scale=recurrent_scale)
+    s = _sizes(sizes)
+    hidden = s[1:-1]
+    _limits(f"layered_recurrent({s})", sum(s),
+            sum(a * b for a, b in zip(s, s[1:], strict=False)) + sum(hidden))
+    for name, p, pairs in (("lateral", lateral, sum(h * h for h in hidden)),
+                           ("feedback", feedback,
+                            sum(a * b for a, b in zip(hidden, s[2:], strict=False)))):
+        if p > 0:
+            check_limit("max_edges", pairs, f"layered_recurrent({s}) with {name}={p} draws "
+                        f"from {pairs} candidate edges", GraphError)
     rng = _rng(seed)
     G, pairs, weights, ds, ranges = _layered(sizes, activation, output_activation,
                                              weight_scale, bias_scale, delays, rng)
@@ -243,6 +294,8 @@ def ring(n: int, *, n_inputs: int = 1, n_outputs: int = 1, activation: str = "ta
     """
     n, n_in = _count("n", n, 1), _count("n_inputs", n_inputs, 1)
     n_out = _count("n_outputs", n_outputs, 1)
+    _limits(f"ring(n={n}, n_inputs={n_in}, n_outputs={n_out})", n + n_in + n_out,
+            n + n_in + n_out)
     _scales(weight_scale=weight_scale, bias_scale=bias_scale)
     rng = _rng(seed)
     act, out_act = _activations(activation, output_activation, 2)
@@ -291,6 +344,13 @@ def _random_graph(n_nodes, n_edges, n_inputs, n_outputs, seed, activation, outpu
     n_in, n_out = _count("n_inputs", n_inputs, 1), _count("n_outputs", n_outputs, 1)
     if n_in + n_out > N:
         raise GraphError(f"n_nodes={N} is less than n_inputs + n_outputs = {n_in + n_out}")
+    self_loops = _flag("self_loops", self_loops)
+    builder = f"random_{'dag' if acyclic else 'digraph'}(n_nodes={N}, n_edges={n_edges})"
+    if acyclic:  # position pairs a < b with b >= n_in
+        n_cand = N * (N - 1) // 2 - n_in * (n_in - 1) // 2
+    else:
+        n_cand = N * (N - n_in) - (0 if self_loops else N - n_in)
+    _limits(builder, N, min(max(n_edges, N - n_in), n_cand))
     _scales(weight_scale=weight_scale, bias_scale=bias_scale)
     rng = _rng(seed)
     act, out_act = _activations(activation, output_activation, 2)
@@ -304,10 +364,6 @@ def _random_graph(n_nodes, n_edges, n_inputs, n_outputs, seed, activation, outpu
     # Spanning edges: every non-input node gets a parent earlier in `order`; following
     # parents back ends at an input, so every node is reachable from an input.
     used = {(order[int(rng.integers(p))], order[p]) for p in range(n_in, N)}
-    if acyclic:  # position pairs a < b with b >= n_in
-        n_cand = N * (N - 1) // 2 - n_in * (n_in - 1) // 2
-    else:
-        n_cand = N * (N - n_in) - (0 if self_loops else N - n_in)
     k = min(max(n_edges, len(used)), n_cand) - len(used)
     extra = _extra_pairs(k, N, n_in, order, acyclic, self_loops, used, n_cand - len(used), rng)
     pairs = sorted(used | set(extra))

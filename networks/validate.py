@@ -2,9 +2,21 @@
 
 A network is a :class:`networkx.DiGraph`. Node attributes: ``role`` (required, one of
 :data:`ROLES`), ``activation`` (a key of :data:`agents.activations.ACTIVATIONS`, default
-``"tanh"``; input nodes ignore it), ``bias`` (finite real, default 0.0) and an optional
-integer ``layer``. Edge ``(j, i)`` means j is presynaptic to i; attributes ``weight``
-(required, finite real) and ``delay`` (integer >= 1, default 1).
+``"tanh"``; an input node may only say ``"identity"``: inputs are clamped to the data),
+``bias`` (finite real, default 0.0; an input node may only say 0) and an optional
+integer ``layer`` (>= 0; lets the vectorised engine use dense layer blocks). Edge
+``(j, i)`` means j is presynaptic to i; attributes ``weight`` (required, finite real) and
+``delay`` (integer >= 1, default 1, at most the limit ``max_delay`` of
+:mod:`networks.limits`).
+
+Any other attribute is refused (a misspelt ``"dealy"`` would otherwise be ignored and
+the default used), with a did-you-mean hint, except the descriptive attributes
+:data:`EXTRA_NODE_ATTRIBUTES` / :data:`EXTRA_EDGE_ATTRIBUTES` (``label``, ``pos``,
+``color``, ``description``), which localprop keeps but never interprets, and any
+attribute whose name starts with ``"user_"`` (:data:`USER_PREFIX`), free for your own
+annotations. Node ids may be any hashable, but no two ids may print the same (``0`` and
+``"0"``): files store ids as text, and messages name neurons by them. The graph's own
+attributes (``G.graph``) are free.
 
 :func:`validate_graph` raises a :class:`~agents.errors.GraphError` whose message names the
 node or edge at fault; :func:`default_attributes` returns a copy with the defaults filled
@@ -15,18 +27,31 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
 
 import networkx as nx
 import numpy as np
 
 from agents.activations import ACTIVATIONS
-from agents.errors import GraphError
+from agents.errors import GraphError, did_you_mean
+from networks.limits import check_limit
 
 ROLES: tuple[str, ...] = ("input", "hidden", "output")
 DEFAULT_ACTIVATION = "tanh"
 INPUT_ACTIVATION = "identity"
 DEFAULT_BIAS = 0.0
 DEFAULT_DELAY = 1
+
+#: Node attributes with a meaning in the model.
+NODE_ATTRIBUTES: tuple[str, ...] = ("role", "activation", "bias", "layer")
+#: Edge attributes with a meaning in the model.
+EDGE_ATTRIBUTES: tuple[str, ...] = ("weight", "delay")
+#: Descriptive node attributes that are kept (files, plots) but never interpreted.
+EXTRA_NODE_ATTRIBUTES: tuple[str, ...] = ("label", "pos", "color", "description")
+#: Descriptive edge attributes that are kept but never interpreted.
+EXTRA_EDGE_ATTRIBUTES: tuple[str, ...] = ("label", "color", "description")
+#: Attributes whose name starts with this prefix are the user's own (never interpreted).
+USER_PREFIX = "user_"
 
 
 def is_real(x: object) -> bool:
@@ -44,24 +69,40 @@ def is_delay(x: object) -> bool:
     return isinstance(x, int | np.integer) and not isinstance(x, bool) and x >= 1
 
 
+def _check_attribute_names(what: str, d: dict, model: tuple, extra: tuple) -> None:
+    """Refuse an attribute that is neither meaningful, descriptive nor ``user_...``."""
+    for a in d:
+        if a in model or a in extra or (isinstance(a, str) and a.startswith(USER_PREFIX)):
+            continue
+        hint = did_you_mean(a, model + extra, listing=False) or (
+            f"; known attributes: {list(model)}, descriptive: {list(extra)}")
+        raise GraphError(f"{what} has unknown attribute {a!r}{hint} (name your own "
+                         f"annotations {USER_PREFIX}...)")
+
+
 def _check_node(G: nx.DiGraph, n) -> None:
     d = G.nodes[n]
+    _check_attribute_names(f"node {n!r}", d, NODE_ATTRIBUTES, EXTRA_NODE_ATTRIBUTES)
     if "role" not in d:
         raise GraphError(f"node {n!r} has no 'role'; expected one of {list(ROLES)}")
     role = d["role"]
     if not isinstance(role, str) or role not in ROLES:
-        raise GraphError(f"node {n!r} has role {role!r}; expected one of {list(ROLES)}")
+        raise GraphError(f"node {n!r} has role {role!r}{did_you_mean(role, ROLES)}")
     if "activation" in d:
         act = d["activation"]
         if not isinstance(act, str) or act not in ACTIVATIONS:
-            raise GraphError(
-                f"node {n!r} has unknown activation {act!r}; "
-                f"choose one of {sorted(ACTIVATIONS)}"
-            )
+            raise GraphError(f"node {n!r} has unknown activation {act!r}"
+                             f"{did_you_mean(act, ACTIVATIONS)}")
+        if role == "input" and act != INPUT_ACTIVATION:
+            raise GraphError(f"input node {n!r} has activation {act!r}; inputs are clamped "
+                             f"to the data and apply none (omit it or say 'identity')")
     if "bias" in d and not is_real(d["bias"]):
         raise GraphError(
             f"node {n!r} has bias {d['bias']!r}; the bias must be a finite real number"
         )
+    if role == "input" and d.get("bias", 0.0) != 0.0:
+        raise GraphError(f"input node {n!r} has bias {d['bias']!r}; inputs are clamped to "
+                         f"the data and have no bias (omit it or say 0)")
     if "layer" in d:
         layer = d["layer"]
         if isinstance(layer, bool) or not isinstance(layer, int | np.integer) or layer < 0:
@@ -73,6 +114,7 @@ def _check_node(G: nx.DiGraph, n) -> None:
 def _check_edge(G: nx.DiGraph, u, v) -> None:
     edge = (u, v)
     d = G.edges[u, v]
+    _check_attribute_names(f"edge {edge!r}", d, EDGE_ATTRIBUTES, EXTRA_EDGE_ATTRIBUTES)
     if G.nodes[v]["role"] == "input":
         raise GraphError(f"edge {edge!r} points into input node {v!r}; inputs take no edges")
     if "weight" not in d:
@@ -85,6 +127,21 @@ def _check_edge(G: nx.DiGraph, u, v) -> None:
         raise GraphError(
             f"edge {edge!r} has delay {d['delay']!r}; delay must be an integer >= 1"
         )
+    if "delay" in d:
+        check_limit("max_delay", int(d["delay"]), f"edge {edge!r} has delay {d['delay']!r}",
+                    GraphError)
+
+
+def _check_ids(G: nx.DiGraph) -> None:
+    """Refuse two node ids with the same text (``0`` and ``"0"``)."""
+    seen: dict[str, object] = {}
+    for n in G.nodes:
+        key = str(n)
+        if key in seen:
+            raise GraphError(f"nodes {seen[key]!r} and {n!r} have the same name as text "
+                             f"({key!r}); files store ids as text and messages name neurons "
+                             f"by them, so rename one")
+        seen[key] = n
 
 
 def nodes_with_role(G: nx.DiGraph, role: str) -> list:
@@ -95,12 +152,15 @@ def nodes_with_role(G: nx.DiGraph, role: str) -> list:
 def validate_graph(G: nx.DiGraph) -> None:
     """Check that ``G`` is a valid localprop network; return None or raise.
 
-    Checks, in order: ``G`` is a ``DiGraph`` (not a multigraph) with at least one node;
-    every node has a valid role, known activation (if given), finite real bias (if given)
-    and integer layer >= 0 (if given); there is at least one input and one output node;
-    no edge points into an input node; every edge has a finite real weight and, if given,
-    an integer delay >= 1 (so a cycle of zero total delay cannot exist); every output node
-    is reachable from some input node.
+    Checks, in order: ``G`` is a ``DiGraph`` (not a multigraph) with at least one node,
+    within the limits ``max_nodes`` and ``max_edges`` (:mod:`networks.limits`); no two
+    node ids print the same; every node has only known attributes (see the module doc), a
+    valid role, a known activation (if given; "identity" on inputs), a finite real bias (if
+    given; 0 on inputs) and an integer layer >= 0 (if given); there is at least one input
+    and one output node; no edge points into an input node; every edge has only known
+    attributes, a finite real weight and, if given, an integer delay in
+    [1, ``max_delay``] (so a cycle of zero total delay cannot exist); every output node is
+    reachable from some input node.
 
     Args:
         G: the graph to check.
@@ -109,12 +169,20 @@ def validate_graph(G: nx.DiGraph) -> None:
         GraphError: naming the node or edge at fault (ids shown with ``repr``).
 
     """
+    if isinstance(G, str | os.PathLike):
+        raise GraphError(f"a network must be a networkx.DiGraph; got {type(G).__name__} "
+                         f"{str(G)!r} (read a graph file with networks.graphio.load_graph)")
     if not isinstance(G, nx.DiGraph) or G.is_multigraph():
         raise GraphError(
             f"a network must be a networkx.DiGraph (not a multigraph); got {type(G).__name__}"
         )
     if G.number_of_nodes() == 0:
         raise GraphError("the graph has no nodes")
+    check_limit("max_nodes", G.number_of_nodes(),
+                f"the graph has {G.number_of_nodes()} nodes", GraphError)
+    check_limit("max_edges", G.number_of_edges(),
+                f"the graph has {G.number_of_edges()} edges", GraphError)
+    _check_ids(G)
     for n in G.nodes:
         _check_node(G, n)
     inputs = nodes_with_role(G, "input")

@@ -32,6 +32,7 @@ class AgentEngine(EngineBase, mesa.Model):
     def __init__(self, net, rule: Rule, params=None, *, batch=None, dtype=np.float64,
                  record=(), check_finite=True, rng=0):
         self._setup(net, rule, params, batch, dtype, record, check_finite, rng)
+        rule = self.rule  # _setup accepts a rule name too
         initial = self._initial_state()  # random initial values: drawn before Mesa's use
         mesa.Model.__init__(self, rng=self.rng)
         net, width = self.net, self.n_batch

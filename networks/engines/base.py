@@ -8,15 +8,24 @@ when the engine was made with ``batch=None`` — and edge variables shape (E,).
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from typing import Any
 
 import networkx as nx
 import numpy as np
 
-from agents.errors import ConfigError, DataError, DivergenceError
+from agents.errors import ConfigError, DataError, DivergenceError, did_you_mean
 from agents.rule import Rule
 from networks.compile import CompiledNetwork, compile_graph
 from networks.engines.initial import engine_rng, initial_state
+from networks.engines.checks import (
+    check_graph_fits_dtype,
+    check_memory,
+    fit_dtype,
+    real_array,
+    resolve_rule,
+    short,
+)
 
 
 def as_compiled(net: nx.DiGraph | CompiledNetwork) -> CompiledNetwork:
@@ -29,43 +38,69 @@ class EngineBase(ABC):
 
     Args:
         net: a network graph or a compiled network.
-        rule: the rule to execute.
+        rule: the rule to execute, or its name in ``agents.RULES`` (e.g. ``"lp"``).
         params: the rule's parameters (instance, mapping or None for defaults).
         batch: number of examples B processed in parallel, or None for no batch axis.
         dtype: float dtype of all state (float64 or float32).
-        record: names of node or edge variables to record after every step.
+        record: names (or one name) of node or edge variables to record after every step.
         check_finite: stop with a :class:`DivergenceError` when state becomes NaN/inf.
         rng: seed (default 0) or ``numpy.random.Generator``; the engine's Generator is
             :attr:`rng` (:func:`engine_rng`). State variables with a random initial value
             (:data:`agents.rule.InitFn`) draw it from :attr:`rng` before anything else
             uses it, in canonical order, so both engines start from the same values for
             the same seed.
+
+    Every argument is checked before anything is allocated (one-line ``ConfigError`` /
+    ``GraphError`` naming it, see :mod:`networks.engines.checks`), including the size of
+    the engine's state against the limit ``max_state_mb`` of :mod:`networks.limits` and,
+    for float32, weights and biases beyond its range.
     """
 
     kind = "base"
 
-    def _setup(self, net, rule: Rule, params, batch, dtype, record, check_finite,
+    def _setup(self, net, rule: Rule | str, params, batch, dtype, record, check_finite,
                rng) -> None:
+        rule = resolve_rule(rule)
+        if params is not None and not isinstance(params, rule.params | Mapping):
+            raise ConfigError(f"params got {type(params).__name__} {short(params)}, which "
+                              f"does not fit rule {rule.name!r}; give a "
+                              f"{rule.params.__name__}, a mapping of its fields, or None")
+        if batch is not None and (isinstance(batch, bool | np.bool_)
+                                  or not isinstance(batch, int | np.integer) or batch < 1):
+            raise ConfigError(f"batch must be a positive integer or None, got {batch!r}")
+        try:
+            self.dtype = np.dtype(dtype)
+        except TypeError:
+            raise ConfigError(f"dtype must be float64 or float32, got {dtype!r}") from None
+        if self.dtype not in (np.float64, np.float32):
+            raise ConfigError(f"dtype must be float64 or float32, got {self.dtype}")
+        if not isinstance(check_finite, bool | np.bool_):
+            raise ConfigError(f"check_finite must be True or False, got {check_finite!r}")
+        if isinstance(record, str):
+            record = (record,)
+        try:
+            record = tuple(record)
+        except TypeError:
+            raise ConfigError(f"record must be a list of variable names, got "
+                              f"{short(record)}") from None
         self.net = as_compiled(net)
         self.rule = rule
         self.params = rule.make_params(params)
         self.rng = engine_rng(rng)
-        if batch is not None and (not isinstance(batch, int | np.integer) or batch < 1):
-            raise ConfigError(f"batch must be a positive integer or None, got {batch!r}")
         self.batch = None if batch is None else int(batch)
         self.n_batch = 1 if batch is None else int(batch)
-        self.dtype = np.dtype(dtype)
-        if self.dtype not in (np.float64, np.float32):
-            raise ConfigError(f"dtype must be float64 or float32, got {self.dtype}")
         self.node_var_names = tuple(v.name for v in rule.all_node_vars)
         self.edge_var_names = tuple(v.name for v in rule.all_edge_vars)
         for name in record:
             if name not in self.node_var_names and name not in self.edge_var_names:
                 raise ConfigError(
-                    f"cannot record unknown variable {name!r}; rule {rule.name!r} has node "
-                    f"variables {list(self.node_var_names)} and edge variables "
-                    f"{list(self.edge_var_names)}"
+                    f"cannot record unknown variable {name!r}"
+                    f"{did_you_mean(name, self.node_var_names + self.edge_var_names, False)}"
+                    f" (rule {rule.name!r} has node variables {list(self.node_var_names)} "
+                    f"and edge variables {list(self.edge_var_names)})"
                 )
+        check_memory(self.net, rule, self.n_batch, self.dtype)
+        check_graph_fits_dtype(self.net, self.dtype)
         self.record_vars = tuple(record)
         self._records: dict[str, list[np.ndarray]] = {name: [] for name in self.record_vars}
         self.check_finite = check_finite
@@ -78,6 +113,9 @@ class EngineBase(ABC):
         """
         return initial_state(self.net, self.rule, self.params, self.rng, self.n_batch,
                              self.dtype)
+
+    def _fit_dtype(self, values: np.ndarray, what: str, where) -> np.ndarray:
+        return fit_dtype(values, self.dtype, what, where)
 
     # ----------------------------------------------------------------- engine-specific
     @abstractmethod
@@ -105,7 +143,13 @@ class EngineBase(ABC):
 
     # ----------------------------------------------------------------- data checks
     def _check_step_array(self, arr, rows: int, what: str, nodes) -> np.ndarray:
-        arr = np.array(arr, dtype=self.dtype)  # a copy: the engine never aliases user data
+        def where(idx):
+            if not idx or idx[0] >= len(nodes):
+                return f" at index {list(idx)}"
+            return f" for node {nodes[idx[0]]!r}" + (
+                f", example {idx[1]}" if self.batch is not None and len(idx) > 1 else "")
+
+        arr = real_array(arr, what, where)  # a copy: the engine never aliases user data
         if self.batch is None:
             if arr.shape != (rows,):
                 raise DataError(f"{what} must have shape ({rows},) — one value per "
@@ -114,11 +158,7 @@ class EngineBase(ABC):
         elif arr.shape != (rows, self.batch):
             raise DataError(f"{what} must have shape ({rows}, {self.batch}) "
                             f"(nodes × batch), got {arr.shape}")
-        if not np.all(np.isfinite(arr)):
-            r, c = np.argwhere(~np.isfinite(arr))[0]
-            raise DataError(f"{what} has a non-finite value {arr[r, c]} for node "
-                            f"{nodes[r]!r}" + (f", example {c}" if self.batch else ""))
-        return arr
+        return self._fit_dtype(arr, what, where)
 
     def _inputs(self, u) -> np.ndarray:
         ids = [self.net.node_ids[k] for k in self.net.input_idx]
@@ -140,20 +180,29 @@ class EngineBase(ABC):
             y_mask: which outputs have a target this step, bool (n_out,); default: all
                 when ``y`` is given, none otherwise. Rules see it as ``has_target``.
         """
-        self.t += 1
         n_out = len(self.net.output_idx)
         if y_mask is None:
             mask = np.full(n_out, y is not None)
         else:
-            mask = np.asarray(y_mask, dtype=bool)
+            raw = np.asarray(y_mask)
+            if raw.dtype.kind not in "biu" or (raw.dtype.kind != "b"
+                                               and not np.isin(raw, (0, 1)).all()):
+                raise DataError(f"y_mask must be True/False per output node, got "
+                                f"{short(y_mask)}")
+            mask = raw.astype(bool)
             if mask.shape != (n_out,):
                 raise DataError(f"y_mask must have shape ({n_out},), got {mask.shape}")
+            if y is None and mask.any():
+                raise DataError("y_mask marks outputs as having a target, but the target y "
+                                "is None")
+        u, y = self._inputs(u), self._targets(y)
+        self.t += 1
         if self.check_finite:  # overflow is detected below, named by step/neuron/variable
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                self._step_arrays(self._inputs(u), self._targets(y), mask)
+                self._step_arrays(u, y, mask)
             self._check_finite()
         else:
-            self._step_arrays(self._inputs(u), self._targets(y), mask)
+            self._step_arrays(u, y, mask)
         for name in self.record_vars:
             self._records[name].append(self._public(name))
 
@@ -164,23 +213,31 @@ class EngineBase(ABC):
             inputs: a sequence of inputs, shape (T, n_in, B) — (T, n_in) — or, with
                 ``steps``, one input held constant for ``steps`` steps.
             targets: matching targets (sequence or constant) or None.
-            steps: number of steps when inputs are constant.
+            steps: number of steps (an integer >= 1) when inputs are constant.
 
         Returns:
             The recording so far (see :attr:`recording`).
+
+        Raises:
+            ConfigError: if ``steps`` is not an integer >= 1.
+            DataError: for inputs/targets that are not arrays of numbers, hold no step, or
+                whose lengths differ (and see :meth:`advance`).
         """
         if steps is None:
-            inputs = np.asarray(inputs)
-            seq_u = inputs
-            seq_y = None if targets is None else np.asarray(targets)
-            if seq_y is not None and len(seq_y) != len(seq_u):
-                raise DataError(f"targets have {len(seq_y)} steps but inputs have "
-                                f"{len(seq_u)}")
+            seq_u = real_array(inputs, "inputs")
+            if seq_u.ndim == 0 or len(seq_u) == 0:
+                raise DataError(f"inputs hold no step (shape {seq_u.shape}); give shape "
+                                f"(T, n_in, B) — (T, n_in) — with T >= 1, or steps=")
+            seq_y = None if targets is None else real_array(targets, "targets")
+            if seq_y is not None and (seq_y.ndim == 0 or len(seq_y) != len(seq_u)):
+                raise DataError(f"targets have {len(seq_y) if seq_y.ndim else 0} steps but "
+                                f"inputs have {len(seq_u)}")
             for k in range(len(seq_u)):
                 self.advance(seq_u[k], None if seq_y is None else seq_y[k])
         else:
-            if steps < 0:
-                raise ConfigError(f"steps must be >= 0, got {steps}")
+            if isinstance(steps, bool | np.bool_) or not isinstance(steps, int | np.integer) \
+                    or steps < 1:
+                raise ConfigError(f"steps must be an integer >= 1, got {steps!r}")
             for _ in range(steps):
                 self.advance(inputs, targets)
         return self.recording
@@ -201,25 +258,57 @@ class EngineBase(ABC):
 
     def state(self, name: str) -> np.ndarray:
         """Current value of a node variable (N, B), (N,), or of an edge variable (E,)."""
-        if name not in self.node_var_names and name not in self.edge_var_names:
-            raise ConfigError(f"unknown variable {name!r}; node variables "
-                              f"{list(self.node_var_names)}, edge variables "
-                              f"{list(self.edge_var_names)}")
+        self._check_var(name)
         return self._public(name)
 
+    def _check_var(self, name) -> None:
+        if name not in self.node_var_names and name not in self.edge_var_names:
+            raise ConfigError(
+                f"unknown variable {name!r}"
+                f"{did_you_mean(name, self.node_var_names + self.edge_var_names, False)} "
+                f"(node variables {list(self.node_var_names)}, edge variables "
+                f"{list(self.edge_var_names)})")
+
     def set_state(self, name: str, value: Any) -> None:
-        """Set a node variable (canonical (N, B), (N,), or scalar) or edge variable (E,)."""
+        """Set a node variable or an edge variable.
+
+        Args:
+            name: the variable.
+            value: node variable: a scalar, (N,), (N, 1) or (N, B) (B = 1 for variables
+                without an example axis); edge variable: a scalar or (E,). Values must be
+                finite and fit the engine's dtype.
+
+        Raises:
+            ConfigError: for an unknown variable.
+            DataError: for a value of another shape, not numbers, non-finite, or
+                overflowing the dtype (names the neuron or edge).
+        """
+        self._check_var(name)
+        what = f"set_state({name!r})"
+        ids = self.net.node_ids
         if name in self.edge_var_names:
-            value = np.broadcast_to(np.asarray(value, dtype=self.dtype), (self.net.n_edges,))
-            self._set_edge(name, value.copy())
+            E = self.net.n_edges
+            value = real_array(value, what)
+            if value.shape not in ((), (E,)):
+                raise DataError(f"{what}: the value must be a scalar or have shape ({E},) "
+                                f"(one per edge), got {value.shape}")
+            value = self._fit_dtype(value, what, lambda idx: f" for edge "
+                                    f"{(ids[self.net.src[idx[0]]], ids[self.net.tgt[idx[0]]])!r}"
+                                    if idx else "")
+            self._set_edge(name, np.broadcast_to(value, (E,)).copy())
             return
-        if name not in self.node_var_names:
-            raise ConfigError(f"unknown variable {name!r}")
+        N = self.net.n_nodes
         width = 1 if name == "bias" else self._width(name)
-        value = np.asarray(value, dtype=self.dtype)
-        if value.ndim == 1 and value.shape[0] == self.net.n_nodes:
+        value = real_array(value, what)
+        if value.shape not in ((), (N,), (N, 1), (N, width)):
+            shapes = ", ".join(str(s) for s in dict.fromkeys([(N,), (N, 1), (N, width)]))
+            raise DataError(f"{what}: the value must be a scalar or have shape {shapes} "
+                            f"(neurons first), got {value.shape}")
+        value = self._fit_dtype(value, what, lambda idx: f" for neuron {ids[idx[0]]!r}"
+                                if idx else "")
+        if value.ndim == 1:
             value = value[:, None]
-        self._set_node(name, np.broadcast_to(value, (self.net.n_nodes, width)).copy())
+        self._set_node(name, np.broadcast_to(value, (N, width)).copy())
 
     def _width(self, name: str) -> int:
         var = next(v for v in self.rule.all_node_vars if v.name == name)
@@ -253,6 +342,10 @@ class EngineBase(ABC):
 
         Perturbs the neuron's node variables, its delay buffers and its in-edge variables.
         """
+        if node not in self.net.index:
+            raise ConfigError(f"no neuron {node!r} in this network")
+        if not isinstance(rng, np.random.Generator):
+            raise ConfigError(f"rng must be a numpy Generator, got {short(rng)}")
         self._perturb(self.net.index[node],
                       lambda shape: scale * rng.standard_normal(shape).astype(self.dtype))
 

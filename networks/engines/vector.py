@@ -54,6 +54,7 @@ class VectorEngine(EngineBase):
     def __init__(self, net, rule: Rule, params=None, *, batch=None, dtype=np.float64,
                  record=(), check_finite=True, rng=0):
         self._setup(net, rule, params, batch, dtype, record, check_finite, rng)
+        rule = self.rule  # _setup accepts a rule name too
         initial = self._initial_state()
         net, n, width = self.net, self.net.n_nodes, self.n_batch
         active = np.flatnonzero(~net.is_input)

@@ -67,11 +67,11 @@ def test_numpy_scalars_are_saved_as_numbers(tmp_path):
     G.edges[0, 2]["weight"] = np.float32(0.5)
     G.edges[0, 2]["delay"] = np.int64(2)
     G.nodes[2]["layer"] = np.int32(1)
-    G.nodes[2]["flag"] = np.bool_(True)
+    G.nodes[2]["user_flag"] = np.bool_(True)
     save_graph(G, tmp_path / "g.json")
     H = load_graph(tmp_path / "g.json")
     assert H.edges[0, 2]["weight"] == 0.5 and H.edges[0, 2]["delay"] == 2
-    assert H.nodes[2]["layer"] == 1 and H.nodes[2]["flag"] is True
+    assert H.nodes[2]["layer"] == 1 and H.nodes[2]["user_flag"] is True
 
 
 def test_save_is_atomic_and_leaves_no_temp_file(tmp_path):
@@ -80,7 +80,7 @@ def test_save_is_atomic_and_leaves_no_temp_file(tmp_path):
     save_graph(layered([2, 1], seed=0), path)
     assert os.listdir(tmp_path) == ["g.json"]
     bad = layered([2, 1], seed=0)
-    bad.nodes[0]["extra"] = object()  # not JSON serializable: nothing is written
+    bad.nodes[0]["user_extra"] = object()  # not JSON serializable: nothing is written
     with pytest.raises(GraphError, match="cannot save graph"):
         save_graph(bad, path)
     assert os.listdir(tmp_path) == ["g.json"] and load_graph(path)
@@ -143,7 +143,7 @@ def _set(key, value):
 
 
 @pytest.mark.parametrize("mutate, match", [
-    (lambda d: d.clear() or d.update(x=[1]), "missing key 'directed'"),
+    (lambda d: d.clear() or d.update(x=[1]), "unknown top-level key 'x'"),
     (_drop("nodes"), "missing key 'nodes'"),
     (_drop("edges"), "missing key 'edges'"),
     (_set("directed", False), "undirected"),
@@ -180,7 +180,7 @@ def test_load_rejects_non_object_top_level(tmp_path):
 
 
 def test_load_nan_weight_written_by_hand(tmp_path):
-    text = json.dumps(good_data()).replace('"weight": ', '"weight": NaN, "w": ', 1)
+    text = json.dumps(good_data()).replace('"weight": ', '"weight": NaN, "user_w": ', 1)
     with pytest.raises(GraphError, match=r"edge \(0, 2\) has weight nan"):
         load_graph(write(tmp_path, text))
 
