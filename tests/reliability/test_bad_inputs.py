@@ -19,7 +19,7 @@ from networks.graphio import load_graph
 from networks.oracles import fixed_point
 from runs.cli import main
 from runs.config import load_config, validate_config
-from runs.datasets import Dataset, load_dataset
+from runs.data.datasets import Dataset, load_dataset
 
 
 def _g(*edges, roles=None, **edge_attrs):
@@ -171,7 +171,7 @@ def _bias_graph(b):
 
 
 def _fit_mismatch():
-    from runs.lp_train import train_lp
+    from runs.methods.lp import train_lp
 
     return train_lp(layered([5, 4, 3], seed=0), load_dataset("wine", seed=0), epochs=1)
 

@@ -11,7 +11,7 @@ from agents.errors import DivergenceError
 from networks.builders import layered
 from networks.engines import make_engine
 from runs.config import validate_config
-from runs.sweep import run_sweep
+from runs.sweeps.sweep import run_sweep
 
 LEARN = {"experiment": "lp", "seeds": [0, 1],
          "data": {"name": "xor"},

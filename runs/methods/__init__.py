@@ -1,0 +1,1 @@
+"""Methods: a rule plus how it is trained (presentation, parameters, metrics)."""
