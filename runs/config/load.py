@@ -31,6 +31,7 @@ from runs.config.schema import (
     no_params,
     unknown_key,
 )
+from runs.config.usage import check_data, check_used, drop_unused_defaults, resolve_rule_name
 from runs.experiments.registry import get_experiment
 
 
@@ -145,7 +146,7 @@ def apply_point(data: dict, point: dict[str, Any]) -> dict:
 
 
 def _validate_one(raw: dict, source: str, base_dir: Path) -> dict:
-    """Validate a config without sweep: the sections, the network, the rule hook."""
+    """Validate a config without sweep: sections, rule name and parameters, used keys."""
     out = _section("", raw, source)
     for mod in out["plugins"]:
         try:
@@ -156,13 +157,16 @@ def _validate_one(raw: dict, source: str, base_dir: Path) -> dict:
     for name in SCHEMA:
         if name:
             out[name] = _section(name, raw.get(name, {}), source)
+    rule = resolve_rule_name(exp, out["rule"], source)
+    if rule is not None:
+        out["rule"]["name"] = rule
     for name in exp.needs:
         if not raw.get(name):
             raise ConfigError(f"experiment {exp.name!r} needs a [{name}] section in {source}")
     if out["network"]:
         _network(out["network"], source, base_dir)
-    hook = exp.params_validator or (dataclass_validator(exp.params) if exp.params
-                                    else no_params)
+    cls = exp.params_class(rule)
+    hook = exp.params_validator or (dataclass_validator(cls) if cls else no_params)
     params = {k: v for k, v in out["rule"].items() if k != "name"}
     try:
         if "source" in inspect.signature(hook).parameters:
@@ -171,6 +175,10 @@ def _validate_one(raw: dict, source: str, base_dir: Path) -> dict:
             hook(params)
     except ConfigError as e:
         raise ConfigError(str(e) if source in str(e) else f"{e} (in {source})") from None
+    used = check_used(raw, exp, rule, source)
+    drop_unused_defaults(out, used)
+    if "data" in exp.needs:
+        check_data(out["data"], source)
     return out
 
 

@@ -1,28 +1,32 @@
 """The config schema: typed keys with defaults and ranges (:data:`SCHEMA`), value checks.
 
-An example (every key but ``experiment`` and the network is optional)::
+An example (every key but ``experiment`` and what the experiment needs is optional)::
 
     name = "ring-study"        # default: the file's stem
     experiment = "forward"     # a registered experiment (runs.experiments)
-    engine = "vector"          # "vector" | "agent"
-    dtype = "float64"          # "float64" | "float32"
+    engine = "vector"          # "vector" | "agent" (experiments that run an engine)
+    dtype = "float64"          # "float64" | "float32": the dtype of all state of a run
     seed = 7                   # master seed, int >= 0 (default 0)
     n_seeds = 4                # runs per sweep point (>= 1), or seeds = [1, 2] (as is)
     plugins = []               # modules imported first, also in every worker
 
-    [data]                     # name, test_fraction (0, 1), n_samples > 0, T >= 1, period > 0
+    [data]                     # name (a dataset), test_fraction in (0, 1), n_samples > 0
     [network]                  # builder = one of BUILDERS + its keyword arguments,
     builder = "ring"           # or file = "g.json" (node-link JSON, relative to this file);
     n = 6                      # optional contractive_gain > 0; seed defaults to the run seed
-    [rule]                     # name + parameters, checked by the experiment's validator
-    [schedule]                 # steps >= 0 (100), epochs >= 0, eval_every >= 1 (1),
-    steps = 50                 # batch_size >= 1, T >= 1
+    [rule]                     # name (the rule / method) + its parameters
+    [schedule]                 # steps >= 0 (100; forward dynamics), epochs >= 1,
+    steps = 50                 # eval_every >= 1 (in epochs), batch >= 1, T >= 1
     [record]                   # vars (["x"]), snapshots (false), every >= 1 (1)
     [sweep]                    # "section.key" (or engine / dtype) = [values]:
     "network.n" = [4, 8]       # the runs are the product of the lists × the seeds
 
 Every error is a :class:`~agents.errors.ConfigError` naming the key and the file:
-unknown keys (with a did-you-mean), wrong types (bools are not ints), out-of-range values.
+unknown keys (with a did-you-mean), wrong types (bools are not ints), out-of-range values,
+and keys the experiment does not use (each experiment declares the keys it uses,
+:class:`runs.experiments.registry.Experiment`). Defaults are filled in for used keys
+only; learning experiments take their schedule defaults from the method
+(:class:`runs.methods.base.Method`).
 """
 
 from __future__ import annotations
@@ -80,14 +84,13 @@ SCHEMA: dict[str, dict[str, Key]] = {
          "dtype": Key("str", "float64", choices=("float64", "float32")),
          "seed": Key("int", 0, ge=0), "n_seeds": Key("int", ge=1),
          "seeds": Key("list[int]", ge=0), "plugins": Key("list[str]", [])},
-    "data": {"name": Key("str", choices=DATASETS), "test_fraction": Key("float", 0.25, gt=0, lt=1),
-             "n_samples": Key("int", gt=0), "T": Key("int", ge=1),
-             "period": Key("float", gt=0)},
+    "data": {"name": Key("str", choices=DATASETS), "test_fraction": Key("float", gt=0, lt=1),
+             "n_samples": Key("int", gt=0)},
     "network": {"builder": Key("str", choices=tuple(BUILDERS)), "file": Key("str"),
                 "contractive_gain": Key("float", gt=0)},
     "rule": {"name": Key("str")},
-    "schedule": {"steps": Key("int", 100, ge=0), "epochs": Key("int", ge=0),
-                 "eval_every": Key("int", 1, ge=1), "batch_size": Key("int", ge=1),
+    "schedule": {"steps": Key("int", 100, ge=0), "epochs": Key("int", ge=1),
+                 "eval_every": Key("int", ge=1), "batch": Key("int", ge=1),
                  "T": Key("int", ge=1)},
     "record": {"vars": Key("list[str]", ["x"]), "snapshots": Key("bool", False),
                "every": Key("int", 1, ge=1)},

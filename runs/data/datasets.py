@@ -139,26 +139,33 @@ def _raw(name: str, seed: int, n_samples: int | None):
     return X.astype(np.float64), y
 
 
-def load_dataset(name: str, *, seed: int = 0, test_fraction: float = 0.25,
+def load_dataset(name: str, *, seed: int = 0, test_fraction: float | None = None,
                  n_samples: int | None = None) -> Dataset:
     """Load a built-in dataset, standardised, with a seeded stratified split.
 
     Args:
         name: ``"xor"``, ``"moons"``, ``"wine"`` or ``"digits"``.
         seed: seed of the split (and of the moons noise).
-        test_fraction: fraction of examples in the test set, in (0, 1) (ignored by XOR).
+        test_fraction: fraction of examples in the test set, in (0, 1) (default 0.25);
+            XOR has no split (its 4 points are both sets) and refuses it.
         n_samples: number of moons points (default 200); for wine/digits, keep a seeded
-            stratified subset of this size (default: all); ignored by XOR.
+            stratified subset of this size (default: all, at most all); XOR refuses it.
 
     Returns:
         The :class:`Dataset`. Features are standardised with the training mean and
         standard deviation (constant features are left centred, not divided).
 
     Raises:
-        ConfigError: for an unknown name (listing the known ones) or a bad fraction/size.
+        ConfigError: for an unknown name (listing the known ones), a bad fraction/size,
+            or an argument the dataset cannot honour.
     """
     if name not in DATASETS:
         raise ConfigError(f"unknown dataset {name!r}; choose one of {list(DATASETS)}")
+    if name == "xor" and (test_fraction is not None or n_samples is not None):
+        key = "test_fraction" if test_fraction is not None else "n_samples"
+        raise ConfigError(f"dataset 'xor' takes no {key}: its 4 points are both the "
+                          f"training and the test set")
+    test_fraction = 0.25 if test_fraction is None else test_fraction
     if not 0.0 < test_fraction < 1.0:
         raise ConfigError(f"test_fraction must be in (0, 1), got {test_fraction!r}")
     if n_samples is not None and (not isinstance(n_samples, int) or n_samples < 8):
@@ -170,6 +177,9 @@ def load_dataset(name: str, *, seed: int = 0, test_fraction: float = 0.25,
     if name == "xor":
         Xtr, Xte, ytr, yte = X, X.copy(), y, y.copy()
     else:
+        if n_samples is not None and name != "moons" and n_samples > len(y):
+            raise ConfigError(f"n_samples = {n_samples} but dataset {name!r} has only "
+                              f"{len(y)} examples")
         if n_samples is not None and name != "moons" and n_samples < len(y):
             X, _, y, _ = train_test_split(X, y, train_size=n_samples, stratify=y,
                                           random_state=seed)

@@ -10,8 +10,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from agents.diffusion import Presenter
 from agents.errors import ConfigError, DataError
 from networks.compile import CompiledNetwork
+from networks.engines import make_engine
 from networks.oracles import forward_pass
 
 
@@ -120,3 +122,24 @@ def sinusoid_stream(n_in: int, n_out: int, period: float, steps: int, *, batch: 
         y = x[teacher.output_idx].reshape(n_out, steps, batch).transpose(1, 0, 2)
     return Stream(u=u, y=y)
 
+
+def presenter(net, rule, params, *, batch: int, engine: str = "vector", dtype="float64",
+              record=(), latency=None, warn: bool = True) -> Presenter:
+    """An engine running ``rule`` on ``batch`` parallel streams, fed by a Presenter.
+
+    Args:
+        net: a graph or compiled network.
+        rule: the rule (forward and backward waves, e.g. backprop diffusion).
+        params: the rule's params object (or a mapping of its fields).
+        batch: B, the parallel streams.
+        engine: ``"vector"`` or ``"agent"``.
+        dtype: float dtype of the engine's state.
+        record: variables the engine records every step.
+        latency: output latencies (default: shortest path delays).
+        warn: warn about outputs whose input paths have different delays.
+
+    Returns:
+        The :class:`agents.diffusion.Presenter` (its engine is ``.engine``).
+    """
+    eng = make_engine(engine, net, rule, params, batch=batch, dtype=dtype, record=list(record))
+    return Presenter(eng, latency, warn=warn)

@@ -9,7 +9,9 @@ from runs.experiments.registry import RunOutput, experiment
 from runs.experiments.setup import build_network
 
 
-@experiment("forward", needs=("network",))
+@experiment("forward", needs=("network",), rules=("forward",),
+            keys=("engine", "dtype", "network", "schedule.steps", "record.vars",
+                  "record.snapshots", "record.every"))
 def forward(cfg: dict, seed: int) -> RunOutput:
     """Delayed forward dynamics (rule FORWARD) under a constant random input.
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,7 +32,8 @@ import numpy as np
 from agents.errors import ConfigError
 
 #: Modules of the package that register experiments (imported on the first miss).
-BUILTIN_MODULES = ("runs.experiments.forward", "runs.experiments.learning")
+BUILTIN_MODULES = ("runs.experiments.forward", "runs.experiments.training",
+                   "runs.experiments.studies")
 
 
 @dataclass
@@ -60,27 +61,58 @@ class Experiment:
         name: the name configs use (``experiment = "..."``).
         fn: ``fn(cfg: dict, seed: int) -> RunOutput``, a module-level function.
         params: a dataclass of the ``[rule]`` parameters (``name`` excluded): unknown
-            keys, types and the dataclass's own checks are validated with it; or None.
+            keys, types and the dataclass's own checks are validated with it; or
+            ``params(rule_name)`` giving it; or None (no parameters).
         params_validator: ``validator(params)`` or ``validator(params, source=FILE)``
             raising ConfigError for bad ``[rule]`` parameters, instead of ``params``.
         needs: config sections that must be present and non-empty.
+        rules: the values ``[rule] name`` may take, the first being the default (a
+            tuple, or a function returning one); empty: the experiment runs no named rule.
+        rule_required: ``[rule] name`` must be given.
+        keys: the config keys the experiment uses, as ``"section.key"`` (``"engine"`` and
+            ``"dtype"`` for those top-level keys; ``"network"`` and ``"rule"`` for the
+            whole open sections), or ``keys(rule_name)`` giving them. A key given in a
+            config but not used is refused. None: every key is accepted (plugins that do
+            not declare theirs).
     """
 
     name: str
     fn: Callable[[dict, int], RunOutput]
-    params: type | None = None
+    params: type | Callable[[str], type] | None = None
     params_validator: Callable[..., Any] | None = None
     needs: tuple[str, ...] = ()
+    rules: tuple[str, ...] | Callable[[], tuple[str, ...]] = ()
+    rule_required: bool = False
+    keys: Collection[str] | Callable[[str | None], Collection[str]] | None = None
+
+    def rule_names(self) -> tuple[str, ...]:
+        """The allowed ``[rule] name`` values."""
+        return tuple(self.rules() if callable(self.rules) else self.rules)
+
+    def used_keys(self, rule: str | None) -> frozenset[str] | None:
+        """The keys used with rule ``rule`` (None: undeclared)."""
+        keys = self.keys(rule) if callable(self.keys) else self.keys
+        return None if keys is None else frozenset(keys)
+
+    def params_class(self, rule: str | None) -> type | None:
+        """The params dataclass used with rule ``rule``, or None."""
+        if self.params is None or isinstance(self.params, type):
+            return self.params
+        return self.params(rule)
 
 
 EXPERIMENTS: dict[str, Experiment] = {}
 
 
-def experiment(name: str, params: type | None = None, params_validator=None,
-               needs: tuple[str, ...] = ()):
-    """Decorator registering ``fn(cfg, seed) -> RunOutput`` as experiment ``name``."""
+def experiment(name: str, params=None, params_validator=None, needs: tuple[str, ...] = (),
+               rules=(), rule_required: bool = False, keys=None):
+    """Decorator registering ``fn(cfg, seed) -> RunOutput`` as experiment ``name``.
+
+    The keyword arguments are the :class:`Experiment` attributes.
+    """
     def register(fn):
-        EXPERIMENTS[name] = Experiment(name, fn, params, params_validator, tuple(needs))
+        EXPERIMENTS[name] = Experiment(name, fn, params, params_validator, tuple(needs),
+                                       rules, rule_required, keys)
         return fn
     return register
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from networks.builders import BUILDERS, scale_to_contractive
+from networks.compile import CompiledNetwork, compile_graph
 from networks.graphio import load_graph
+from runs.data.datasets import Dataset, load_dataset
 
 #: Keys of ``[network]`` that are not builder arguments.
 NETWORK_KEYS = ("builder", "file", "contractive_gain")
@@ -36,3 +38,16 @@ def build_network(cfg: dict, base_dir=None, *, seed: int | None = None):
         G = scale_to_contractive(G, gain=net["contractive_gain"])
     return G
 
+
+
+def load_network(cfg: dict, seed: int) -> CompiledNetwork:
+    """The compiled network of a run: weights seeded by ``network.seed`` or the run seed."""
+    return compile_graph(build_network(cfg, seed=cfg["network"].get("seed", seed)))
+
+
+def load_data(cfg: dict, seed: int) -> Dataset:
+    """The dataset of a run (``[data]``), its split seeded by the run seed."""
+    data = cfg["data"]
+    return load_dataset(data["name"], seed=seed, **{k: data[k] for k in ("test_fraction",
+                                                                         "n_samples")
+                                                    if k in data})

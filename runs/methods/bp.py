@@ -1,123 +1,126 @@
-"""The backprop baseline trainer: oracle gradients, the same optimisers as LP.
+"""The BP baseline method: exact gradients, the same elementwise optimisers as LP.
 
-Trains the same compiled network (same initial weights) on the same dataset split as
-:func:`runs.methods.lp.train_lp`, with exact gradients from :func:`networks.oracles.
-exact_gradient` (BP on DAGs, recurrent backprop on cyclic graphs) and the elementwise
-optimisers of :mod:`agents.optim`. Like LP with ``reduce="mean"``, the data gradient is
-averaged over the (mini-)batch and weight decay adds ``μ w``.
+Gradients come from :func:`networks.oracles.exact_gradient` (BP on DAGs, recurrent
+backprop on cyclic graphs); the optimisers are those of :mod:`agents.optim`. Like LP with
+``reduce="mean"``, the data gradient is averaged over the (mini-)batch and weight decay
+adds ``μ w``. One optimiser step per (mini-)batch. Metric: ``grad_norm``, the norm of the
+last step's gradient (weights and biases).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from agents.errors import ConfigError
 from agents.losses import get_loss
-from agents.optim import Optimizer
-from networks.engines.base import as_compiled
+from agents.optim import Optimizer, check_optimizer
 from networks.oracles import exact_gradient
-from runs.methods.evaluate import evaluate
+from runs.methods.base import Method, Schedule, TrainResult, batches, register
 
 
-@dataclass
-class TrainResult:
-    """What a trainer returns.
+@dataclass(frozen=True)
+class BPParams:
+    """Parameters of the BP baseline.
 
     Attributes:
-        history: tidy rows (one dict per evaluation: ``step``, ``epoch``, metrics).
-        weight: final weights, shape (E,) canonical order.
-        bias: final biases, shape (N,).
-        net: the compiled network trained (its own arrays hold the *initial* parameters).
+        optimizer: ``"sgd"`` or ``"adam"`` (:data:`agents.optim.OPTIMIZERS`).
+        eta: step size (> 0).
+        beta1, beta2, adam_eps: Adam constants.
+        mu: weight decay μ (>= 0).
+        loss: per-output loss (:data:`agents.losses.LOSSES`).
     """
 
-    history: list[dict]
-    weight: np.ndarray
-    bias: np.ndarray
-    net: object
+    optimizer: str = "adam"
+    eta: float = 1e-2
+    beta1: float = 0.9
+    beta2: float = 0.999
+    adam_eps: float = 1e-8
+    mu: float = 0.0
+    loss: str = "squared"
 
-    @property
-    def final(self) -> dict:
-        """The last history row."""
-        return self.history[-1]
+    def __post_init__(self):
+        check_optimizer(self.optimizer)
+        get_loss(self.loss)
+        for name in ("eta", "beta1", "beta2", "adam_eps", "mu"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
+                raise ConfigError(f"BP parameter {name!r} must be a finite number, got {v!r}")
+        if not self.eta > 0 or self.mu < 0 or not self.adam_eps > 0:
+            raise ConfigError(f"BP parameters need eta > 0, mu >= 0 and adam_eps > 0, got "
+                              f"eta={self.eta}, mu={self.mu}, adam_eps={self.adam_eps}")
+        if not (0 <= self.beta1 < 1 and 0 <= self.beta2 < 1):
+            raise ConfigError(f"BP parameters beta1, beta2 must be in [0, 1), got "
+                              f"{self.beta1}, {self.beta2}")
 
 
-def batches(n: int, batch_size: int | None, rng: np.random.Generator) -> list[np.ndarray]:
-    """Example indices of one epoch, each array sorted.
+def matching_bp(params) -> BPParams:
+    """The BP baseline for a method that updates its weights with an optimiser.
 
-    Full batch: all of them. Mini-batches: a seeded permutation cut into ``n //
-    batch_size`` batches of exactly ``batch_size`` (the rest is dropped this epoch; every
-    epoch draws a new permutation).
+    Same optimiser and constants, step size ``eta_w``, weight decay and loss as
+    ``params`` (e.g. :class:`agents.lp.LPParams`).
+
+    Raises:
+        ConfigError: if ``params`` has no ``optimizer`` and ``eta_w``.
     """
-    if batch_size is None or batch_size >= n:
-        return [np.arange(n)]
-    perm = rng.permutation(n)
-    return [np.sort(perm[k * batch_size:(k + 1) * batch_size])
-            for k in range(n // batch_size)]
+    if not all(hasattr(params, k) for k in ("optimizer", "eta_w")):
+        raise ConfigError(f"no matching BP baseline for {type(params).__name__}: it has no "
+                          "'optimizer' and 'eta_w'")
+    return BPParams(optimizer=params.optimizer, eta=params.eta_w, beta1=params.beta1,
+                    beta2=params.beta2, adam_eps=params.adam_eps, mu=params.mu,
+                    loss=params.loss)
 
 
-def check_schedule(epochs: int, batch_size: int | None, eval_every: int) -> None:
-    """Raise a :class:`ConfigError` naming a bad ``epochs``/``batch_size``/``eval_every``."""
-    for name, value in (("epochs", epochs), ("eval_every", eval_every)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ConfigError(f"{name} must be a positive integer, got {value!r}")
-    if batch_size is not None and (isinstance(batch_size, bool)
-                                   or not isinstance(batch_size, int) or batch_size < 1):
-        raise ConfigError(f"batch_size must be a positive integer or None, got {batch_size!r}")
+class ExactLearner:
+    """BP's adapter: one optimiser step on the exact (mini-)batch gradient."""
+
+    watched = ()
+    engine = None
+
+    def __init__(self, net, dataset, params: BPParams, schedule: Schedule, *,
+                 engine: str, dtype, seed: int, with_cosine: bool):
+        self.net, self.params, self.dtype, self.steps = net, params, dtype, 0
+        self.batch = schedule.batch
+        self.opt = Optimizer(params.optimizer, params.eta, params.beta1, params.beta2,
+                             params.adam_eps)
+        self.U, self.Y = dataset.inputs("train"), dataset.targets("train")
+        self.w, self.b = net.weight.astype(dtype), net.bias.astype(dtype)
+        self.grad_norm = float("nan")
+
+    def epoch(self, rng: np.random.Generator) -> None:
+        """One step per (mini-)batch (see :func:`runs.methods.base.batches`)."""
+        p, U, Y = self.params, self.U, self.Y
+        for idx in batches(U.shape[1], self.batch, rng):
+            gr = exact_gradient(self.net, U[:, idx], Y[:, idx], p.loss, self.w, self.b)
+            dw = (gr.dw / len(idx) + p.mu * self.w).astype(self.dtype)
+            db = (gr.db / len(idx)).astype(self.dtype)
+            self.grad_norm = float(np.sqrt(np.sum(dw ** 2) + np.sum(db ** 2)))
+            self.w = self.opt.update("weight", self.w, dw).astype(self.dtype)
+            self.b = self.opt.update("bias", self.b, db).astype(self.dtype)
+            self.steps += 1
+
+    def parameters(self) -> tuple[np.ndarray, np.ndarray]:
+        """Current ``(weight, bias)``."""
+        return self.w.copy(), self.b.copy()
+
+    def metrics(self) -> dict:
+        """``{"grad_norm"}``."""
+        return {"grad_norm": self.grad_norm}
+
+    def state(self) -> dict:
+        """No per-example state."""
+        return {}
 
 
-def train_bp(net, dataset, *, optimizer: str = "adam", lr: float = 1e-2, beta1: float = 0.9,
-             beta2: float = 0.999, adam_eps: float = 1e-8, mu: float = 0.0,
-             loss: str = "squared", epochs: int = 100, batch_size: int | None = None,
-             seed: int = 0, eval_every: int = 10) -> TrainResult:
-    """Train with exact gradients (the BP baseline).
+def _exact(result: TrainResult, dataset, seed: int) -> float:
+    """The exact gradient is the reference: cosine 1 by definition."""
+    return 1.0
 
-    Args:
-        net: a network graph or compiled network (its weights are the initial ones).
-        dataset: a :class:`runs.data.datasets.Dataset`.
-        optimizer: ``"sgd"`` or ``"adam"``.
-        lr: step size.
-        beta1: Adam first-moment decay.
-        beta2: Adam second-moment decay.
-        adam_eps: Adam denominator guard.
-        mu: weight decay μ.
-        loss: ``"squared"`` or ``"bce"``.
-        epochs: passes over the training set (full batch: one step per epoch).
-        batch_size: mini-batch size or None for full batch.
-        seed: seed of the mini-batch order.
-        eval_every: evaluate every this many steps (and at the end).
 
-    Returns:
-        A :class:`TrainResult`; history rows hold ``step, epoch, loss, train_acc,
-        test_acc, grad_norm``.
-    """
-    check_schedule(epochs, batch_size, eval_every)
-    get_loss(loss)
-    net = as_compiled(net)
-    dataset.check_fits(net)
-    opt = Optimizer(optimizer, lr, beta1, beta2, adam_eps)
-    rng = np.random.default_rng(seed)
-    U, Y = dataset.inputs("train"), dataset.targets("train")
-    w, b = net.weight.copy(), net.bias.copy()
-    history, step, grad_norm = [], 0, float("nan")
-
-    def record(epoch):
-        history.append({"step": step, "epoch": epoch, **evaluate(net, w, b, dataset, loss),
-                        "grad_norm": grad_norm})
-
-    record(0)
-    for epoch in range(1, epochs + 1):
-        for idx in batches(U.shape[1], batch_size, rng):
-            gr = exact_gradient(net, U[:, idx], Y[:, idx], loss, w, b)
-            dw = gr.dw / len(idx) + mu * w
-            db = gr.db / len(idx)
-            grad_norm = float(np.sqrt(np.sum(dw ** 2) + np.sum(db ** 2)))
-            w = opt.update("weight", w, dw)
-            b = opt.update("bias", b, db)
-            step += 1
-            if step % eval_every == 0:
-                record(epoch)
-    if history[-1]["step"] != step:
-        record(epochs)
-    return TrainResult(history, w, b, net)
+#: The BP baseline: Adam, η = 0.01, full batch.
+BP_METHOD = register(Method(
+    name="bp", params=BPParams, learner=ExactLearner, presentation="exact",
+    defaults=BPParams(), schedule=Schedule(epochs=100, batch=None, eval_every=10),
+    fidelity=_exact))

@@ -1,13 +1,17 @@
-"""Training with the LP rule in an engine, with per-step metrics.
+"""The LP method: the Lagrangian local propagation rule, examples ``settled`` per batch.
 
-:func:`train_lp` runs the local rule in the vector (default) or agent engine. The trainer
-owns the per-example state of the whole training set — x, λ and the other per-example
-variables of :data:`agents.lp.EXAMPLE_VARS`, shape (N, n_train) — and, with mini-batches,
-swaps the visited slice into the engine before the step and back out after it (an
-example's state changes only when it is visited). Full batch: engine batch = n_train.
+The learner owns the per-example state of the whole training set — x, λ and the other
+per-example variables of :data:`agents.lp.EXAMPLE_VARS`, shape (N, n_train) — and, with
+mini-batches, swaps the visited slice into the engine before the step and back out after
+it (an example's state changes only when it is visited). Full batch: engine batch =
+n_train. One engine step per (mini-)batch.
 
-Metrics (tidy rows, see :func:`train_lp`) are computed globally with
-:mod:`runs.methods.lagrangian` and the oracles.
+Metrics (computed globally with :mod:`runs.methods.lagrangian` and the oracles):
+``state_loss``/``state_acc`` (of the LP outputs x_o themselves), ``lagrangian``
+(L / n_train), ``mean_violation``/``max_violation`` (|G(c)| over non-input neurons and
+examples), ``mean_abs_lam``, and ``cos_bp``: cosine between LP's ``∂L/∂w`` and the exact
+gradient ``dE/dw + μ w`` (BP on DAGs, recurrent backprop on cyclic graphs; NaN if the
+fixed point cannot be found or ``with_cosine`` is off).
 """
 
 from __future__ import annotations
@@ -16,60 +20,52 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from agents.errors import ConfigError, ConvergenceError, DivergenceError
+from agents.errors import ConfigError, ConvergenceError
 from agents.losses import get_loss
 from agents.lp import EXAMPLE_VARS, LP, LPParams, lp_rule
 from networks.engines import make_engine
-from networks.engines.base import as_compiled
 from networks.oracles import exact_gradient
-from runs.methods.bp import TrainResult, batches, check_schedule
-from runs.methods.evaluate import evaluate, forward_state
+from runs.methods.base import Method, Schedule, TrainResult, batches, register
+from runs.methods.evaluate import forward_state
 from runs.methods.lagrangian import lagrangian, lagrangian_gradient, lp_terms
 from runs.methods.metrics import accuracy, cosine
 
 X_INITS = ("zero", "forward")
 
 
-@dataclass
-class LPResult(TrainResult):
-    """A :class:`TrainResult` plus the LP state.
+@dataclass(frozen=True)
+class LPMethodParams(LPParams):
+    """LP's rule parameters plus the initialisation of x.
 
     Attributes:
-        engine: the engine (holds the last mini-batch's state).
-        x, lam: per-example state of the whole training set, shape (N, n_train).
-        params: the :class:`LPParams` used.
+        x_init: ``"zero"`` (x = 0, the literature's choice) or ``"forward"`` (x = the
+            forward pass of the initial network); λ starts at 0.
     """
 
-    engine: object = None
-    x: np.ndarray | None = None
-    lam: np.ndarray | None = None
-    params: LPParams | None = None
+    x_init: str = "zero"
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.x_init not in X_INITS:
+            raise ConfigError(f"LP parameter 'x_init' must be one of {list(X_INITS)}, "
+                              f"got {self.x_init!r}")
 
 
 def lp_metrics(net, x, lam, weight, bias, dataset, params: LPParams, *,
                with_cosine: bool = True) -> dict:
-    """Metrics of an LP state on the training set (global computation).
-
-    Returns:
-        ``loss`` (forward-pass predictor, mean per example), ``train_acc``, ``test_acc``,
-        ``state_loss``/``state_acc`` (of the LP outputs x_o themselves), ``lagrangian``
-        (L / n_train), ``mean_violation``/``max_violation`` (|G(c)| over non-input
-        neurons and examples), ``mean_abs_lam``, and ``cos_bp``: cosine between LP's
-        ``∂L/∂w`` and the exact gradient ``dE/dw + μ w`` (BP on DAGs, recurrent backprop
-        on cyclic graphs; NaN if the fixed point cannot be found).
-    """
+    """LP's own metrics of a state on the training set (module doc), a dict."""
     U, Y = dataset.inputs("train"), dataset.targets("train")
-    n = U.shape[1]
+    x, lam = np.asarray(x, dtype=np.float64), np.asarray(lam, dtype=np.float64)
+    weight, bias = np.asarray(weight, np.float64), np.asarray(bias, np.float64)
     t = lp_terms(net, x, lam, weight, bias, U, params)
     hid = ~net.is_input
     G, xo = np.abs(t["G"][hid]), t["x"][net.output_idx]
-    row = evaluate(net, weight, bias, dataset, params.loss)
-    row |= {
+    row = {
         "state_loss": float(get_loss(params.loss).value(xo, Y).sum(axis=0).mean()),
         "state_acc": accuracy(xo, dataset.labels("train")),
-        "lagrangian": lagrangian(net, x, lam, weight, bias, U, Y, params) / n,
+        "lagrangian": lagrangian(net, x, lam, weight, bias, U, Y, params) / U.shape[1],
         "mean_violation": float(G.mean()), "max_violation": float(G.max()),
-        "mean_abs_lam": float(np.abs(np.asarray(lam)[hid]).mean()),
+        "mean_abs_lam": float(np.abs(lam[hid]).mean()),
         "cos_bp": float("nan"),
     }
     if with_cosine:
@@ -82,93 +78,70 @@ def lp_metrics(net, x, lam, weight, bias, dataset, params: LPParams, *,
     return row
 
 
-def train_lp(net, dataset, params: LPParams | dict | None = None, *, epochs: int = 100,
-             batch_size: int | None = None, engine: str = "vector", x_init: str = "zero",
-             seed: int = 0, eval_every: int = 10, with_cosine: bool = True) -> LPResult:
-    """Train a network with the LP rule.
+class SettledLearner:
+    """LP's adapter: (mini-)batches clamped for one step each, per-example state kept."""
 
-    Args:
-        net: a network graph or compiled network (its weights are the initial ones).
-        dataset: a :class:`runs.data.datasets.Dataset`.
-        params: :class:`LPParams` (or a mapping of its fields); ``two_round`` picks the
-            rule variant.
-        epochs: passes over the training set; one engine step per (mini-)batch.
-        batch_size: mini-batch size, or None for full batch.
-        engine: ``"vector"`` or ``"agent"``.
-        x_init: ``"zero"`` (x = 0, the literature's choice) or ``"forward"`` (x = the
-            forward pass of the initial network); λ starts at 0.
-        seed: seed of the mini-batch order.
-        eval_every: record metrics every this many steps (and at step 0 and the end).
-        with_cosine: compute ``cos_bp`` (an exact gradient per evaluation).
+    watched = ("lagrangian", "max_violation")
 
-    Returns:
-        An :class:`LPResult` whose history rows hold ``step``, ``epoch`` and the
-        :func:`lp_metrics` keys.
+    def __init__(self, net, dataset, params: LPMethodParams, schedule: Schedule, *,
+                 engine: str, dtype, seed: int, with_cosine: bool):
+        self.net, self.dataset, self.params = net, dataset, params
+        self.with_cosine, self.steps = with_cosine, 0
+        self.U, self.Y = dataset.inputs("train").astype(dtype), dataset.targets("train")
+        n = self.U.shape[1]
+        self.batch = None if schedule.batch is None or schedule.batch >= n else schedule.batch
+        self.engine = make_engine(engine, net, lp_rule(params.two_round), params,
+                                  batch=n if self.batch is None else self.batch, dtype=dtype)
+        self.store = {v: np.zeros((net.n_nodes, n), dtype=dtype) for v in EXAMPLE_VARS}
+        self.store["x"][net.input_idx] = self.U
+        if params.x_init == "forward":
+            self.store["x"] = forward_state(net, self.U).astype(dtype)
+        if self.batch is None:
+            for var in EXAMPLE_VARS:
+                self.engine.set_state(var, self.store[var])
 
-    Raises:
-        ConfigError: for a bad schedule, ``x_init`` or parameter.
-        DivergenceError: (from the engine) if the state becomes non-finite.
-    """
-    check_schedule(epochs, batch_size, eval_every)
-    if x_init not in X_INITS:
-        raise ConfigError(f"x_init must be one of {list(X_INITS)}, got {x_init!r}")
-    net = as_compiled(net)
-    dataset.check_fits(net)
-    params = LP.make_params(params)
-    U, Y = dataset.inputs("train"), dataset.targets("train")
-    n = U.shape[1]
-    full = batch_size is None or batch_size >= n
-    eng = make_engine(engine, net, lp_rule(params.two_round), params,
-                      batch=n if full else batch_size)
-    store = {v: np.zeros((net.n_nodes, n)) for v in EXAMPLE_VARS}
-    store["x"][net.input_idx] = U
-    if x_init == "forward":
-        store["x"] = forward_state(net, U)
-    if full:
-        for var in EXAMPLE_VARS:
-            eng.set_state(var, store[var])
-
-    def state(var):
-        return eng.state(var) if full else store[var]
-
-    rng = np.random.default_rng(seed)
-    history, step = [], 0
-
-    def record(epoch):
-        with np.errstate(over="ignore", invalid="ignore"):  # checked just below
-            row = lp_metrics(net, state("x"), state("lam"), eng.state("weight"),
-                             eng.state("bias"), dataset, params, with_cosine=with_cosine)
-        for key in ("loss", "lagrangian", "max_violation"):
-            if not np.isfinite(row[key]):
-                raise_divergence(net, step, key, {"x": state("x"), "lam": state("lam")})
-        history.append({"step": step, "epoch": epoch, **row})
-
-    record(0)
-    for epoch in range(1, epochs + 1):
-        for idx in batches(n, None if full else batch_size, rng):
-            if full:
+    def epoch(self, rng: np.random.Generator) -> None:
+        """One engine step per (mini-)batch (see :func:`runs.methods.base.batches`)."""
+        eng, U, Y = self.engine, self.U, self.Y
+        for idx in batches(U.shape[1], self.batch, rng):
+            if self.batch is None:
                 eng.advance(U, Y)
             else:
                 for var in EXAMPLE_VARS:
-                    eng.set_state(var, store[var][:, idx])
+                    eng.set_state(var, self.store[var][:, idx])
                 eng.advance(U[:, idx], Y[:, idx])
                 for var in EXAMPLE_VARS:
-                    store[var][:, idx] = eng.state(var)
-            step += 1
-            if step % eval_every == 0:
-                record(epoch)
-    if history[-1]["step"] != step:
-        record(epochs)
-    return LPResult(history, eng.state("weight"), eng.state("bias"), net, engine=eng,
-                    x=state("x"), lam=state("lam"), params=params)
+                    self.store[var][:, idx] = eng.state(var)
+            self.steps += 1
+
+    def parameters(self) -> tuple[np.ndarray, np.ndarray]:
+        """Current ``(weight, bias)``."""
+        return self.engine.state("weight"), self.engine.state("bias")
+
+    def state(self) -> dict:
+        """``{"x": (N, n_train), "lam": (N, n_train)}``."""
+        if self.batch is None:
+            return {"x": self.engine.state("x"), "lam": self.engine.state("lam")}
+        return {"x": self.store["x"].copy(), "lam": self.store["lam"].copy()}
+
+    def metrics(self) -> dict:
+        """:func:`lp_metrics` of the current state."""
+        s = self.state()
+        return lp_metrics(self.net, s["x"], s["lam"], *self.parameters(), self.dataset,
+                          self.params, with_cosine=self.with_cosine)
 
 
-def raise_divergence(net, step: int, metric: str, state: dict) -> None:
-    """Stop a run whose metric overflowed, naming the step and the most extreme neuron."""
-    name, values = max(state.items(), key=lambda kv: np.nanmax(np.abs(kv[1])))
-    with np.errstate(invalid="ignore"):
-        i = int(np.nanargmax(np.abs(values).max(axis=1)))
-    raise DivergenceError(
-        f"step {step}: the {metric} is no longer finite; the largest state is variable "
-        f"{name!r} of neuron {net.node_ids[i]!r} ({np.abs(values[i]).max():.3g}); lower the "
-        "step sizes or ρ")
+def _fidelity(result: TrainResult, dataset, seed: int) -> float:
+    """LP's ``cos_bp`` at the end of training (computed now if it was not recorded)."""
+    cos = result.final.get("cos_bp", float("nan"))
+    if np.isnan(cos):
+        cos = lp_metrics(result.net, result.x, result.lam, result.weight, result.bias,
+                         dataset, result.params)["cos_bp"]
+    return cos
+
+
+#: LP: default parameters are the rule's (:class:`agents.lp.LPParams`), x starts at 0.
+LP_METHOD = register(Method(
+    name="lp", params=LPMethodParams, learner=SettledLearner, presentation="settled",
+    defaults=LPMethodParams(), schedule=Schedule(epochs=100, batch=None, eval_every=10),
+    fidelity=_fidelity, rule=LP))

@@ -8,29 +8,32 @@ update to the exact gradient, time) and writes its plots to a folder it names.
 
 from __future__ import annotations
 
-import time
-import warnings
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
-from agents.errors import LocalpropWarning
+from agents.diffusion import DiffusionParams
 from networks.builders import layered, layered_recurrent, scale_to_contractive
 from networks.compile import compile_graph
 from runs.data.datasets import load_dataset
-from runs.methods import diffusion
-from runs.methods.bp import train_bp
-from runs.methods.lp import train_lp
-from runs.studies.fidelity import trained_fidelity
+from runs.methods import Entry, Schedule, compare
+from runs.methods.bp import matching_bp
 from runs.studies.input_speed import fidelity_sweep, raster, smallest_hold
 from runs.studies.lp_table import COMPARE_LP
 from runs.viz import plots
 
-#: Settings of the demo (small enough to run in well under a minute on 2 cores).
-EPOCHS = 300
+#: The demo's methods (small enough to run in well under a minute on 2 cores): BP and LP
+#: with the LP table's settings at η_w = 0.02 for 300 epochs, diffusion with examples held
+#: T = 8 steps for 30 epochs.
 LP_PARAMS = replace(COMPARE_LP, eta_w=0.02)
-DIFFUSION = {"T": 8, "eta": 0.1, "epochs": 30, "batch": 8}
+LP_SCHEDULE = Schedule(epochs=300, eval_every=10)
+METHODS = (
+    Entry("bp", matching_bp(LP_PARAMS), LP_SCHEDULE, label="BP (exact gradient)"),
+    Entry("lp", LP_PARAMS, LP_SCHEDULE, label="LP (local)"),
+    Entry("diffusion", DiffusionParams(eta=0.1),
+          Schedule(epochs=30, batch=8, eval_every=1, T=8), label="diffusion (T=8)"),
+)
 
 
 def demo_networks(n_in: int, n_out: int, seed: int = 0) -> dict:
@@ -58,22 +61,11 @@ def run_demo(out_dir="localprop-demo", *, seed: int = 0, quiet: bool = False) ->
         net = compile_graph(G)
         say(f"{net_name} network: {net.n_nodes} neurons, {net.n_edges} synapses, "
             f"{'acyclic' if net.is_dag else 'cyclic'}")
-        t = time.perf_counter()
-        bp = train_bp(net, ds, optimizer="adam", lr=LP_PARAMS.eta_w, epochs=EPOCHS,
-                      eval_every=10)
-        rows.append(_row(net_name, "BP (exact gradient)", bp.final, 1.0, t))
-        t = time.perf_counter()
-        lp = train_lp(net, ds, LP_PARAMS, epochs=EPOCHS, eval_every=10, x_init="forward")
-        rows.append(_row(net_name, "LP (local)", lp.final, lp.final["cos_bp"], t))
-        t = time.perf_counter()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", LocalpropWarning)
-            df = diffusion.train(net, ds, **DIFFUSION)
-        secs = time.perf_counter() - t
-        cos = trained_fidelity(net, df.weight, df.bias, ds, DIFFUSION["T"])
-        rows.append(_row(net_name, f"diffusion (T={DIFFUSION['T']})", df.final, cos, t, secs))
-        curves[net_name] = {"BP": bp.history, "LP": lp.history, "diffusion": df.history}
-        lam = np.abs(lp.lam).mean(axis=1)
+        result = compare(METHODS, net, ds, [seed], fidelity=True)
+        rows += [{"network": net_name, **r} for r in result.rows]
+        res = {e.name: result.results[seed, e.name] for e in METHODS}
+        curves[net_name] = {e.name.split()[0]: res[e.name].history for e in METHODS}
+        lam = np.abs(res["LP (local)"].lam).mean(axis=1)
         lam[net.is_input] = np.nan
         plots.plot_graph(G, lam, out / f"lambda_{net_name}.png", label="mean |λ| over examples",
                          title=f"{net_name} net after LP training: multipliers λ")
@@ -92,12 +84,6 @@ def run_demo(out_dir="localprop-demo", *, seed: int = 0, quiet: bool = False) ->
     written = sorted(p.name for p in out.glob("*.png"))
     say(f"plots written to {out.resolve()}/: {', '.join(written)}")
     return rows
-
-
-def _row(net_name, method, final, cos, start, secs=None) -> dict:
-    return {"network": net_name, "method": method, "train_acc": final["train_acc"],
-            "test_acc": final["test_acc"], "cosine": cos,
-            "seconds": time.perf_counter() - start if secs is None else secs}
 
 
 def _print_table(rows, say) -> None:

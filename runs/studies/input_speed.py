@@ -4,7 +4,7 @@ For layered tanh nets of several depths (depth = number of weight layers; hidden
 of ``width`` neurons, identity outputs, all delays 1) and several seeds, random examples
 are presented one by one, each held for T steps (or, with ``--stream sine``, sinusoids
 of period T), with frozen weights. The cosine between the accumulated diffusion update
-and the summed BP gradient of the same frames (:func:`runs.studies.fidelity.measure_fidelity`)
+and the summed BP gradient of the same frames (:func:`runs.methods.fidelity.measure_fidelity`)
 is tabulated and plotted against T; the smallest T reaching 0.99 is reported per depth.
 
 Usage::
@@ -22,11 +22,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from agents.errors import ConfigError
 from networks.builders import layered
 from networks.compile import compile_graph
 from networks.engines import ENGINES
 from runs.data.streams import held_stream, sinusoid_stream
-from runs.studies.fidelity import measure_fidelity, record_waves
+from runs.methods import get_method
+from runs.methods.fidelity import measure_fidelity, record_waves
 from runs.viz.plots import plot_fidelity, plot_raster
 
 DEFAULT_T = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256)
@@ -40,11 +42,14 @@ def fidelity_net(depth: int, seed: int, *, width: int = 8, n_in: int = 4, n_out:
 
 def fidelity_run(depth: int, seed: int, T: int, *, stream: str = "held", width: int = 8,
                  n_in: int = 4, n_out: int = 2, n_data: int = 64, n_examples: int = 32,
-                 batch: int = 4, engine: str = "vector") -> dict:
+                 batch: int = 4, engine: str = "vector", dtype: str = "float64",
+                 method: str = "diffusion") -> dict:
     """One cell of the table: the fidelity of one net, seed and speed.
 
     Data: ``n_data`` examples with inputs N(0, 1) and targets N(0, 1), each stream shows
     ``n_examples`` of them (held streams); sine streams run ``n_examples * T`` steps.
+    ``method`` names a ``clamped`` method (:mod:`runs.methods.clamped`) whose rule is
+    measured with its default parameters (η = 0).
 
     Returns:
         ``{"depth", "seed", "T", "cosine", "cosine_all", "steps"}``.
@@ -57,8 +62,9 @@ def fidelity_run(depth: int, seed: int, T: int, *, stream: str = "held", width: 
     elif stream == "sine":
         frames = sinusoid_stream(n_in, n_out, T, n_examples * T, batch=batch, seed=rng)
     else:
-        raise ValueError(f"stream must be 'held' or 'sine', got {stream!r}")
-    f = measure_fidelity(net, frames, engine=engine)
+        raise ConfigError(f"stream must be 'held' or 'sine', got {stream!r}")
+    rule = get_method(method).rule
+    f = measure_fidelity(net, frames, rule=rule, engine=engine, dtype=dtype)
     return {"depth": depth, "seed": seed, "T": T, "cosine": f.cosine,
             "cosine_all": f.cosine_all, "steps": f.steps}
 

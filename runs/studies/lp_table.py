@@ -6,61 +6,56 @@ table (sigmoid MLPs 1×100 and 3×30).
 
 
 import argparse
-import time
 
 import numpy as np
 
 from agents.errors import ConfigError
-from agents.lp import LP, LPParams
 from networks.builders import layered
 from runs.data.datasets import DATASETS, load_dataset
-from runs.methods.bp import train_bp
-from runs.methods.lp import train_lp
+from runs.methods import Entry, compare
+from runs.methods.bp import matching_bp
+from runs.methods.lp import LP_METHOD, LPMethodParams
 
-#: LP settings used by :func:`compare`: G = lin with ρ = 1, Adam on w and b (the BP
-#: baseline uses the same Adam), plain steps on x and λ (see LPParams.state_optimizer).
-COMPARE_LP = LPParams(constraint="lin", rho=1.0, optimizer="adam", state_optimizer="sgd",
-                      eta_w=3e-3, eta_x=0.2, eta_lam=0.2, loss="squared")
+#: LP settings of the table: G = lin with ρ = 1, Adam on w and b (the BP baseline uses
+#: the same Adam, :func:`runs.methods.bp.matching_bp`), plain steps on x and λ (see
+#: LPParams.state_optimizer), x starting at the forward pass.
+COMPARE_LP = LPMethodParams(constraint="lin", rho=1.0, optimizer="adam",
+                            state_optimizer="sgd", eta_w=3e-3, eta_x=0.2, eta_lam=0.2,
+                            loss="squared", x_init="forward")
 COMPARE_ARCHS = {"1x100": (100,), "3x30": (30, 30, 30)}
 
 
-def compare(name: str, seeds, archs=("1x100", "3x30"), *, lp_params: LPParams = COMPARE_LP,
-            epochs: int = 2000, bp_epochs: int | None = None,
-            batch_size: int | None = None, verbose: bool = False) -> list[dict]:
+def lp_vs_bp(name: str, seeds, archs=("1x100", "3x30"), *,
+             lp_params: LPMethodParams = COMPARE_LP, epochs: int = 2000,
+             bp_epochs: int | None = None, batch: int | None = None,
+             verbose: bool = False) -> list[dict]:
     """LP vs BP final test accuracy on the same sigmoid MLP, initial weights and split.
 
-    For each seed and architecture: ``load_dataset(name, seed=seed)``, ``layered([d,
-    *hidden, n_out], "sigmoid", seed=seed)``, then :func:`train_lp` and
-    :func:`runs.bp.train_bp` (``lp_params.optimizer`` with ``lr = lp_params.eta_w``, same
-    loss, μ, batch size and number of epochs unless ``bp_epochs`` is given). LP starts
-    from ``x_init="forward"``.
+    For each architecture and seed: ``load_dataset(name, seed=seed)``, ``layered([d,
+    *hidden, n_out], "sigmoid", seed=seed)``, then :func:`runs.methods.compare` of LP
+    (``lp_params``) and its matching BP baseline (same optimiser, step size ``eta_w``,
+    μ, loss), same batch and number of epochs unless ``bp_epochs`` is given.
 
     Returns:
         Rows ``{dataset, arch, seed, bp_test_acc, lp_test_acc, bp_train_acc,
         lp_train_acc, diff, lp_seconds, bp_seconds}``; ``diff = lp − bp`` (points).
     """
     rows, bp_epochs = [], bp_epochs or epochs
-    for seed in seeds:
-        ds = load_dataset(name, seed=seed)
-        for arch in archs:
-            G = layered([ds.n_inputs, *COMPARE_ARCHS[arch], ds.n_outputs], "sigmoid",
-                        seed=seed)
-            t0 = time.perf_counter()
-            lp = train_lp(G, ds, lp_params, epochs=epochs, batch_size=batch_size,
-                          x_init="forward", seed=seed, eval_every=epochs,
-                          with_cosine=False)
-            t1 = time.perf_counter()
-            bp = train_bp(G, ds, optimizer=lp_params.optimizer, lr=lp_params.eta_w,
-                          beta1=lp_params.beta1, beta2=lp_params.beta2, mu=lp_params.mu,
-                          loss=lp_params.loss, epochs=bp_epochs, batch_size=batch_size,
-                          seed=seed, eval_every=bp_epochs)
-            t2 = time.perf_counter()
+    entries = [Entry("lp", lp_params, {"epochs": epochs, "batch": batch,
+                                       "eval_every": epochs}),
+               Entry("bp", matching_bp(lp_params), {"epochs": bp_epochs, "batch": batch,
+                                                    "eval_every": bp_epochs})]
+    for arch in archs:
+        def graph(seed, arch=arch):
+            ds = load_dataset(name, seed=seed)
+            return layered([ds.n_inputs, *COMPARE_ARCHS[arch], ds.n_outputs], "sigmoid",
+                           seed=seed)
+
+        result = compare(entries, graph, lambda seed: load_dataset(name, seed=seed), seeds,
+                         with_cosine=False)
+        for seed in seeds:
             row = {"dataset": name, "arch": arch, "seed": seed,
-                   "bp_test_acc": bp.final["test_acc"], "lp_test_acc": lp.final["test_acc"],
-                   "bp_train_acc": bp.final["train_acc"],
-                   "lp_train_acc": lp.final["train_acc"],
-                   "diff": 100 * (lp.final["test_acc"] - bp.final["test_acc"]),
-                   "lp_seconds": t1 - t0, "bp_seconds": t2 - t1}
+                   **result.summary(seed, baseline="bp")}
             rows.append(row)
             if verbose:
                 print(_fmt(row), flush=True)
@@ -78,7 +73,7 @@ def _fmt(r: dict) -> str:
 
 
 def _overrides(items) -> dict:
-    """Parse ``KEY=VALUE`` strings into LPParams fields (numbers, booleans, ``none``)."""
+    """Parse ``KEY=VALUE`` strings into LP parameters (numbers, booleans, ``none``)."""
     out = {}
     for item in items:
         key, sep, value = item.partition("=")
@@ -104,16 +99,17 @@ def main(argv=None) -> None:
                     choices=list(COMPARE_ARCHS))
     ap.add_argument("--epochs", type=int, default=2000, help="LP (and BP) epochs")
     ap.add_argument("--bp-epochs", type=int, default=None, help="BP epochs if different")
-    ap.add_argument("--batch-size", type=int, default=None, help="default: full batch")
+    ap.add_argument("--batch", type=int, default=None, help="default: full batch")
     ap.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
                     help="override LP parameters of COMPARE_LP, e.g. constraint=abs-eps "
                          "eps=1e-3 state_optimizer=none")
     args = ap.parse_args(argv)
-    params = LP.make_params(COMPARE_LP, **_overrides(args.set))
+    params = LP_METHOD.make_params(COMPARE_LP, **_overrides(args.set))
     print(f"LP: {params}", flush=True)
     print(_HEADER, flush=True)
-    rows = compare(args.compare, args.seeds, args.archs, lp_params=params, epochs=args.epochs,
-                   bp_epochs=args.bp_epochs, batch_size=args.batch_size, verbose=True)
+    rows = lp_vs_bp(args.compare, args.seeds, args.archs, lp_params=params,
+                    epochs=args.epochs, bp_epochs=args.bp_epochs, batch=args.batch,
+                    verbose=True)
     for arch in args.archs:
         d = np.array([r["diff"] for r in rows if r["arch"] == arch])
         lp = np.mean([r["lp_test_acc"] for r in rows if r["arch"] == arch])

@@ -16,7 +16,15 @@ import numpy as np
 from agents.errors import GraphError
 from networks.compile import CompiledNetwork, compile_graph
 from runs.methods.evaluate import forward_state, graph_with_params, predict
+from runs.methods.lp import LPMethodParams
 from runs.methods.metrics import accuracy
+
+
+@dataclass(frozen=True)
+class PruningParams(LPMethodParams):
+    """LP's method parameters plus the pruning threshold on the support fraction."""
+
+    threshold: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -84,7 +84,7 @@ def plot_raster(net, recording: dict, path, *, example: int = 0, mode: str = "va
     Args:
         net: the compiled network.
         recording: ``{"x": (S, N, B) or (S, N), "delta": same}`` (e.g. from
-            :func:`runs.studies.fidelity.record_waves`).
+            :func:`runs.methods.fidelity.record_waves`).
         path: output file.
         example: which batch column to show.
         mode: ``"value"`` (x and δ) or ``"change"`` (|x(t) − x(t−1)|, |δ(t) − δ(t−1)|,

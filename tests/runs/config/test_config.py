@@ -69,7 +69,9 @@ def error_of(tmp_path, text) -> str:
 def test_valid_config_fills_defaults(tmp_path):
     cfg = load_config(write(tmp_path, BASE))
     assert cfg["name"] == "exp" and cfg["engine"] == "vector" and cfg["dtype"] == "float64"
-    assert cfg["schedule"] == {"steps": 20, "eval_every": 1}
+    assert cfg["schedule"] == {"steps": 20}  # defaults of keys forward uses, only
+    assert cfg["rule"] == {"name": "forward"}  # the rule it runs is recorded
+    assert "data" not in cfg.data or cfg["data"] == {}
     assert cfg["record"] == {"vars": ["x"], "snapshots": False, "every": 1}
     assert cfg["network"] == {"builder": "ring", "n": 5}
     assert cfg.seeds == tuple(derive_seeds(3, 1)) and cfg["sweep"] == {}
@@ -208,8 +210,11 @@ def test_expand_sizes_and_stable_ids(tmp_path):
     ("mode = 'c'", r"invalid \[rule\] parameters in \S+: mode must be 'a' or 'b'"),
 ])
 def test_rule_params_validated_by_a_dataclass_hook(tmp_path, rule, expected):
-    text = f'experiment = "cfg-dataclass"\n[rule]\nname = "x"\n{rule}\n'
+    text = f'experiment = "cfg-dataclass"\n[rule]\n{rule}\n'
     assert re.search(expected, error_of(tmp_path, text))
+    # an experiment that runs no named rule refuses a rule name (it would be ignored)
+    msg = error_of(tmp_path, 'experiment = "cfg-dataclass"\n[rule]\nname = "x"\n')
+    assert "key 'rule.name'" in msg and "'cfg-dataclass' runs no named rule" in msg
     ok = load_config(write(tmp_path, 'experiment = "cfg-dataclass"\n[rule]\neta_w = 1\n'))
     assert ok["rule"] == {"eta_w": 1}
 

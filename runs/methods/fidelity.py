@@ -10,15 +10,16 @@ steps, about T times the sum of the examples' gradients. Fidelity is ``cosine(U,
 run over all S steps, contains no error signal about them.)
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from agents.diffusion import DIFFUSION, Presenter
+from agents.diffusion import DIFFUSION
+from agents.rule import Rule
 from networks.compile import CompiledNetwork, compile_graph
-from networks.engines import as_compiled, make_engine
+from networks.engines import as_compiled
 from networks.oracles import exact_gradient
-from runs.data.streams import Stream, held_stream
+from runs.data.streams import Stream, held_stream, presenter
 from runs.methods.evaluate import graph_with_params
 from runs.methods.metrics import cosine
 
@@ -70,29 +71,39 @@ def reference_gradient(net: CompiledNetwork, stream: Stream, loss: str = "square
     return dw, g.delta @ c
 
 
-def measure_fidelity(net, stream: Stream, *, loss: str = "squared", latency=None,
-                     engine: str = "vector", warn: bool = True) -> Fidelity:
+def _frozen(rule, params):
+    """The rule's params with η = 0 (weights frozen, updates accumulated)."""
+    params = rule.make_params(params)
+    return replace(params, eta=0.0)
+
+
+def measure_fidelity(net, stream: Stream, *, rule: Rule = DIFFUSION, params=None,
+                     latency=None, engine: str = "vector", dtype="float64",
+                     warn: bool = True) -> Fidelity:
     """Run ``stream`` with frozen weights and compare the accumulated update with BP.
 
     Args:
         net: a graph or compiled network.
         stream: the frames (B = the engine's batch).
-        loss: ``"squared"`` or ``"bce"``.
+        rule: a rule with forward and backward waves that accumulates its update in
+            ``dw_sum``/``db_sum`` (backprop diffusion, or one like it).
+        params: the rule's params object (its ``eta`` is set to 0; ``loss`` is used).
         latency: output latencies (default: shortest path delays).
         engine: ``"vector"`` or ``"agent"``.
+        dtype: the engine's float dtype.
         warn: warn about ambiguous latencies.
 
     Returns:
         A :class:`Fidelity` (see the module docstring for the definitions).
     """
     net = as_compiled(net)
-    eng = make_engine(engine, net, DIFFUSION, {"eta": 0.0, "loss": loss},
-                      batch=stream.u.shape[2])
-    presenter = Presenter(eng, latency, warn=warn)
-    presenter.run(stream.u, stream.y)
-    dw, db = eng.state("dw_sum"), eng.state("db_sum")
-    frames = max(stream.steps - int(presenter.latency.max(initial=0)), 1)
-    ref_w, ref_b = reference_gradient(net, stream, loss, frames=frames)
+    params = _frozen(rule, params)
+    feed = presenter(net, rule, params, batch=stream.u.shape[2], engine=engine, dtype=dtype,
+                     latency=latency, warn=warn)
+    feed.run(stream.u, stream.y)
+    dw, db = feed.engine.state("dw_sum"), feed.engine.state("db_sum")
+    frames = max(stream.steps - int(feed.latency.max(initial=0)), 1)
+    ref_w, ref_b = reference_gradient(net, stream, params.loss, frames=frames)
     return Fidelity(cosine=cosine(dw, ref_w),
                     cosine_all=cosine(np.concatenate([dw, db]), np.concatenate([ref_w, ref_b])),
                     update=dw, reference=ref_w, bias_update=db, bias_reference=ref_b,
@@ -100,18 +111,19 @@ def measure_fidelity(net, stream: Stream, *, loss: str = "squared", latency=None
 
 
 def trained_fidelity(net: CompiledNetwork, weight, bias, data, T: int, *,
-                     loss: str = "squared", seed=0) -> float:
-    """Cosine of the diffusion update to the exact gradient at given (trained) weights.
+                     rule: Rule = DIFFUSION, params=None, seed=0) -> float:
+    """Cosine of the rule's update to the exact gradient at given (trained) weights.
 
-    Weights frozen; 4 streams of 32 training examples each, every example held T steps.
+    Weights frozen; 4 streams of 32 training examples each, every example held T steps
+    (see :func:`measure_fidelity` for ``rule`` and ``params``).
     """
     trained = compile_graph(graph_with_params(net, weight, bias))
     stream = held_stream(data.inputs("train").T, data.targets("train"), T, n_examples=32,
                          batch=4, seed=seed)
-    return measure_fidelity(trained, stream, loss=loss, warn=False).cosine
+    return measure_fidelity(trained, stream, rule=rule, params=params, warn=False).cosine
 
 
-def record_waves(net, stream: Stream, *, loss: str = "squared", latency=None,
+def record_waves(net, stream: Stream, *, rule: Rule = DIFFUSION, params=None, latency=None,
                  engine: str = "vector", warn: bool = True) -> dict[str, np.ndarray]:
     """Run ``stream`` with frozen weights, recording the waves for a raster plot.
 
@@ -119,8 +131,7 @@ def record_waves(net, stream: Stream, *, loss: str = "squared", latency=None,
         ``{"x": (S, N, B), "delta": (S, N, B), "e": (S, N, B)}``.
     """
     net = as_compiled(net)
-    eng = make_engine(engine, net, DIFFUSION, {"eta": 0.0, "loss": loss},
-                      batch=stream.u.shape[2], record=["x", "delta", "e"])
-    Presenter(eng, latency, warn=warn).run(stream.u, stream.y)
-    return eng.recording
-
+    feed = presenter(net, rule, _frozen(rule, params), batch=stream.u.shape[2], engine=engine,
+                     record=("x", "delta", "e"), latency=latency, warn=warn)
+    feed.run(stream.u, stream.y)
+    return feed.engine.recording
