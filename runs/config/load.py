@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import networkx as nx
+
 from agents.errors import ConfigError, GraphError
 from networks.builders import BUILDERS
 from runs.config.schema import (
@@ -80,8 +82,8 @@ def _section(name: str, raw: Any, source: str) -> dict:
     return out
 
 
-def _network(net: dict, source: str, base_dir: Path) -> None:
-    """Check builder XOR file; builder kwargs against the builder's signature."""
+def _network(net: dict, source: str, base_dir: Path) -> nx.DiGraph:
+    """Check builder XOR file, builder kwargs against the builder's signature; the graph."""
     if ("builder" in net) == ("file" in net):
         raise ConfigError(f"[network] in {source} needs exactly one of 'builder' and 'file'")
     extra = {k: v for k, v in net.items() if k not in SCHEMA["network"]}
@@ -95,10 +97,11 @@ def _network(net: dict, source: str, base_dir: Path) -> None:
         from networks.graphio import load_graph
 
         try:
-            load_graph(path)
+            G = load_graph(path)
         except GraphError as e:
             raise ConfigError(f"key 'network.file' in {source}: {e}") from None
-        return
+        _check_gain(net, G, source)
+        return G
     sig = inspect.signature(BUILDERS[net["builder"]], eval_str=True)
     params = {k: p for k, p in sig.parameters.items()}
     for k, v in extra.items():
@@ -112,9 +115,18 @@ def _network(net: dict, source: str, base_dir: Path) -> None:
             raise ConfigError(f"missing key 'network.{k}' in {source} (required by builder "
                               f"{net['builder']!r})")
     try:  # fail early: build it once (seed 0) so bad sizes or values surface at load time
-        BUILDERS[net["builder"]](**{"seed": 0, **extra})
+        G = BUILDERS[net["builder"]](**{"seed": 0, **extra})
     except GraphError as e:
         raise ConfigError(f"[network] in {source}: {e}") from None
+    _check_gain(net, G, source)
+    return G
+
+
+def _check_gain(net: dict, G, source: str) -> None:
+    """``contractive_gain`` scales the recurrent weights: refuse it on an acyclic network."""
+    if "contractive_gain" in net and nx.is_directed_acyclic_graph(G):
+        raise ConfigError(f"key 'network.contractive_gain' in {source}: the network has no "
+                          f"cycle, so there are no recurrent weights to scale; remove it")
 
 
 def _flatten(sweep: Any, source: str, prefix: str = "") -> dict[str, list]:
@@ -163,8 +175,7 @@ def _validate_one(raw: dict, source: str, base_dir: Path) -> dict:
     for name in exp.needs:
         if not raw.get(name):
             raise ConfigError(f"experiment {exp.name!r} needs a [{name}] section in {source}")
-    if out["network"]:
-        _network(out["network"], source, base_dir)
+    graph = _network(out["network"], source, base_dir) if out["network"] else None
     cls = exp.params_class(rule)
     hook = exp.params_validator or (dataclass_validator(cls) if cls else no_params)
     params = {k: v for k, v in out["rule"].items() if k != "name"}
@@ -175,10 +186,10 @@ def _validate_one(raw: dict, source: str, base_dir: Path) -> dict:
             hook(params)
     except ConfigError as e:
         raise ConfigError(str(e) if source in str(e) else f"{e} (in {source})") from None
-    used = check_used(raw, exp, rule, source)
+    used = check_used(raw, exp, out, source)
     drop_unused_defaults(out, used)
     if "data" in exp.needs:
-        check_data(out["data"], source)
+        check_data(out["data"], exp.name, source, graph)
     return out
 
 
@@ -224,6 +235,9 @@ def validate_config(raw: dict, source: str = "<config>", base_dir=None) -> Confi
             where.pop(key, None)
     if "seeds" in data and "n_seeds" in data:
         raise ConfigError(f"keys 'seeds' and 'n_seeds' in {source} are mutually exclusive")
+    if "seeds" in data and "seed" in raw:
+        raise ConfigError(f"keys 'seed' and 'seeds' in {source} are mutually exclusive: the "
+                          f"master seed only derives seeds (with n_seeds); remove one")
     if data.get("seeds") == []:
         raise ConfigError(f"key 'seeds' in {source} must list at least one seed")
     data.setdefault("name", Path(source).stem.strip("<>") or "experiment")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 
 from agents.errors import ConfigError, DataError
+from networks.compile import compile_graph
 from runs.config.schema import OPEN_SECTIONS, SCHEMA
 from runs.data.datasets import load_dataset
 
@@ -43,8 +44,10 @@ def resolve_rule_name(exp, rule: dict, source: str) -> str | None:
     return name
 
 
-def check_used(raw: dict, exp, rule: str | None, source: str) -> frozenset[str] | None:
+def check_used(raw: dict, exp, cfg: dict, source: str) -> frozenset[str] | None:
     """Refuse keys given in ``raw`` (one config, no sweep) that the experiment does not use.
+
+    ``cfg`` is the validated config (the experiment's keys may depend on it).
 
     Returns:
         The used keys (see :attr:`Experiment.keys`), or None if undeclared.
@@ -52,9 +55,10 @@ def check_used(raw: dict, exp, rule: str | None, source: str) -> frozenset[str] 
     Raises:
         ConfigError: naming the first unused key, the experiment (and rule) and the file.
     """
-    used = exp.used_keys(rule)
+    used = exp.used_keys(cfg)
     if used is None:
         return None
+    rule = cfg.get("rule", {}).get("name")
     with_rule = f" with rule {rule!r}" if rule else ""
     for path, given in _given(raw):
         if path in used or path in ALWAYS_USED or path == "rule.name" or not given:
@@ -95,16 +99,29 @@ def drop_unused_defaults(out: dict, used: frozenset[str] | None) -> None:
                 del out[section][k]
 
 
-def check_data(data: dict, source: str) -> None:
+def check_data(data: dict, experiment: str, source: str, graph=None) -> None:
     """Load the dataset once so that arguments it cannot honour are refused now.
 
+    With ``graph`` (the network, built with seed 0), check that it fits the data.
+
     Raises:
-        ConfigError: naming the ``data`` key and the file.
+        ConfigError: naming the ``data`` key, the experiment and the file.
     """
     if "name" not in data:
         raise ConfigError(f"missing key 'data.name' in {source}")
+    for key in ("test_fraction", "n_samples"):
+        if data["name"] == "xor" and key in data:
+            raise ConfigError(f"key 'data.{key}' in {source} is not used by experiment "
+                              f"{experiment!r} with dataset 'xor' (its 4 points are both "
+                              f"the training and the test set); remove it")
     try:
-        load_dataset(data["name"], seed=0, **{k: data[k] for k in ("test_fraction",
-                                                                   "n_samples") if k in data})
+        ds = load_dataset(data["name"], seed=0, **{k: data[k] for k in ("test_fraction",
+                                                                        "n_samples")
+                                                   if k in data})
     except (ConfigError, DataError) as e:
         raise ConfigError(f"[data] in {source}: {e}") from None
+    if graph is not None:
+        try:
+            ds.check_fits(compile_graph(graph))
+        except DataError as e:
+            raise ConfigError(f"[network] and [data] in {source} do not fit: {e}") from None

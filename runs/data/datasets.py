@@ -133,7 +133,7 @@ def _raw(name: str, seed: int, n_samples: int | None):
         X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
         return X, np.array([0, 1, 1, 0])
     if name == "moons":
-        return skd.make_moons(n_samples=n_samples or 200, noise=0.1, random_state=seed)
+        return skd.make_moons(n_samples=n_samples or 200, noise=0.1, random_state=seed % 2**32)
     loader = skd.load_wine if name == "wine" else skd.load_digits
     X, y = loader(return_X_y=True)
     return X.astype(np.float64), y
@@ -145,7 +145,8 @@ def load_dataset(name: str, *, seed: int = 0, test_fraction: float | None = None
 
     Args:
         name: ``"xor"``, ``"moons"``, ``"wine"`` or ``"digits"``.
-        seed: seed of the split (and of the moons noise).
+        seed: seed of the split (and of the moons noise); int >= 0, taken modulo 2**32
+            (scikit-learn's range).
         test_fraction: fraction of examples in the test set, in (0, 1) (default 0.25);
             XOR has no split (its 4 points are both sets) and refuses it.
         n_samples: number of moons points (default 200); for wine/digits, keep a seeded
@@ -182,9 +183,9 @@ def load_dataset(name: str, *, seed: int = 0, test_fraction: float | None = None
                               f"{len(y)} examples")
         if n_samples is not None and name != "moons" and n_samples < len(y):
             X, _, y, _ = train_test_split(X, y, train_size=n_samples, stratify=y,
-                                          random_state=seed)
+                                          random_state=seed % 2**32)
         Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=test_fraction, stratify=y,
-                                              random_state=seed)
+                                              random_state=seed % 2**32)
     mean, std = Xtr.mean(axis=0), Xtr.std(axis=0)
     std = np.where(std > 0, std, 1.0)
     return Dataset(name=name, X_train=(Xtr - mean) / std, X_test=(Xte - mean) / std,

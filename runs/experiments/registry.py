@@ -71,9 +71,9 @@ class Experiment:
         rule_required: ``[rule] name`` must be given.
         keys: the config keys the experiment uses, as ``"section.key"`` (``"engine"`` and
             ``"dtype"`` for those top-level keys; ``"network"`` and ``"rule"`` for the
-            whole open sections), or ``keys(rule_name)`` giving them. A key given in a
-            config but not used is refused. None: every key is accepted (plugins that do
-            not declare theirs).
+            whole open sections), or ``keys(cfg)`` giving them for a validated config
+            (its ``[rule] name`` resolved). A key given in a config but not used is
+            refused. None: every key is accepted (plugins that do not declare theirs).
     """
 
     name: str
@@ -83,15 +83,15 @@ class Experiment:
     needs: tuple[str, ...] = ()
     rules: tuple[str, ...] | Callable[[], tuple[str, ...]] = ()
     rule_required: bool = False
-    keys: Collection[str] | Callable[[str | None], Collection[str]] | None = None
+    keys: Collection[str] | Callable[[dict], Collection[str]] | None = None
 
     def rule_names(self) -> tuple[str, ...]:
         """The allowed ``[rule] name`` values."""
         return tuple(self.rules() if callable(self.rules) else self.rules)
 
-    def used_keys(self, rule: str | None) -> frozenset[str] | None:
-        """The keys used with rule ``rule`` (None: undeclared)."""
-        keys = self.keys(rule) if callable(self.keys) else self.keys
+    def used_keys(self, cfg: dict) -> frozenset[str] | None:
+        """The keys a validated config ``cfg`` uses (None: undeclared)."""
+        keys = self.keys(cfg) if callable(self.keys) else self.keys
         return None if keys is None else frozenset(keys)
 
     def params_class(self, rule: str | None) -> type | None:

@@ -29,9 +29,9 @@ from runs.studies.pruning import PruningParams, prune_experiment
 _DATA = ("data.name", "data.test_fraction", "data.n_samples")
 
 
-def method_keys(rule: str | None) -> tuple[str, ...]:
-    """The config keys a learning run of method ``rule`` uses."""
-    method = get_method(rule)
+def method_keys(cfg: dict) -> tuple[str, ...]:
+    """The config keys a learning run of the method ``[rule] name`` uses."""
+    method = get_method(cfg["rule"]["name"])
     return (*_DATA, "network", "rule", "dtype", *(f"schedule.{k}" for k in
                                                   method.schedule_keys),
             *(("engine",) if method.uses_engine else ()),
@@ -115,8 +115,8 @@ def diffusion(cfg: dict, seed: int) -> RunOutput:
     return _train(cfg, seed)
 
 
-def _compare_keys(rule: str | None) -> tuple[str, ...]:
-    return tuple(k for k in method_keys(rule) if k != "record.snapshots")
+def _compare_keys(cfg: dict) -> tuple[str, ...]:
+    return tuple(k for k in method_keys(cfg) if k != "record.snapshots")
 
 
 @experiment("compare", params=_params_of, needs=("network", "data"), rules=("lp",),
@@ -140,8 +140,8 @@ def compare_with_bp(cfg: dict, seed: int) -> RunOutput:
     return RunOutput(rows=rows, summary=result.summary(seed, baseline="bp"))
 
 
-def _pruning_keys(rule: str | None) -> tuple[str, ...]:
-    return _compare_keys(rule)
+def _pruning_keys(cfg: dict) -> tuple[str, ...]:
+    return _compare_keys(cfg)
 
 
 @experiment("pruning", params=PruningParams, needs=("network", "data"), rules=("lp",),

@@ -72,7 +72,7 @@ def test_valid_config_fills_defaults(tmp_path):
     assert cfg["schedule"] == {"steps": 20}  # defaults of keys forward uses, only
     assert cfg["rule"] == {"name": "forward"}  # the rule it runs is recorded
     assert "data" not in cfg.data or cfg["data"] == {}
-    assert cfg["record"] == {"vars": ["x"], "snapshots": False, "every": 1}
+    assert cfg["record"] == {"snapshots": False, "every": 1}  # vars: only with snapshots
     assert cfg["network"] == {"builder": "ring", "n": 5}
     assert cfg.seeds == tuple(derive_seeds(3, 1)) and cfg["sweep"] == {}
 
@@ -129,7 +129,9 @@ def test_choices_and_missing_keys(tmp_path):
 def test_seeds_and_n_seeds_are_exclusive(tmp_path):
     msg = error_of(tmp_path, "seeds = [1, 2]\nn_seeds = 2\n" + BASE)
     assert "'seeds' and 'n_seeds'" in msg and "mutually exclusive" in msg
-    assert "lists a seed twice" in error_of(tmp_path, "seeds = [1, 1]\n" + BASE)
+    assert "lists a seed twice" in error_of(tmp_path, "seeds = [1, 1]\n" + BASE.replace(
+        "seed = 3\n", ""))
+    assert "'seed' and 'seeds'" in error_of(tmp_path, "seeds = [1, 2]\n" + BASE)
 
 
 def test_network_file_relative_to_config_and_missing(tmp_path):
@@ -199,7 +201,8 @@ def test_expand_sizes_and_stable_ids(tmp_path):
     assert s.params == {"network.n": 3, "engine": "vector", "schedule.steps": 5}
     assert s.config["network"]["n"] == 3 and s.config["seed"] == s.seed
     assert "sweep" not in s.config and "n_seeds" not in s.config
-    explicit = expand(load_config(write(tmp_path, "seeds = [5, 9]\n" + BASE)))
+    no_master = BASE.replace("seed = 3\n", "")
+    explicit = expand(load_config(write(tmp_path, "seeds = [5, 9]\n" + no_master)))
     assert [e.seed for e in explicit] == [5, 9]
 
 

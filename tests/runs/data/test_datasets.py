@@ -60,3 +60,10 @@ def test_errors_are_named():
     with pytest.raises(DataError, match="labels"):
         one_hot(np.array([0, 3]), 3)
     assert set(DATASETS) == {"xor", "moons", "wine", "digits"}
+
+
+def test_run_seeds_beyond_scikit_learns_range_work():
+    """Derived run seeds are up to 2**63; the split takes them modulo 2**32."""
+    big = load_dataset("moons", seed=2**62 + 5, n_samples=40)
+    small = load_dataset("moons", seed=(2**62 + 5) % 2**32, n_samples=40)
+    np.testing.assert_array_equal(big.X_train, small.X_train)
