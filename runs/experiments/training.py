@@ -63,12 +63,19 @@ def _output(result, start: float, **extra) -> RunOutput:
                      summary={**final, "seconds": time.perf_counter() - start, **extra})
 
 
-def _train(cfg: dict, seed: int) -> RunOutput:
+def run_method(cfg: dict, seed: int) -> RunOutput:
+    """Train with the method named by ``[rule] name`` (experiments train, lp, bp, diffusion).
+
+    Rows: the training history. Summary: the final metrics, ``seconds``; clamped methods
+    add ``fidelity`` (the cosine of the rule's update to the exact gradient at the
+    trained weights, examples held T steps) and ``T``. LP with ``record.snapshots`` saves
+    x, λ, the weights and the support fractions.
+    """
     start = time.perf_counter()
     res = fit(cfg, seed)
     method = get_method(res.method)
     extra = {}
-    if method.presentation == "clamped":  # the cosine of its update at the trained weights
+    if method.presentation == "clamped":
         extra = {"fidelity": method.fidelity(res, load_data(cfg, seed), seed),
                  "T": res.schedule.T}
     out = _output(res, start, **extra)
@@ -80,39 +87,12 @@ def _train(cfg: dict, seed: int) -> RunOutput:
     return out
 
 
-def _learning(name: str, rules=None, **kw):
-    """Register ``fn`` as a learning experiment running one of ``rules``."""
-    return experiment(name, params=_params_of, needs=("network", "data"),
-                      rules=rules or (name,), keys=method_keys, **kw)
-
-
-@_learning("train", rules=lambda: tuple(METHODS), rule_required=True)
-def train_any(cfg: dict, seed: int) -> RunOutput:
-    """Train with the method named by ``[rule] name``.
-
-    Clamped methods add ``fidelity`` (the cosine of the rule's update to the exact
-    gradient at the trained weights, examples held T steps) and ``T`` to the summary;
-    LP with ``record.snapshots`` saves x, λ, the weights and the support fractions.
-    """
-    return _train(cfg, seed)
-
-
-@_learning("lp")
-def lp(cfg: dict, seed: int) -> RunOutput:
-    """Train with Lagrangian local propagation (``train`` with ``[rule] name = "lp"``)."""
-    return _train(cfg, seed)
-
-
-@_learning("bp")
-def bp(cfg: dict, seed: int) -> RunOutput:
-    """Train with exact gradients, the baseline (``train`` with ``name = "bp"``)."""
-    return _train(cfg, seed)
-
-
-@_learning("diffusion")
-def diffusion(cfg: dict, seed: int) -> RunOutput:
-    """Train with backprop diffusion (``train`` with ``name = "diffusion"``)."""
-    return _train(cfg, seed)
+# "train" runs any method, named by [rule] name; "lp", "bp", "diffusion" fix the method.
+experiment("train", params=_params_of, needs=("network", "data"), keys=method_keys,
+           rules=lambda: tuple(METHODS), rule_required=True)(run_method)
+for _name in ("lp", "bp", "diffusion"):
+    experiment(_name, params=_params_of, needs=("network", "data"), keys=method_keys,
+               rules=(_name,))(run_method)
 
 
 def _compare_keys(cfg: dict) -> tuple[str, ...]:
@@ -167,5 +147,4 @@ def pruning(cfg: dict, seed: int) -> RunOutput:
     return out
 
 
-__all__ = ["bp", "compare_with_bp", "diffusion", "fit", "lp",
-           "method_keys", "pruning", "train_any"]
+__all__ = ["compare_with_bp", "fit", "method_keys", "pruning", "run_method"]

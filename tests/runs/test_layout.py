@@ -1,6 +1,7 @@
 """The layout of ``runs/``: subpackages by concept, no import circle, small modules."""
 
 import ast
+import re
 from pathlib import Path
 
 import networkx as nx
@@ -80,3 +81,18 @@ def test_no_module_over_300_lines():
             if not p.name.startswith("bench") and "bench" not in p.parts
             and (n := len(p.read_text(encoding="utf-8").splitlines())) > MAX_LINES}
     assert not long, long
+
+
+def test_readme_layout_matches_the_tree():
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    layout = text[text.index("## Layout"):]
+    layout = layout[:layout.index("\n## ", 1)]
+    for sub in SUBPACKAGES:
+        assert f"  {sub}/" in layout, sub
+        block = layout[layout.index(f"  {sub}/"):]
+        ends = [k for k in (block.find(f"\n  {s}") for s in (*SUBPACKAGES, "bench"))
+                if k > 0]
+        block = block[:min(ends, default=len(block))]
+        named = set(re.findall(r"(\w+)\.py", block))
+        actual = {p.stem for p in (RUNS / sub).glob("*.py") if p.stem != "__init__"}
+        assert named == actual, (sub, named ^ actual)
