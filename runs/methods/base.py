@@ -201,24 +201,27 @@ class Method:
             raise ConfigError(f"invalid parameters for method {self.name!r}: {e}") from None
 
     def make_schedule(self, schedule: Schedule | Mapping | None = None) -> Schedule:
-        """A :class:`Schedule`: given (``T`` filled in), or the defaults with a mapping applied.
+        """A :class:`Schedule`: given, or the method's defaults with a mapping applied.
+
+        ``clamped`` methods need ``T`` and a number of streams: when None, they are the
+        method's defaults.
 
         Raises:
             ConfigError: for a field the method does not use (``T`` outside ``clamped``)
                 or a bad value.
         """
         if isinstance(schedule, Schedule):
-            if schedule.T is not None and "T" not in self.schedule_keys:
-                raise ConfigError(f"schedule key 'T' is not used by method {self.name!r} "
-                                  f"(it uses {list(self.schedule_keys)})")
-            if schedule.T is None and "T" in self.schedule_keys:
-                schedule = replace(schedule, T=self.schedule.T)
-            return schedule
-        given = dict(schedule or {})
+            given = {f.name: getattr(schedule, f.name) for f in fields(Schedule)}
+            if given["T"] is None:
+                given.pop("T")
+        else:
+            given = dict(schedule or {})
         for key in given:
             if key not in self.schedule_keys:
                 raise ConfigError(f"schedule key {key!r} is not used by method {self.name!r} "
                                   f"(it uses {list(self.schedule_keys)})")
+        if self.presentation == "clamped":
+            given = {k: v for k, v in given.items() if v is not None or k not in ("batch", "T")}
         return replace(self.schedule, **given)
 
 

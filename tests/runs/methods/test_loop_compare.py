@@ -151,3 +151,13 @@ def test_float32_runs_in_float32(net, moons, name):
         assert r32.engine.state("bias").dtype == np.float32
     assert not np.array_equal(r32.weight.astype(np.float64), r64.weight)
     np.testing.assert_allclose(r32.weight, r64.weight, rtol=1e-3, atol=1e-4)
+
+
+def test_clamped_schedules_get_streams_and_T_from_the_method():
+    diff = get_method("diffusion")
+    s = diff.make_schedule(Schedule(epochs=2, batch=None))
+    assert (s.epochs, s.batch, s.T) == (2, diff.schedule.batch, diff.schedule.T)
+    assert diff.make_schedule({"batch": 3}).batch == 3
+    assert get_method("lp").make_schedule(Schedule(epochs=2)).batch is None  # full batch
+    with pytest.raises(ConfigError, match="'T' is not used by method 'lp'"):
+        get_method("lp").make_schedule(Schedule(T=3))
