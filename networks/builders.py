@@ -511,3 +511,8 @@ def scale_to_contractive(G: nx.DiGraph, gain: float = 0.5) -> nx.DiGraph:
             if j in inner:
                 d["weight"] = float(d["weight"] * gain / norm)
     return H
+
+
+#: The builders configs can name (``[network] builder = "..."``), by function name.
+BUILDERS = {f.__name__: f for f in (layered, layered_recurrent, ring, random_dag,
+                                    random_digraph)}

@@ -208,7 +208,7 @@ def bench_lp_memory(dataset_names=("wine", "digits"), hidden=(100,),
     from agents.lp import NODE_VARS
     from networks.builders import layered
     from networks.compile import compile_graph
-    from runs.datasets import load_dataset
+    from runs.data.datasets import load_dataset
 
     params = MEMORY_LP if params is None else params
     n_batched = sum(1 for v in NODE_VARS if v.batched)

@@ -9,7 +9,7 @@ from agents.errors import LocalpropError
 
 
 def _cmd_demo(args) -> int:
-    from runs.demo import run_demo
+    from runs.studies.demo import run_demo
 
     if not args.quiet:
         print("localprop demo: BP vs Lagrangian local propagation vs backprop diffusion "
@@ -20,8 +20,7 @@ def _cmd_demo(args) -> int:
 
 def _cmd_forward(args) -> int:
     from networks.graphio import load_graph
-    from runs.examples import cyclic_example
-    from runs.forward_demo import run_forward_demo
+    from runs.studies.forward_demo import cyclic_example, run_forward_demo
 
     G = load_graph(args.graph) if args.graph else cyclic_example(args.seed)
     run_forward_demo(G, steps=args.steps, seed=args.seed)
@@ -44,13 +43,13 @@ def _report(summary, quiet: bool) -> int:
 
 def _cmd_run(args) -> int:
     from runs.config import load_config
-    from runs.sweep import run_sweep
+    from runs.sweeps.sweep import run_sweep
 
     cfg = load_config(args.config)
     summary = run_sweep(cfg, _out_dir(args, cfg), executor="sequential",
                         retry_failed=args.retry_failed, progress=not args.quiet)
     if not args.quiet:
-        from runs.results import read_results
+        from runs.sweeps.results import read_results
 
         frame = read_results(summary.out_dir)
         last = frame.sort_values("step").groupby("run_id").tail(1)
@@ -60,7 +59,7 @@ def _cmd_run(args) -> int:
 
 def _cmd_sweep(args) -> int:
     from runs.config import load_config
-    from runs.sweep import run_sweep
+    from runs.sweeps.sweep import run_sweep
 
     cfg = load_config(args.config)
     if args.sequential:
@@ -76,7 +75,7 @@ def _cmd_sweep(args) -> int:
 
 
 def _cmd_plot(args) -> int:
-    from runs.report import plot_results
+    from runs.sweeps.report import plot_results
 
     paths = plot_results(args.results, args.out)
     if not args.quiet:

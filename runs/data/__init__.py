@@ -1,0 +1,1 @@
+"""Data: built-in datasets and input streams for delayed networks."""

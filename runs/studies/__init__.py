@@ -1,0 +1,1 @@
+"""Studies: experiments of the literature reproduced (fidelity, pruning, LP table, demo)."""

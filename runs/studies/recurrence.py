@@ -9,13 +9,11 @@ gradient (:func:`networks.oracles.bptt_gradient`):
 * **feedforward**: :func:`networks.builders.layered` with the same sizes, seed and delays
   (the same feedforward weights at initialisation): the control.
 
-Training: every iteration draws fresh streams of the task (``train_steps`` steps,
-``batch`` streams) from the run's generator, scores output o on frame s at step
-s + τ_o (τ_o = forward latency, 2 here), and takes one Adam step on all weights and
-biases. Testing: a fresh, longer stream (``test_steps``) from a separate seed, the
-network run from a zero state, outputs aligned by τ_o and scored with
-:func:`runs.data.tasks.evaluate` (MSE; sign accuracy for the ±1 tasks). The reference
-score ``mse_zero`` is the MSE of always answering 0.
+Training: each iteration draws fresh task streams (``train_steps`` × ``batch``), scores
+output o on frame s at step s + τ_o (τ_o = forward latency, 2 here) and takes one Adam
+step on all weights and biases. Testing: a fresh, longer stream from a separate seed,
+run from a zero state, scored by :func:`runs.data.tasks.evaluate` (MSE; sign accuracy
+for ±1 tasks); ``mse_zero`` is the MSE of always answering 0.
 
 **Diffusion** (:func:`train_diffusion`): the same two networks trained online by
 :data:`agents.DIFFUSION` (η > 0, plain steps every time step, 20 000 steps × 16 streams),
@@ -23,8 +21,8 @@ for η in {0.001, 0.003, 0.01}. **LP does not apply**: its constraints
 ``x = σ(W x + b)`` describe one static state per example, with no time and no delays,
 so an LP-trained network has no memory of earlier inputs by construction.
 
-**Reservoir control** (``bptt_readout``): BPTT with Adam on the readout only (the output
-neurons' in-weights and biases); the recurrent weights keep their random values.
+**Reservoir control** (``bptt_readout``): BPTT on the readout only (output neurons'
+in-weights and biases); recurrent weights keep their random values.
 
 Measured (``python -m runs.studies.recurrence --out DIR``: 3 seeds, 24 hidden neurons;
 BPTT 1500 Adam steps at lr 0.01; test streams of 400 steps × 8; accuracy = sign
@@ -278,9 +276,8 @@ def summarize(table: pd.DataFrame) -> pd.DataFrame:
 
 def main(argv=None) -> int:
     """``python -m runs.studies.recurrence --out DIR``: print the tables, save a CSV."""
-    p = argparse.ArgumentParser(prog="python -m runs.studies.recurrence",
-                                description="Cyclic vs feedforward nets trained with BPTT "
-                                            "on temporal tasks.")
+    p = argparse.ArgumentParser(prog="python -m runs.studies.recurrence", description=(
+        "Cyclic vs feedforward nets trained with BPTT on temporal tasks."))
     p.add_argument("--out", required=True, help="folder for recurrence.csv")
     p.add_argument("--seeds", type=int, default=3)
     p.add_argument("--tasks", nargs="+", default=list(TASK_SETUPS))
@@ -297,9 +294,7 @@ def main(argv=None) -> int:
                              iters=args.iters, methods=args.methods, etas=args.etas)
     table.to_csv(out / "recurrence.csv", index=False)
     fmt = {"float_format": lambda v: f"{v:.3g}", "index": False}
-    print(table.to_string(**fmt))
-    print()
-    print(summarize(table).to_string(**fmt))
+    print(table.to_string(**fmt), summarize(table).to_string(**fmt), sep="\n\n")
     print(f"wrote {out / 'recurrence.csv'}")
     return 0
 

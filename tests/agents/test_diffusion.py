@@ -5,13 +5,12 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from agents.diffusion import DIFFUSION, DiffusionParams, output_latency
+from agents.diffusion import DIFFUSION, DiffusionParams, Presenter, output_latency
 from agents.errors import ConfigError, GraphError, LocalpropWarning
 from networks.builders import random_dag, random_digraph, ring, scale_to_contractive
 from networks.compile import compile_graph
 from networks.engines import make_engine
 from networks.oracles import bp_gradient, recurrent_gradient
-from runs.diffusion import Presenter
 
 
 def _dag(seed, n=20, **kw):

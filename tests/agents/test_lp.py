@@ -11,7 +11,7 @@ from networks.builders import random_dag, random_digraph, scale_to_contractive
 from networks.compile import compile_graph
 from networks.engines import make_engine
 from networks.oracles import bp_gradient, finite_difference, recurrent_gradient, total_loss
-from runs.support import lagrangian, lagrangian_gradient, lp_terms
+from runs.methods.lagrangian import lagrangian, lagrangian_gradient, lp_terms
 
 B = 3
 

@@ -19,7 +19,7 @@ from networks.graphio import load_graph
 from networks.oracles import fixed_point
 from runs.cli import main
 from runs.config import load_config, validate_config
-from runs.datasets import Dataset, load_dataset
+from runs.data.datasets import Dataset, load_dataset
 
 
 def _g(*edges, roles=None, **edge_attrs):
@@ -133,7 +133,7 @@ CATALOGUE = [
     ("config: T = 0", lambda t: _cfg(schedule__T=0), ConfigError, "schedule.T"),
     ("config: negative rate", lambda t: validate_config(
         {"experiment": "lp", "network": {"builder": "layered", "sizes": [2, 3, 1]},
-         "rule": {"eta_w": -1.0}}, "lp.toml"), ConfigError, "eta_w"),
+         "data": {"name": "xor"}, "rule": {"eta_w": -1.0}}, "lp.toml"), ConfigError, "eta_w"),
     ("config: impossible size", lambda t: _cfg(network={"builder": "layered",
                                                          "sizes": [2, 0, 1]}),
      ConfigError, "test.toml.*layer size must be an integer >= 1, got 0"),
@@ -171,9 +171,10 @@ def _bias_graph(b):
 
 
 def _fit_mismatch():
-    from runs.lp_train import train_lp
+    from runs.methods import train
 
-    return train_lp(layered([5, 4, 3], seed=0), load_dataset("wine", seed=0), epochs=1)
+    return train("lp", layered([5, 4, 3], seed=0), load_dataset("wine", seed=0),
+                 schedule={"epochs": 1})
 
 
 @pytest.mark.parametrize(("what", "make", "kind", "match"), CATALOGUE,

@@ -11,7 +11,7 @@ from agents.errors import DivergenceError
 from networks.builders import layered
 from networks.engines import make_engine
 from runs.config import validate_config
-from runs.sweep import run_sweep
+from runs.sweeps.sweep import run_sweep
 
 LEARN = {"experiment": "lp", "seeds": [0, 1],
          "data": {"name": "xor"},
@@ -57,9 +57,9 @@ def _final_rows(tmp_path, raw, name):
 def test_same_config_and_seed_give_identical_results(tmp_path, experiment):
     raw = LEARN | {"experiment": experiment}
     if experiment == "diffusion":
-        raw = raw | {"rule": {"eta": 0.5}, "schedule": {"T": 4, "epochs": 5, "batch_size": 4}}
+        raw = raw | {"rule": {"eta": 0.5}, "schedule": {"T": 4, "epochs": 5, "batch": 4}}
     if experiment == "bp":
-        raw = raw | {"rule": {"lr": 0.05}}
+        raw = raw | {"rule": {"eta": 0.05}}
     first, second = _final_rows(tmp_path, raw, "a"), _final_rows(tmp_path, raw, "b")
     pd.testing.assert_frame_equal(first.drop(columns=["seconds"], errors="ignore"),
                                   second.drop(columns=["seconds"], errors="ignore"))
@@ -70,7 +70,7 @@ def test_same_config_and_seed_give_identical_results(tmp_path, experiment):
 def test_results_agree_across_engines(tmp_path, experiment):
     raw = LEARN | {"experiment": experiment}
     if experiment == "diffusion":
-        raw = raw | {"rule": {"eta": 0.5}, "schedule": {"T": 4, "epochs": 5, "batch_size": 4}}
+        raw = raw | {"rule": {"eta": 0.5}, "schedule": {"T": 4, "epochs": 5, "batch": 4}}
     vec = _final_rows(tmp_path, raw | {"engine": "vector"}, "vec")
     agt = _final_rows(tmp_path, raw | {"engine": "agent"}, "agt")
     metrics = [c for c in vec.columns if c in ("loss", "lagrangian", "train_acc",

@@ -1,0 +1,74 @@
+"""The forward-pass predictor and its metrics (global computations, for evaluation only).
+
+Shapes: ``weight`` (E,) canonical edges; ``bias`` (N,); ``u`` (n_in, B).
+"""
+
+from __future__ import annotations
+
+import networkx as nx
+import numpy as np
+import scipy.sparse as sp
+
+from agents.activations import ActivationMap
+from agents.errors import ConvergenceError
+from agents.losses import get_loss
+from networks.compile import CompiledNetwork
+from networks.oracles import fixed_point, forward_pass
+from runs.methods.metrics import accuracy
+
+
+def graph_with_params(net: CompiledNetwork, weight, bias) -> nx.DiGraph:
+    """A copy of ``net.graph`` carrying the given weights (E,) and biases (N,)."""
+    G = net.graph.copy()
+    for e, (j, i) in enumerate(zip(net.src, net.tgt, strict=True)):
+        G.edges[net.node_ids[j], net.node_ids[i]]["weight"] = float(weight[e])
+    for k, node in enumerate(net.node_ids):
+        G.nodes[node]["bias"] = 0.0 if net.is_input[k] else float(bias[k])
+    return G
+
+
+def forward_state(net: CompiledNetwork, u, weight=None, bias=None, *,
+                  max_iter: int = 1000) -> np.ndarray:
+    """All neuron outputs x of the forward-pass predictor, shape (N, B).
+
+    DAG: the static forward pass. Cyclic graph: the forward fixed point; if the iteration
+    does not settle within ``max_iter`` sweeps, the state after ``max_iter`` synchronous
+    sweeps from x = 0 (what the delay-free forward dynamics shows at that time).
+    """
+    if net.is_dag:
+        return forward_pass(net, u, weight, bias)[1]
+    try:
+        return fixed_point(net, u, weight, bias, max_iter=max_iter, tol=1e-10)[1]
+    except ConvergenceError:
+        w = net.weight if weight is None else weight
+        b = net.bias if bias is None else bias
+        W, amap = weight_matrix(net, w), ActivationMap(net.activation)
+        x = np.zeros((net.n_nodes, np.shape(u)[1]))
+        x[net.input_idx] = u
+        with np.errstate(over="ignore", invalid="ignore"):
+            for _ in range(max_iter):
+                x = amap.f(W @ x + b[:, None])
+                x[net.input_idx] = u
+        return x
+
+
+def predict(net: CompiledNetwork, u, weight=None, bias=None) -> np.ndarray:
+    """Output-neuron values of :func:`forward_state`, shape (n_out, B)."""
+    return forward_state(net, u, weight, bias)[net.output_idx]
+
+
+
+def weight_matrix(net: CompiledNetwork, w) -> sp.csr_matrix:
+    """The weights as a sparse (N, N) matrix, row i holding the in-edges of neuron i."""
+    return sp.csr_matrix((np.asarray(w, dtype=np.float64), net.src, net.in_ptr),
+                         shape=(net.n_nodes, net.n_nodes))
+
+
+def evaluate(net, weight, bias, dataset, loss: str = "squared") -> dict:
+    """Forward-pass predictor metrics: mean per-example training loss, accuracies."""
+    out = predict(net, dataset.inputs("train"), weight, bias)
+    value = get_loss(loss).value(out, dataset.targets("train")).sum(axis=0).mean()
+    return {"loss": float(value),
+            "train_acc": accuracy(out, dataset.labels("train")),
+            "test_acc": accuracy(predict(net, dataset.inputs("test"), weight, bias),
+                                 dataset.labels("test"))}

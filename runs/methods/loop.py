@@ -1,0 +1,86 @@
+"""The one training loop: any method, any network, any dataset."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from agents.errors import DivergenceError
+from networks.engines.base import as_compiled
+from runs.methods.base import Method, Schedule, TrainResult, get_method
+from runs.methods.evaluate import evaluate
+
+
+def train(method: str | Method, net, dataset, params=None, *,
+          schedule: Schedule | dict | None = None, engine: str = "vector",
+          dtype: str = "float64", seed: int = 0, with_cosine: bool = True) -> TrainResult:
+    """Train ``net`` on ``dataset`` with a method.
+
+    Every epoch presents each training example once (how: the method's presentation,
+    :mod:`runs.methods.base`). The run is evaluated at epoch 0, every
+    ``schedule.eval_every`` epochs and at the last epoch: the forward-pass predictor's
+    loss and accuracies (:func:`runs.methods.evaluate.evaluate`) plus the method's own
+    metrics.
+
+    Args:
+        method: a registered method name (``"lp"``, ``"bp"``, ``"diffusion"`` ...) or a
+            :class:`Method`.
+        net: a network graph or compiled network (its weights are the initial ones).
+        dataset: a :class:`runs.data.datasets.Dataset`.
+        params: the method's params object, a mapping of its fields, or None (defaults).
+        schedule: a :class:`Schedule`, a mapping of its fields, or None (the method's).
+        engine: ``"vector"`` or ``"agent"`` (methods that run a rule).
+        dtype: ``"float64"`` or ``"float32"``: the dtype of all state of the run.
+        seed: seed of the example order.
+        with_cosine: compute the method's gradient-fidelity metric at each evaluation
+            (LP's ``cos_bp``: one exact gradient per evaluation).
+
+    Returns:
+        A :class:`TrainResult`.
+
+    Raises:
+        ConfigError: for bad parameters, schedule, engine or dtype.
+        DataError: if the network does not fit the data.
+        DivergenceError: when the state or a watched metric stops being finite.
+    """
+    method = get_method(method)
+    params = method.make_params(params)
+    schedule = method.make_schedule(schedule)
+    net = as_compiled(net)
+    dataset.check_fits(net)
+    learner = method.learner(net, dataset, params, schedule, engine=engine,
+                             dtype=np.dtype(dtype), seed=seed, with_cosine=with_cosine)
+    rng = np.random.default_rng(seed)
+    history: list[dict] = []
+
+    def record(epoch: int) -> None:
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # checked below
+            row = {"step": learner.steps, "epoch": epoch,
+                   **evaluate(net, *learner.parameters(), dataset, params.loss),
+                   **learner.metrics()}
+        for key in ("loss", *learner.watched):
+            if not np.isfinite(row[key]):
+                raise_divergence(net, learner.steps, key, learner.state())
+        history.append(row)
+
+    record(0)
+    for epoch in range(1, schedule.epochs + 1):
+        learner.epoch(rng)
+        if epoch % schedule.eval_every == 0 or epoch == schedule.epochs:
+            record(epoch)
+    weight, bias = learner.parameters()
+    return TrainResult(history, weight, bias, net, method=method.name, params=params,
+                       schedule=schedule, engine=learner.engine, state=learner.state())
+
+
+def raise_divergence(net, step: int, metric: str, state: dict) -> None:
+    """Stop a run whose metric overflowed, naming the step and the most extreme neuron."""
+    if not state:
+        raise DivergenceError(f"step {step}: the {metric} is no longer finite; lower the "
+                              "step size")
+    name, values = max(state.items(), key=lambda kv: np.nanmax(np.abs(kv[1])))
+    with np.errstate(invalid="ignore"):
+        i = int(np.nanargmax(np.abs(values).max(axis=1)))
+    raise DivergenceError(
+        f"step {step}: the {metric} is no longer finite; the largest state is variable "
+        f"{name!r} of neuron {net.node_ids[i]!r} ({np.abs(values[i]).max():.3g}); lower the "
+        "step sizes or ρ")

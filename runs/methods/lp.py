@@ -1,0 +1,147 @@
+"""The LP method: the Lagrangian local propagation rule, examples ``settled`` per batch.
+
+The learner owns the per-example state of the whole training set — x, λ and the other
+per-example variables of :data:`agents.lp.EXAMPLE_VARS`, shape (N, n_train) — and, with
+mini-batches, swaps the visited slice into the engine before the step and back out after
+it (an example's state changes only when it is visited). Full batch: engine batch =
+n_train. One engine step per (mini-)batch.
+
+Metrics (computed globally with :mod:`runs.methods.lagrangian` and the oracles):
+``state_loss``/``state_acc`` (of the LP outputs x_o themselves), ``lagrangian``
+(L / n_train), ``mean_violation``/``max_violation`` (|G(c)| over non-input neurons and
+examples), ``mean_abs_lam``, and ``cos_bp``: cosine between LP's ``∂L/∂w`` and the exact
+gradient ``dE/dw + μ w`` (BP on DAGs, recurrent backprop on cyclic graphs; NaN if the
+fixed point cannot be found or ``with_cosine`` is off).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from agents.errors import ConfigError, ConvergenceError
+from agents.losses import get_loss
+from agents.lp import EXAMPLE_VARS, LP, LPParams, lp_rule
+from networks.engines import make_engine
+from networks.oracles import exact_gradient
+from runs.methods.base import Method, Schedule, TrainResult, batches, register
+from runs.methods.evaluate import forward_state
+from runs.methods.lagrangian import lagrangian, lagrangian_gradient, lp_terms
+from runs.methods.metrics import accuracy, cosine
+
+X_INITS = ("zero", "forward")
+
+
+@dataclass(frozen=True)
+class LPMethodParams(LPParams):
+    """LP's rule parameters plus the initialisation of x.
+
+    Attributes:
+        x_init: ``"zero"`` (x = 0, the literature's choice) or ``"forward"`` (x = the
+            forward pass of the initial network); λ starts at 0.
+    """
+
+    x_init: str = "zero"
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.x_init not in X_INITS:
+            raise ConfigError(f"LP parameter 'x_init' must be one of {list(X_INITS)}, "
+                              f"got {self.x_init!r}")
+
+
+def lp_metrics(net, x, lam, weight, bias, dataset, params: LPParams, *,
+               with_cosine: bool = True) -> dict:
+    """LP's own metrics of a state on the training set (module doc), a dict."""
+    U, Y = dataset.inputs("train"), dataset.targets("train")
+    x, lam = np.asarray(x, dtype=np.float64), np.asarray(lam, dtype=np.float64)
+    weight, bias = np.asarray(weight, np.float64), np.asarray(bias, np.float64)
+    t = lp_terms(net, x, lam, weight, bias, U, params)
+    hid = ~net.is_input
+    G, xo = np.abs(t["G"][hid]), t["x"][net.output_idx]
+    row = {
+        "state_loss": float(get_loss(params.loss).value(xo, Y).sum(axis=0).mean()),
+        "state_acc": accuracy(xo, dataset.labels("train")),
+        "lagrangian": lagrangian(net, x, lam, weight, bias, U, Y, params) / U.shape[1],
+        "mean_violation": float(G.mean()), "max_violation": float(G.max()),
+        "mean_abs_lam": float(np.abs(lam[hid]).mean()),
+        "cos_bp": float("nan"),
+    }
+    if with_cosine:
+        lp = lagrangian_gradient(net, x, lam, weight, bias, U, Y, params)["weight"]
+        try:
+            bp = exact_gradient(net, U, Y, params.loss, weight, bias).dw + params.mu * weight
+            row["cos_bp"] = cosine(lp, bp)
+        except ConvergenceError:
+            pass
+    return row
+
+
+class SettledLearner:
+    """LP's adapter: (mini-)batches clamped for one step each, per-example state kept."""
+
+    watched = ("lagrangian", "max_violation")
+
+    def __init__(self, net, dataset, params: LPMethodParams, schedule: Schedule, *,
+                 engine: str, dtype, seed: int, with_cosine: bool):
+        self.net, self.dataset, self.params = net, dataset, params
+        self.with_cosine, self.steps = with_cosine, 0
+        self.U, self.Y = dataset.inputs("train").astype(dtype), dataset.targets("train")
+        n = self.U.shape[1]
+        self.batch = None if schedule.batch is None or schedule.batch >= n else schedule.batch
+        self.engine = make_engine(engine, net, lp_rule(params.two_round), params,
+                                  batch=n if self.batch is None else self.batch, dtype=dtype)
+        self.store = {v: np.zeros((net.n_nodes, n), dtype=dtype) for v in EXAMPLE_VARS}
+        self.store["x"][net.input_idx] = self.U
+        if params.x_init == "forward":
+            self.store["x"] = forward_state(net, self.U).astype(dtype)
+        if self.batch is None:
+            for var in EXAMPLE_VARS:
+                self.engine.set_state(var, self.store[var])
+
+    def epoch(self, rng: np.random.Generator) -> None:
+        """One engine step per (mini-)batch (see :func:`runs.methods.base.batches`)."""
+        eng, U, Y = self.engine, self.U, self.Y
+        for idx in batches(U.shape[1], self.batch, rng):
+            if self.batch is None:
+                eng.advance(U, Y)
+            else:
+                for var in EXAMPLE_VARS:
+                    eng.set_state(var, self.store[var][:, idx])
+                eng.advance(U[:, idx], Y[:, idx])
+                for var in EXAMPLE_VARS:
+                    self.store[var][:, idx] = eng.state(var)
+            self.steps += 1
+
+    def parameters(self) -> tuple[np.ndarray, np.ndarray]:
+        """Current ``(weight, bias)``."""
+        return self.engine.state("weight"), self.engine.state("bias")
+
+    def state(self) -> dict:
+        """``{"x": (N, n_train), "lam": (N, n_train)}``."""
+        if self.batch is None:
+            return {"x": self.engine.state("x"), "lam": self.engine.state("lam")}
+        return {"x": self.store["x"].copy(), "lam": self.store["lam"].copy()}
+
+    def metrics(self) -> dict:
+        """:func:`lp_metrics` of the current state."""
+        s = self.state()
+        return lp_metrics(self.net, s["x"], s["lam"], *self.parameters(), self.dataset,
+                          self.params, with_cosine=self.with_cosine)
+
+
+def _fidelity(result: TrainResult, dataset, seed: int) -> float:
+    """LP's ``cos_bp`` at the end of training (computed now if it was not recorded)."""
+    cos = result.final.get("cos_bp", float("nan"))
+    if np.isnan(cos):
+        cos = lp_metrics(result.net, result.x, result.lam, result.weight, result.bias,
+                         dataset, result.params)["cos_bp"]
+    return cos
+
+
+#: LP: default parameters are the rule's (:class:`agents.lp.LPParams`), x starts at 0.
+LP_METHOD = register(Method(
+    name="lp", params=LPMethodParams, learner=SettledLearner, presentation="settled",
+    defaults=LPMethodParams(), schedule=Schedule(epochs=100, batch=None, eval_every=10),
+    fidelity=_fidelity, rule=LP))

@@ -1,0 +1,1 @@
+"""Sweeps: the product of parameter lists × seeds on any executor, and their results."""
