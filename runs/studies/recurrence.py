@@ -15,11 +15,10 @@ step on all weights and biases. Testing: a fresh, longer stream from a separate 
 run from a zero state, scored by :func:`runs.data.tasks.evaluate` (MSE; sign accuracy
 for ±1 tasks); ``mse_zero`` is the MSE of always answering 0.
 
-**Diffusion** (:func:`train_diffusion`): the same two networks trained online by
-:data:`agents.DIFFUSION` (η > 0, plain steps every time step, 20 000 steps × 16 streams),
-for η in {0.001, 0.003, 0.01}. **LP does not apply**: its constraints
-``x = σ(W x + b)`` describe one static state per example, with no time and no delays,
-so an LP-trained network has no memory of earlier inputs by construction.
+**Diffusion** (:func:`train_diffusion`): the same nets trained online by
+:data:`agents.DIFFUSION` (plain steps every time step, 20 000 steps × 16 streams, η in
+{0.001, 0.003, 0.01}). **LP does not apply**: its constraints ``x = σ(W x + b)`` are one
+static state per example, with no time or delays: no memory of earlier inputs.
 
 **Reservoir control** (``bptt_readout``): BPTT on the readout only (output neurons'
 in-weights and biases); recurrent weights keep their random values.
@@ -106,11 +105,7 @@ def network_pair(n_in: int, n_out: int, hidden: int, seed: int, *,
 
 def aligned_outputs(net: CompiledNetwork, task: TaskStream, weight, bias,
                     latency: np.ndarray) -> np.ndarray:
-    """The network's response to each frame, (T, n_out, B): output o read at s + τ_o.
-
-    The run starts from a zero state and is extended by max τ steps of zero input so
-    that every frame has a response.
-    """
+    """Response to each frame, (T, n_out, B): output o at s + τ_o, from a zero state."""
     T, n_in, B = task.u.shape
     pad = int(latency.max(initial=0))
     u = np.concatenate([task.u, np.zeros((pad, n_in, B))])
