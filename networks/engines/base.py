@@ -17,7 +17,6 @@ import numpy as np
 from agents.errors import ConfigError, DataError, DivergenceError, did_you_mean
 from agents.rule import Rule
 from networks.compile import CompiledNetwork, compile_graph
-from networks.engines.initial import engine_rng, initial_state
 from networks.engines.checks import (
     check_graph_fits_dtype,
     check_memory,
@@ -26,6 +25,7 @@ from networks.engines.checks import (
     resolve_rule,
     short,
 )
+from networks.engines.initial import engine_rng, initial_state
 
 
 def as_compiled(net: nx.DiGraph | CompiledNetwork) -> CompiledNetwork:
