@@ -1,5 +1,6 @@
 """The explorer's model, data, controls and CLI (no browser)."""
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -116,7 +117,7 @@ def test_example_configs_load_and_run(path):
 def test_controls_come_from_the_rules():
     for name, rule in RULES.items():
         specs = ctl.param_specs(rule)
-        fields = list(rule.params.__dataclass_fields__)
+        fields = [f.name for f in dataclasses.fields(rule.params)]
         assert [s.name for s in specs] == fields
         assert "x" in ctl.colour_choices(rule) and "cone" in ctl.colour_choices(rule)
         chans = [c.name for st in rule.stages for c in st.channels]
