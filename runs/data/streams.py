@@ -124,7 +124,7 @@ def sinusoid_stream(n_in: int, n_out: int, period: float, steps: int, *, batch: 
 
 
 def presenter(net, rule, params, *, batch: int, engine: str = "vector", dtype="float64",
-              record=(), latency=None, warn: bool = True) -> Presenter:
+              record=(), latency=None, warn: bool = True, rng=0) -> Presenter:
     """An engine running ``rule`` on ``batch`` parallel streams, fed by a Presenter.
 
     Args:
@@ -137,9 +137,12 @@ def presenter(net, rule, params, *, batch: int, engine: str = "vector", dtype="f
         record: variables the engine records every step.
         latency: output latencies (default: shortest path delays).
         warn: warn about outputs whose input paths have different delays.
+        rng: the engine's seed or Generator (random initial state, e.g. feedback
+            alignment's feedback weights, is drawn from it).
 
     Returns:
         The :class:`agents.diffusion.Presenter` (its engine is ``.engine``).
     """
-    eng = make_engine(engine, net, rule, params, batch=batch, dtype=dtype, record=list(record))
+    eng = make_engine(engine, net, rule, params, batch=batch, dtype=dtype, record=list(record),
+                      rng=rng)
     return Presenter(eng, latency, warn=warn)

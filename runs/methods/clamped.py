@@ -1,4 +1,4 @@
-"""Methods whose examples are ``clamped`` for T steps: backprop diffusion and its kin.
+"""Methods whose examples are ``clamped`` for T steps: backprop diffusion, feedback alignment.
 
 Every epoch presents each training example once, held on the inputs for ``T`` steps,
 spread over ``batch`` parallel streams (random order; an uneven split is padded with
@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from agents.diffusion import DIFFUSION, DiffusionParams
+from agents.feedback_alignment import FEEDBACK_ALIGNMENT, FAParams
 from runs.data.streams import held_stream, presenter
 from runs.methods.base import Method, Schedule, TrainResult, register
 from runs.methods.fidelity import trained_fidelity
@@ -31,7 +32,7 @@ class ClampedLearner:
         self.X, self.Y = dataset.X_train.astype(dtype), dataset.targets("train")
         self.T, self.batch = schedule.T, schedule.batch
         self.presenter = presenter(net, rule, params, batch=self.batch, engine=engine,
-                                   dtype=dtype)
+                                   dtype=dtype, rng=seed)
         self.engine = self.presenter.engine
 
     @property
@@ -88,3 +89,7 @@ def clamped_method(name: str, rule, params: type, *, defaults=None,
 
 #: Backprop diffusion (:mod:`agents.diffusion`): η = 0 by default (weights frozen).
 DIFFUSION_METHOD = clamped_method("diffusion", DIFFUSION, DiffusionParams)
+
+#: Feedback alignment (:mod:`agents.feedback_alignment`): diffusion's waves, with the
+#: backward wave weighted by fixed random feedback weights drawn from the run's seed.
+FA_METHOD = clamped_method("fa", FEEDBACK_ALIGNMENT, FAParams)

@@ -79,7 +79,7 @@ def _frozen(rule, params):
 
 def measure_fidelity(net, stream: Stream, *, rule: Rule = DIFFUSION, params=None,
                      latency=None, engine: str = "vector", dtype="float64",
-                     warn: bool = True) -> Fidelity:
+                     warn: bool = True, rng=0) -> Fidelity:
     """Run ``stream`` with frozen weights and compare the accumulated update with BP.
 
     Args:
@@ -92,6 +92,7 @@ def measure_fidelity(net, stream: Stream, *, rule: Rule = DIFFUSION, params=None
         engine: ``"vector"`` or ``"agent"``.
         dtype: the engine's float dtype.
         warn: warn about ambiguous latencies.
+        rng: the engine's seed or Generator (for rules with random initial state).
 
     Returns:
         A :class:`Fidelity` (see the module docstring for the definitions).
@@ -99,7 +100,7 @@ def measure_fidelity(net, stream: Stream, *, rule: Rule = DIFFUSION, params=None
     net = as_compiled(net)
     params = _frozen(rule, params)
     feed = presenter(net, rule, params, batch=stream.u.shape[2], engine=engine, dtype=dtype,
-                     latency=latency, warn=warn)
+                     latency=latency, warn=warn, rng=rng)
     feed.run(stream.u, stream.y)
     dw, db = feed.engine.state("dw_sum"), feed.engine.state("db_sum")
     frames = max(stream.steps - int(feed.latency.max(initial=0)), 1)
@@ -115,12 +116,15 @@ def trained_fidelity(net: CompiledNetwork, weight, bias, data, T: int, *,
     """Cosine of the rule's update to the exact gradient at given (trained) weights.
 
     Weights frozen; 4 streams of 32 training examples each, every example held T steps
-    (see :func:`measure_fidelity` for ``rule`` and ``params``).
+    (see :func:`measure_fidelity` for ``rule`` and ``params``); the engine is seeded
+    with ``seed``, as in training, so random initial state (feedback alignment's B) is
+    the one the run trained with.
     """
     trained = compile_graph(graph_with_params(net, weight, bias))
     stream = held_stream(data.inputs("train").T, data.targets("train"), T, n_examples=32,
                          batch=4, seed=seed)
-    return measure_fidelity(trained, stream, rule=rule, params=params, warn=False).cosine
+    return measure_fidelity(trained, stream, rule=rule, params=params, warn=False,
+                            rng=seed).cosine
 
 
 def record_waves(net, stream: Stream, *, rule: Rule = DIFFUSION, params=None, latency=None,
