@@ -77,12 +77,8 @@ def run_demo(out_dir="localprop-demo", *, seed: int = 0, quiet: bool = False) ->
             table, metric="test_acc", x="epoch", hue="method",
             title=f"test accuracy during training, {net_name} network"),
             out / f"learning_{net_name}.png")
-    vmin, vmax = plots.shared_limits(*(lam for _, lam in lams.values()))
-    for net_name, (G, lam) in lams.items():  # one colour scale: the two nets compare
-        plots.save_figure(plots.plot_graph(
-            G, lam, label="mean |λ| over training examples", vmin=vmin, vmax=vmax,
-            title=f"{net_name} net after LP training: multipliers λ"),
-            out / f"lambda_{net_name}.png")
+    for net_name, fig in lambda_figures(lams).items():
+        plots.save_figure(fig, out / f"lambda_{net_name}.png")
     table = fidelity_sweep([1, 2, 4], [0, 1, 2], [1, 2, 4, 8, 16, 32, 64], n_examples=16)
     table.to_csv(out / "fidelity.csv", index=False)
     plots.save_figure(plots.plot_fidelity(table), out / "fidelity.png")
@@ -93,6 +89,22 @@ def run_demo(out_dir="localprop-demo", *, seed: int = 0, quiet: bool = False) ->
     written = sorted(p.name for p in out.glob("*.png"))
     say(f"plots written to {out.resolve()}/: {', '.join(written)}")
     return rows
+
+
+def lambda_figures(lams: dict) -> dict:
+    """The networks coloured by their multipliers, all on one colour scale.
+
+    Args:
+        lams: ``{network name: (graph, mean |λ| per node in graph order (N,))}``.
+
+    Returns:
+        ``{network name: Figure}``.
+    """
+    vmin, vmax = plots.shared_limits(*(lam for _, lam in lams.values()))
+    return {name: plots.plot_graph(G, lam, label="mean |λ| over training examples",
+                                   vmin=vmin, vmax=vmax,
+                                   title=f"{name} net after LP training: multipliers λ")
+            for name, (G, lam) in lams.items()}
 
 
 def _print_table(rows, say) -> None:

@@ -28,7 +28,7 @@ CURVE_METRICS = ("test_acc", "train_acc", "loss", "cos_bp", "max_violation",
 
 #: What each built-in experiment's curves show, for the titles.
 EXPERIMENT_TITLES = {
-    "forward": "forward dynamics under a constant input (no training)",
+    "forward": "delayed forward dynamics under a constant input",
     "lp": "during training with Lagrangian local propagation",
     "bp": "during training with exact gradients (BP)",
     "diffusion": "during training with backprop diffusion",
@@ -55,28 +55,36 @@ def _point_label(params: dict) -> str:
 
 
 def plot_results(results_dir, out=None) -> list[Path]:
-    """Write the plots of a results folder; return their paths."""
+    """Write the plots of a results folder as PNG files; return their paths.
+
+    Args:
+        results_dir: a folder written by ``localprop run`` or ``localprop sweep``.
+        out: destination folder (default ``results_dir/plots``).
+    """
+    out = Path(out) if out else Path(results_dir) / "plots"
+    return [plots.save_figure(fig, out / f"{name}.png")
+            for name, fig in report_figures(results_dir).items()]
+
+
+def report_figures(results_dir) -> dict:
+    """The figures of a results folder, by file stem (e.g. ``"test_acc"``)."""
     results_dir = Path(results_dir)
     manifest = results_dir / "manifest.json"
     if not manifest.is_file():
         raise ConfigError(f"{results_dir} is not a results folder (no manifest.json); "
                           "give the folder written by 'localprop run' or 'localprop sweep'")
     experiment = json.loads(manifest.read_text())["config"]["experiment"]
-    out = Path(out) if out else results_dir / "plots"
     records = [r for r in read_runs(results_dir) if r["status"] == "ok"]
     if not records:
         raise ConfigError(f"no finished run in {results_dir} to plot")
     frame = read_results(results_dir)
     frame = frame[frame["status"] == "ok"]
     if experiment == "fidelity":
-        table = frame[["seed", "depth", "T", "cosine"]]
-        return [plots.save_figure(plots.plot_fidelity(table), out / "fidelity.png")]
-    paths = _curves(frame, records, experiment, out)
-    return paths + _graphs(results_dir, records, out)
+        return {"fidelity": plots.plot_fidelity(frame[["seed", "depth", "T", "cosine"]])}
+    return {**_curves(frame, records, experiment), **_graphs(results_dir, records)}
 
 
-def _curves(frame: pd.DataFrame, records: list[dict], experiment: str,
-            out: Path) -> list[Path]:
+def _curves(frame: pd.DataFrame, records: list[dict], experiment: str) -> dict:
     point = {r["run_id"]: _point_label(r["params"]) for r in records}
     frame = frame.assign(point=frame["run_id"].map(point))
     varied = frame["point"].nunique() > 1 or bool(frame["point"].iloc[0])
@@ -84,19 +92,16 @@ def _curves(frame: pd.DataFrame, records: list[dict], experiment: str,
     hue = "method" if has_method else ("point" if varied else None)
     style = "point" if has_method and varied else None
     x = "epoch" if "epoch" in frame.columns and frame["epoch"].notna().any() else "step"
-    paths = []
-    for metric in CURVE_METRICS:
-        if metric not in frame.columns or frame[metric].isna().all():
-            continue
-        fig = plots.plot_learning_curves(frame, metric=metric, x=x, hue=hue, style=style,
-                                         title=experiment_title(experiment, metric, x))
-        paths.append(plots.save_figure(fig, out / f"{metric}.png"))
-    return paths
+    return {metric: plots.plot_learning_curves(
+                frame, metric=metric, x=x, hue=hue, style=style,
+                title=experiment_title(experiment, metric, x))
+            for metric in CURVE_METRICS
+            if metric in frame.columns and frame[metric].notna().any()}
 
 
-def _graphs(results_dir: Path, records: list[dict], out: Path) -> list[Path]:
+def _graphs(results_dir: Path, records: list[dict]) -> dict:
     snaps = {r["run_id"]: load_snapshots(results_dir, r["run_id"]) for r in records}
-    paths = []
+    figs = {}
     for key, (label, limits) in GRAPH_SNAPSHOTS.items():
         runs = [r for r in records if key in snaps[r["run_id"]]]
         if not runs:
@@ -107,9 +112,10 @@ def _graphs(results_dir: Path, records: list[dict], out: Path) -> list[Path]:
         for rec in runs:
             seeds.setdefault(_point_label(rec["params"]), []).append(rec["seed"])
         for rec in runs:
-            paths.append(_graph_plot(rec, values[rec["run_id"]], key, label, limits,
-                                     seeds[_point_label(rec["params"])], out))
-    return paths
+            figs[f"graph_{key}_{rec['run_id']}"] = _graph_plot(
+                rec, values[rec["run_id"]], label, limits,
+                seeds[_point_label(rec["params"])])
+    return figs
 
 
 def _per_neuron(values: np.ndarray) -> np.ndarray:
@@ -117,8 +123,8 @@ def _per_neuron(values: np.ndarray) -> np.ndarray:
     return np.abs(values).mean(axis=1) if values.ndim == 2 else values
 
 
-def _graph_plot(rec: dict, vals: np.ndarray, key: str, label: str, limits: tuple,
-                point_seeds: list, out: Path) -> Path:
+def _graph_plot(rec: dict, vals: np.ndarray, label: str, limits: tuple,
+                point_seeds: list):
     from networks.compile import compile_graph
     from runs.experiments.setup import build_network
 
@@ -128,6 +134,6 @@ def _graph_plot(rec: dict, vals: np.ndarray, key: str, label: str, limits: tuple
     vals = np.where(net.is_input, np.nan, vals)
     point = _point_label(rec["params"])
     which = f"run {point_seeds.index(rec['seed']) + 1} of {len(point_seeds)}"
-    fig = plots.plot_graph(G, vals, label=label, vmin=limits[0], vmax=limits[1],
-                           title=f"{label} per neuron — {', '.join(filter(None, [point, which]))}")
-    return plots.save_figure(fig, out / f"graph_{key}_{rec['run_id']}.png")
+    return plots.plot_graph(G, vals, label=label, vmin=limits[0], vmax=limits[1],
+                            title=f"{label} per neuron — "
+                                  f"{', '.join(filter(None, [point, which]))}")
