@@ -86,11 +86,11 @@ def report_figures(results_dir) -> dict:
 
 def _curves(frame: pd.DataFrame, records: list[dict], experiment: str) -> dict:
     point = {r["run_id"]: _point_label(r["params"]) for r in records}
-    frame = frame.assign(point=frame["run_id"].map(point))
-    varied = frame["point"].nunique() > 1 or bool(frame["point"].iloc[0])
+    frame = frame.assign(swept=frame["run_id"].map(point))
+    varied = frame["swept"].nunique() > 1 or bool(frame["swept"].iloc[0])
     has_method = "method" in frame.columns and frame["method"].notna().any()
-    hue = "method" if has_method else ("point" if varied else None)
-    style = "point" if has_method and varied else None
+    hue = "method" if has_method else ("swept" if varied else None)
+    style = "swept" if has_method and varied else None
     x = "epoch" if "epoch" in frame.columns and frame["epoch"].notna().any() else "step"
     return {metric: plots.plot_learning_curves(
                 frame, metric=metric, x=x, hue=hue, style=style,

@@ -22,7 +22,8 @@ from runs.viz.style import (
     spans_decades,
 )
 
-BAND = "±1 std over seeds"
+#: Curves with at most this many recorded points show them as markers.
+MARKED = 40
 
 
 def seed_stats(table: pd.DataFrame, keys: list[str], x: str, y: str,
@@ -121,6 +122,7 @@ def plot_learning_curves(table, *, metric: str = "test_acc", x: str = "epoch",
         n = int(rows["n"].max())
         name = " — ".join(str(g) for g in group) or metric_label(metric)
         line, = ax.plot(rows[x], rows["mean"], color=color_of[h], ls=style_of[s], lw=1.6,
+                        marker="o" if len(rows) <= MARKED else None, ms=2.5,
                         label=f"{name} ({_seeds_text(n)})")
         if not style:
             handles.append(line)

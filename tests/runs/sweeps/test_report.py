@@ -99,7 +99,7 @@ def test_compare_colours_methods_and_styles_architectures(tmp_path_factory):
     assert fig.axes[0].get_ylabel() == "test accuracy"
     texts = legend_texts(fig)
     assert "lp (2 seeds)" in texts and "bp (2 seeds)" in texts
-    assert "point: sizes=[2, 6, 1]" in texts
+    assert "swept: sizes=[2, 6, 1]" in texts
 
 
 def test_support_maps_use_the_fraction_scale(tmp_path_factory):
