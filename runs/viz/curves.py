@@ -105,10 +105,14 @@ def plot_learning_curves(table, *, metric: str = "test_acc", x: str = "epoch",
                            f"(has {sorted(table.columns)})")
     keys = [k for k in (hue, style) if k is not None]
     stats = seed_stats(table, keys, x, metric, seed)
-    hues = list(dict.fromkeys(stats[hue])) if hue else [None]
-    styles = list(dict.fromkeys(stats[style])) if style else [None]
-    color_of = dict(zip(hues, colors(len(hues)), strict=True))
-    style_of = {s: LINESTYLES[k % len(LINESTYLES)] for k, s in enumerate(styles)}
+    # colours and styles follow the whole table, so that every metric of one table
+    # draws a method in the same colour, even where it lacks that metric
+    all_hues = list(dict.fromkeys(table[hue])) if hue else [None]
+    all_styles = list(dict.fromkeys(table[style])) if style else [None]
+    color_of = dict(zip(all_hues, colors(len(all_hues)), strict=True))
+    style_of = {s: LINESTYLES[k % len(LINESTYLES)] for k, s in enumerate(all_styles)}
+    hues = [h for h in all_hues if not hue or (stats[hue] == h).any()]
+    styles = [s for s in all_styles if not style or (stats[style] == s).any()]
     log_y = yscale == "log" or (yscale is None and spans_decades(stats["mean"]))
     fig = new_figure(6.4, 4.6)
     ax = fig.add_subplot()

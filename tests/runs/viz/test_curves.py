@@ -135,3 +135,15 @@ def test_fidelity_title_says_what_is_plotted_and_band_is_labelled():
 def test_fidelity_x_is_linear_when_it_does_not_span_a_decade():
     fig = plot_fidelity(_fidelity_table([2, 4, 6, 8]))
     assert fig.axes[0].get_xscale() == "linear"
+
+
+def test_a_method_keeps_its_colour_in_every_metric_of_a_table():
+    rng = np.random.default_rng(1)
+    rows = _history("bp", range(10), [0, 1], rng) + _history("lp", range(10), [0, 1], rng)
+    for r in rows:
+        r["cos_bp"] = 0.9 if r["method"] == "lp" else None
+    table = pd.DataFrame(rows)
+    acc = {ln.get_label().split(" (")[0]: ln.get_color()
+           for ln in _curves(plot_learning_curves(table).axes[0])}
+    cos = _curves(plot_learning_curves(table, metric="cos_bp").axes[0])
+    assert len(cos) == 1 and cos[0].get_color() == acc["lp"] != acc["bp"]
