@@ -12,6 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from agents.diffusion import DiffusionParams
 from networks.builders import layered, layered_recurrent, scale_to_contractive
@@ -56,27 +57,31 @@ def run_demo(out_dir="localprop-demo", *, seed: int = 0, quiet: bool = False) ->
     ds = load_dataset("moons", seed=seed, n_samples=200)
     say(f"task: two moons, {ds.inputs('train').shape[1]} train / "
         f"{ds.inputs('test').shape[1]} test examples (seed {seed})")
-    rows, curves = [], {}
+    rows, curves, lams = [], {}, {}
     for net_name, G in demo_networks(ds.n_inputs, ds.n_outputs, seed).items():
         net = compile_graph(G)
         say(f"{net_name} network: {net.n_nodes} neurons, {net.n_edges} synapses, "
             f"{'acyclic' if net.is_dag else 'cyclic'}")
         result = compare(METHODS, net, ds, [seed], fidelity=True)
         rows += [{"network": net_name, **r} for r in result.rows]
-        res = {e.name: result.results[seed, e.name] for e in METHODS}
-        curves[net_name] = {e.name.split()[0]: res[e.name].history for e in METHODS}
-        lam = np.abs(res["LP (local)"].lam).mean(axis=1)
+        curves[net_name] = pd.DataFrame(
+            [{"method": name, "seed": s, **row}
+             for (s, name), res in result.results.items() for row in res.history])
+        lam = np.abs(result.results[seed, "LP (local)"].lam).mean(axis=1)
         lam[net.is_input] = np.nan
-        plots.plot_graph(G, lam, out / f"lambda_{net_name}.png", label="mean |λ| over examples",
-                         title=f"{net_name} net after LP training: multipliers λ")
+        lams[net_name] = (G, lam)
     _print_table(rows, say)
     say("writing plots...")
-    for net_name, c in curves.items():
-        plots.plot_learning_curves(c, out / f"learning_{net_name}.png",
-                                   title=f"test accuracy, {net_name} network")
-    table = fidelity_sweep([1, 2, 4], [0], [1, 2, 4, 8, 16, 32, 64], n_examples=16)
+    for net_name, table in curves.items():
+        plots.save_figure(plots.plot_learning_curves(
+            table, metric="test_acc", x="epoch", hue="method",
+            title=f"test accuracy during training, {net_name} network"),
+            out / f"learning_{net_name}.png")
+    for net_name, fig in lambda_figures(lams).items():
+        plots.save_figure(fig, out / f"lambda_{net_name}.png")
+    table = fidelity_sweep([1, 2, 4], [0, 1, 2], [1, 2, 4, 8, 16, 32, 64], n_examples=16)
     table.to_csv(out / "fidelity.csv", index=False)
-    plots.plot_fidelity(table, out / "fidelity.png")
+    plots.save_figure(plots.plot_fidelity(table), out / "fidelity.png")
     raster(4, 12, out / "raster.png")
     best = smallest_hold(table)
     say("diffusion fidelity vs input speed: smallest hold time T with cosine >= 0.99: "
@@ -84,6 +89,22 @@ def run_demo(out_dir="localprop-demo", *, seed: int = 0, quiet: bool = False) ->
     written = sorted(p.name for p in out.glob("*.png"))
     say(f"plots written to {out.resolve()}/: {', '.join(written)}")
     return rows
+
+
+def lambda_figures(lams: dict) -> dict:
+    """The networks coloured by their multipliers, all on one colour scale.
+
+    Args:
+        lams: ``{network name: (graph, mean |λ| per node in graph order (N,))}``.
+
+    Returns:
+        ``{network name: Figure}``.
+    """
+    vmin, vmax = plots.shared_limits(*(lam for _, lam in lams.values()))
+    return {name: plots.plot_graph(G, lam, label="mean |λ| over training examples",
+                                   vmin=vmin, vmax=vmax,
+                                   title=f"{name} net after LP training: multipliers λ")
+            for name, (G, lam) in lams.items()}
 
 
 def _print_table(rows, say) -> None:

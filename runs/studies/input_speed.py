@@ -29,7 +29,7 @@ from networks.engines import ENGINES
 from runs.data.streams import held_stream, sinusoid_stream
 from runs.methods import get_method
 from runs.methods.fidelity import measure_fidelity, record_waves
-from runs.viz.plots import plot_fidelity, plot_raster
+from runs.viz.plots import plot_fidelity, plot_raster, save_figure
 
 DEFAULT_T = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256)
 
@@ -114,8 +114,9 @@ def raster(depth: int, T: int, path, *, seed: int = 0, n_examples: int = 6,
     X, Y = rng.normal(size=(n_examples, n_in)), rng.normal(size=(n_out, n_examples))
     frames = held_stream(X, Y, T, order=np.arange(n_examples)[:, None])
     rec = record_waves(net, frames)
-    return plot_raster(net, rec, path, mode=mode, marks=1 + T * np.arange(n_examples),
-                       title=f"depth {depth}, examples held T = {T} steps")
+    fig = plot_raster(net, rec, mode=mode, marks=1 + T * np.arange(n_examples),
+                      title=f"depth {depth}, examples held T = {T} steps")
+    return save_figure(fig, path)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -152,7 +153,8 @@ def main(argv=None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     table.to_csv(args.out / "fidelity.csv", index=False)
     xlabel = "hold time T (steps per example)" if args.stream == "held" else "period P"
-    plot_fidelity(table, args.out / "fidelity.png", threshold=args.threshold, xlabel=xlabel)
+    save_figure(plot_fidelity(table, threshold=args.threshold, xlabel=xlabel),
+                args.out / "fidelity.png")
     best = smallest_hold(table, args.threshold)
     pd.DataFrame({"depth": list(best), "smallest_T": list(best.values())}).to_csv(
         args.out / "smallest_T.csv", index=False)

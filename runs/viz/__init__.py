@@ -1,1 +1,1 @@
-"""Plots and reports (files, Agg backend)."""
+"""Plots (matplotlib Figures, backend untouched) and the report of a results folder."""

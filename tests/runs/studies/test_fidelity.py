@@ -11,7 +11,7 @@ from networks.oracles import exact_gradient
 from runs.data.streams import held_stream, sinusoid_stream
 from runs.methods.fidelity import measure_fidelity, record_waves, reference_gradient
 from runs.studies.input_speed import fidelity_net, fidelity_sweep, main, smallest_hold
-from runs.viz.plots import plot_fidelity, plot_raster
+from runs.viz.plots import plot_fidelity, plot_raster, save_figure
 
 
 # ----------------------------------------------------------------------------- streams
@@ -115,7 +115,7 @@ def test_smallest_hold_on_a_hand_table():
 
 # ----------------------------------------------------------------------------- plots
 def test_plots_and_cli_write_files(tmp_path, small_table, capsys):
-    p = plot_fidelity(small_table, tmp_path / "f" / "fid.png")
+    p = save_figure(plot_fidelity(small_table), tmp_path / "f" / "fid.png")
     assert p.exists() and p.stat().st_size > 5000
     net = fidelity_net(3, 0)
     rng = np.random.default_rng(0)
@@ -124,8 +124,8 @@ def test_plots_and_cli_write_files(tmp_path, small_table, capsys):
     rec = record_waves(net, s)
     assert rec["x"].shape in ((24, net.n_nodes), (24, net.n_nodes, 1))
     for mode in ("value", "change"):
-        r = plot_raster(net, rec, tmp_path / f"raster_{mode}.png", mode=mode,
-                        marks=[1, 9, 17], t_range=(1, 20), title="t")
+        r = save_figure(plot_raster(net, rec, mode=mode, marks=[1, 9, 17], t_range=(1, 20),
+                                    title="t"), tmp_path / f"raster_{mode}.png")
         assert r.exists() and r.stat().st_size > 5000
     assert main(["--depths", "1", "2", "--seeds", "0", "--T", "1", "4", "--n-examples", "4",
                  "--raster-depth", "2", "--raster-T", "4", "--out", str(tmp_path / "cli")]) == 0
