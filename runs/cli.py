@@ -12,7 +12,8 @@ def _cmd_demo(args) -> int:
     from runs.studies.demo import run_demo
 
     if not args.quiet:
-        print("localprop demo: BP vs Lagrangian local propagation vs backprop diffusion "
+        print("localprop demo: BP vs Lagrangian local propagation vs backprop diffusion vs "
+              "feedback alignment "
               "on a feedforward and a cyclic network")
     run_demo(args.out, seed=args.seed, quiet=args.quiet)
     return 0

@@ -1,9 +1,10 @@
 """``localprop demo``: the main job on a small built-in task (no download).
 
-Trains the BP baseline (exact gradients), Lagrangian local propagation (LP) and backprop
-diffusion on the two-moons task, each on a feedforward and on a cyclic network with the
-same initial weights and split; prints a comparison table (accuracy, cosine of the rule's
-update to the exact gradient, time) and writes its plots to a folder it names.
+Trains the BP baseline (exact gradients), Lagrangian local propagation (LP), backprop
+diffusion and feedback alignment on the two-moons task, each on a feedforward and on a
+cyclic network with the same initial weights and split; prints a comparison table
+(accuracy, cosine of the rule's update to the exact gradient, time) and writes its plots
+to a folder it names.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from agents.diffusion import DiffusionParams
+from agents.feedback_alignment import FAParams
 from networks.builders import layered, layered_recurrent, scale_to_contractive
 from networks.compile import compile_graph
 from runs.data.datasets import load_dataset
@@ -25,8 +27,8 @@ from runs.studies.lp_table import COMPARE_LP
 from runs.viz import plots
 
 #: The demo's methods (small enough to run in well under a minute on 2 cores): BP and LP
-#: with the LP table's settings at η_w = 0.02 for 300 epochs, diffusion with examples held
-#: T = 8 steps for 30 epochs.
+#: with the LP table's settings at η_w = 0.02 for 300 epochs, diffusion and feedback
+#: alignment with examples held T = 8 steps for 30 epochs.
 LP_PARAMS = replace(COMPARE_LP, eta_w=0.02)
 LP_SCHEDULE = Schedule(epochs=300, eval_every=10)
 METHODS = (
@@ -34,6 +36,8 @@ METHODS = (
     Entry("lp", LP_PARAMS, LP_SCHEDULE, label="LP (local)"),
     Entry("diffusion", DiffusionParams(eta=0.1),
           Schedule(epochs=30, batch=8, eval_every=1, T=8), label="diffusion (T=8)"),
+    Entry("fa", FAParams(eta=0.1),
+          Schedule(epochs=30, batch=8, eval_every=1, T=8), label="feedback align. (T=8)"),
 )
 
 
@@ -116,8 +120,8 @@ def _print_table(rows, say) -> None:
         say(f"{r['network']:<12} {r['method']:<22} {100 * r['train_acc']:>8.1f}% "
             f"{100 * r['test_acc']:>8.1f}% {cos:>24} {r['seconds']:>6.2f}s")
     say("cosine: BP is exact by definition; LP: its ∂L/∂w at the final state vs the exact "
-        "gradient;\ndiffusion: its update accumulated over examples held T steps (weights "
-        "frozen) vs the exact gradient.")
+        "gradient;\ndiffusion and feedback alignment: the update accumulated over examples "
+        "held T steps (weights frozen) vs the exact gradient.")
     if any(np.isnan(r["cosine"]) for r in rows):
         say("* no exact gradient: the trained cyclic network has no stable forward fixed "
             "point (its recurrent weights are no longer contractive).")
