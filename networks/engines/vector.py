@@ -26,6 +26,28 @@ from agents.rule import Rule, Stage
 from networks.compile import plan_blocks
 from networks.engines.base import EngineBase
 
+#: Rows × batch of the largest (E, B) gather the sparse Hebbian product makes at once.
+HEBB_CHUNK = 1 << 17
+
+
+def _constant(value: float, shape: tuple, dtype) -> np.ndarray:
+    """A read-only array of ``shape`` filled with ``value`` that takes no memory."""
+    return np.broadcast_to(np.asarray(value, dtype=dtype), shape)
+
+
+def _writable(arrays: dict, name: str) -> np.ndarray:
+    """``arrays[name]``, replaced first by a writable copy if it is a lazy constant."""
+    arr = arrays[name]
+    if not arr.flags.writeable:
+        arrays[name] = arr = arr.copy()
+    return arr
+
+
+def _first_nonfinite(value: np.ndarray):
+    """Index of the first non-finite entry of ``value`` (None if all are finite)."""
+    bad = np.argwhere(~np.isfinite(value))
+    return None if len(bad) == 0 else tuple(bad[0])
+
 
 class _Rows:
     """Rows of a node variable split into head (inputs) and active part, read by range."""
@@ -66,15 +88,21 @@ class VectorEngine(EngineBase):
         self._inverse_order[self.block_order] = np.arange(net.n_edges)
         self._head: dict[str, np.ndarray] = {}
         self._nodes: dict[str, np.ndarray] = {}
+        # initial values are read-only broadcasts (no memory) until a step or a user
+        # writes the variable: Adam moments under SGD never cost memory
         for var in rule.all_node_vars:
             cols = width if var.batched else 1
-            self._head[var.name] = np.full((n_in, cols), var.init, dtype=self.dtype)
-            self._nodes[var.name] = np.full((n - n_in, cols), var.init, dtype=self.dtype)
+            self._head[var.name] = _constant(var.init, (n_in, cols), self.dtype)
+            self._nodes[var.name] = _constant(var.init, (n - n_in, cols), self.dtype)
         self._nodes["bias"] = net.bias[active].astype(self.dtype)[:, None]
         self._edges: dict[str, np.ndarray] = {
             "weight": net.weight[self.block_order].astype(self.dtype)}
         for var in rule.edge_vars:
-            self._edges[var.name] = np.full(net.n_edges, var.init, dtype=self.dtype)
+            self._edges[var.name] = _constant(var.init, (net.n_edges,), self.dtype)
+        # variables written since the last finiteness check (only they can have become
+        # non-finite): all of them at first
+        self._dirty_nodes = set(self._nodes)
+        self._dirty_edges = set(self._edges)
         self.depth = net.max_delay
         self._buffers = {
             name: np.full((self.depth, n, width), self._init_of(name), dtype=self.dtype)
@@ -191,8 +219,14 @@ class VectorEngine(EngineBase):
                 view = out[blk.start:blk.stop].reshape(t1 - t0, s1 - s0)
                 np.matmul(post[t0 - n_in:t1 - n_in], pre[s0:s1].T, out=view)
             else:
-                out[blk.start:blk.stop] = np.einsum(
-                    "eb,eb->e", post[blk.tgt - n_in], pre[0:self.net.n_nodes][blk.src])
+                # in chunks of edges: no (E, B) temporaries on large sparse graphs
+                pre = pre[0:self.net.n_nodes]
+                tgt, src = blk.tgt - n_in, blk.src
+                step = max(1, HEBB_CHUNK // post.shape[1])
+                for lo in range(0, len(src), step):
+                    hi = min(lo + step, len(src))
+                    np.einsum("eb,eb->e", post[tgt[lo:hi]], pre[src[lo:hi]],
+                              out=out[blk.start + lo:blk.start + hi])
         return out
 
     # ----------------------------------------------------------------- stepping
@@ -225,6 +259,7 @@ class VectorEngine(EngineBase):
             value = np.asarray(value, dtype=self.dtype)
             nodes[name] = value if value.shape == old.shape else \
                 np.broadcast_to(value, old.shape).copy()
+            self._dirty_nodes.add(name)
         if stage.edge_update is not None:
             hebb = {name: self._hebb(nodes[post], sent[chan])
                     for name, (post, chan) in stage.hebb.items()}
@@ -234,6 +269,7 @@ class VectorEngine(EngineBase):
                     raise ConfigError(f"rule {self.rule.name!r} updated undeclared edge "
                                       f"variable {name!r}")
                 self._edges[name] = np.asarray(value, dtype=self.dtype)
+                self._dirty_edges.add(name)
 
     # ----------------------------------------------------------------- state access
     def _get_node(self, name):
@@ -243,36 +279,52 @@ class VectorEngine(EngineBase):
         internal = value[self.perm]
         self._head[name] = internal[:self.n_in].copy()
         self._nodes[name] = internal[self.n_in:].copy()
+        self._dirty_nodes.add(name)
 
     def _get_edge(self, name):
         return self._edges[name][self._inverse_order]
 
     def _set_edge(self, name, value):
         self._edges[name] = np.asarray(value, dtype=self.dtype)[self.block_order]
+        self._dirty_edges.add(name)
 
     def _perturb(self, i, noise):
         p = self.position[i]
         for name in self._nodes:
             part, row = (self._head, p) if p < self.n_in else (self._nodes, p - self.n_in)
-            part[name][row] += noise(part[name][row].shape)
+            _writable(part, name)[row] += noise(part[name][row].shape)
         for buf in self._buffers.values():
             buf[:, p] += noise(buf[:, p].shape)
         mine = self._inverse_order[self.net.in_ptr[i]:self.net.in_ptr[i + 1]]
-        for arr in self._edges.values():
-            arr[mine] += noise(len(mine))
+        for name in self._edges:
+            _writable(self._edges, name)[mine] += noise(len(mine))
+        self._dirty_nodes.update(self._nodes)
+        self._dirty_edges.update(self._edges)
 
     def _check_finite(self) -> None:
-        for name, value in self._nodes.items():
-            if not np.isfinite(value).all():
-                row = int(np.argwhere(~np.isfinite(value))[0][0])
-                node = self.net.node_ids[self.perm[row + self.n_in]]
+        # one sum per variable written since the last check: a NaN or inf anywhere makes
+        # the sum non-finite; only then (or when the sum of finite values overflows) is
+        # the culprit sought
+        # (in declaration order, so the variable named is always the same)
+        nodes, edges, total = self._nodes, self._edges, np.add.reduce
+        dirty_nodes, dirty_edges = self._dirty_nodes, self._dirty_edges
+        with np.errstate(over="ignore", invalid="ignore"):
+            bad_nodes = [name for name, value in nodes.items() if name in dirty_nodes
+                         and not np.isfinite(total(value, axis=None))]
+            bad_edges = [name for name, value in edges.items() if name in dirty_edges
+                         and not np.isfinite(total(value, axis=None))]
+        for name in bad_nodes:
+            value = nodes[name]
+            bad = _first_nonfinite(value)
+            if bad is not None:
+                node = self.net.node_ids[self.perm[bad[0] + self.n_in]]
                 raise DivergenceError(
                     f"step {self.t}: variable {name!r} of neuron {node!r} became "
-                    f"{value[row].ravel()[0]} (non-finite); lower the step sizes or the "
-                    "weight scale")
-        for value in self._edges.values():
-            if not np.isfinite(value).all():
-                return super()._check_finite()   # names the edge in canonical terms
+                    f"{value[bad]} (non-finite); lower the step sizes or the weight scale")
+        if any(_first_nonfinite(edges[name]) is not None for name in bad_edges):
+            return super()._check_finite()   # names the edge in canonical terms
+        self._dirty_nodes.clear()
+        self._dirty_edges.clear()
         return None
 
     def fill_history(self, name: str | None = None) -> None:

@@ -6,9 +6,9 @@
   array allocations) of building the vectorised LP engine with batch = all training
   examples on ``layered([d, *hidden, n_out], "sigmoid")`` and running 3 steps, per dataset
   and dtype, against the per-example state predicted as
-  ``n_nodes × n_train × n_batched_vars × itemsize`` (x, λ, a, c, g, s, the Adam moments
-  of x and λ and the per-example step count: :data:`agents.lp.NODE_VARS` with
-  ``batched=True``), and the float32/float64 peak ratio.
+  ``n_nodes × n_train × n_batched_vars × itemsize`` (x, λ, a, c, g, s, the per-example
+  step count, and the Adam moments of x and λ when the state optimiser is Adam:
+  :func:`held_batched_vars`), and the float32/float64 peak ratio.
 * ``torch`` (:func:`compare_torch`): seconds per LP step of ``runs/bench/torch_peer.py`` (LP
   written with PyTorch autograd, the way public LP code does it), run in a subprocess
   under a separate interpreter that has PyTorch, next to the vectorised engine's LP step
@@ -188,6 +188,21 @@ def _peak_of_run(net, u, y, dtype, batch: int, steps: int, params) -> int:
     return peak
 
 
+def held_batched_vars(params) -> list[str]:
+    """The per-example LP variables the engine allocates with these parameters.
+
+    Every batched variable of :data:`agents.lp.NODE_VARS` but the Adam moments of x and λ
+    when the state optimiser is SGD (the engine keeps variables the rule never writes as
+    zero-memory constants).
+    """
+    from agents.lp import LP, NODE_VARS
+
+    p = LP.make_params(params)
+    adam = (p.state_optimizer or p.optimizer) == "adam"
+    return [v.name for v in NODE_VARS
+            if v.batched and (adam or v.name not in ("mx", "vx", "ml", "vl"))]
+
+
 def bench_lp_memory(dataset_names=("wine", "digits"), hidden=(100,),
                     dtypes=("float64", "float32"), *, steps: int = 3, seed: int = 0,
                     params=None) -> list[dict]:
@@ -205,13 +220,12 @@ def bench_lp_memory(dataset_names=("wine", "digits"), hidden=(100,),
         itemsize``), ``peak_mb``, ``peak_over_predicted`` and ``f32_over_f64`` (this
         dataset's float32 peak / float64 peak, on the float32 row when both ran).
     """
-    from agents.lp import NODE_VARS
     from networks.builders import layered
     from networks.compile import compile_graph
     from runs.datasets import load_dataset
 
     params = MEMORY_LP if params is None else params
-    n_batched = sum(1 for v in NODE_VARS if v.batched)
+    n_batched = len(held_batched_vars(params))
     rows: list[dict] = []
     for name in dataset_names:
         ds = load_dataset(name, seed=seed)

@@ -86,8 +86,9 @@ def test_memory_benchmark_smoke():
     assert f32["f32_over_f64"] == pytest.approx(f32["peak_bytes"] / f64["peak_bytes"])
     for r in rows:
         assert r["n_train"] == 133 and r["n_nodes"] == 13 + 4 + 3
-        assert r["n_batched_vars"] == 11      # x, λ, a, c, g, s, mx, vx, ml, vl, age
-        assert r["predicted_bytes"] == r["n_nodes"] * r["n_train"] * 11 * \
+        # x, λ, a, c, g, s, age; no Adam moments of x, λ under state_optimizer="sgd"
+        assert r["n_batched_vars"] == 7
+        assert r["predicted_bytes"] == r["n_nodes"] * r["n_train"] * 7 * \
             np.dtype(r["dtype"]).itemsize
         assert 0 < r["predicted_bytes"] <= r["peak_bytes"]
     assert "peak MB" in bench_memory.format_memory(rows)
