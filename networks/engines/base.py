@@ -141,7 +141,7 @@ class EngineBase(ABC):
         if self.check_finite:  # overflow is detected below, named by step/neuron/variable
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
                 self._step_arrays(self._inputs(u), self._targets(y), mask)
-            self._check_finite()
+                self._check_finite()  # (its sums may overflow: no warning)
         else:
             self._step_arrays(self._inputs(u), self._targets(y), mask)
         for name in self.record_vars:

@@ -15,6 +15,7 @@ by node id (:meth:`neuron`).
 
 from __future__ import annotations
 
+import math
 from types import SimpleNamespace
 
 import numpy as np
@@ -303,16 +304,13 @@ class VectorEngine(EngineBase):
 
     def _check_finite(self) -> None:
         # one sum per variable written since the last check: a NaN or inf anywhere makes
-        # the sum non-finite; only then (or when the sum of finite values overflows) is
-        # the culprit sought
-        # (in declaration order, so the variable named is always the same)
-        nodes, edges, total = self._nodes, self._edges, np.add.reduce
+        # the sum non-finite; only then (or when a sum of finite values overflows) is the
+        # culprit sought, in declaration order (so the variable named is always the same)
+        total, finite = np.add.reduce, math.isfinite
+        nodes, edges = self._nodes, self._edges
         dirty_nodes, dirty_edges = self._dirty_nodes, self._dirty_edges
-        with np.errstate(over="ignore", invalid="ignore"):
-            bad_nodes = [name for name, value in nodes.items() if name in dirty_nodes
-                         and not np.isfinite(total(value, axis=None))]
-            bad_edges = [name for name, value in edges.items() if name in dirty_edges
-                         and not np.isfinite(total(value, axis=None))]
+        bad_nodes = [n for n in nodes if n in dirty_nodes and not finite(total(nodes[n], None))]
+        bad_edges = [n for n in edges if n in dirty_edges and not finite(total(edges[n], None))]
         for name in bad_nodes:
             value = nodes[name]
             bad = _first_nonfinite(value)

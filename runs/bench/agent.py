@@ -71,10 +71,13 @@ def bench_agent(n_neurons: int, *, rounds: int = 5, seconds_per_call: float = 0.
                 diffusion: bool = True) -> dict:
     """Forward msgs/s of the agent engine vs :class:`MinimalMesa`, and build times.
 
+    The engine runs with the library defaults and bare (``check_finite=False``).
+
     Returns:
         ``{"neurons", "edges", "build_s", "mesa_build_s", "msgs_per_s": {name: (best,
-        median)}, "engine_over_mesa": (min, median), "max_abs_diff"}``; ``max_abs_diff``
-        compares the two models' states after the timed steps (same dynamics).
+        median)}, "engine_over_mesa", "bare_over_mesa": (min, median), "max_abs_diff"}``;
+        ``max_abs_diff`` compares the two models' states after the timed steps (same
+        dynamics).
     """
     net = sparse_net(n_neurons * 10)
     u = np.random.default_rng(0).normal(size=len(net.input_idx))
@@ -82,8 +85,10 @@ def bench_agent(n_neurons: int, *, rounds: int = 5, seconds_per_call: float = 0.
     build = timed_build(lambda: holder.setdefault("fwd", AgentEngine(net, FORWARD)))
     mesa_build = timed_build(lambda: holder.setdefault("mesa", MinimalMesa(net)))
     eng, ref = holder["fwd"], holder["mesa"]
-    fns = {"mesa": lambda: ref.advance(u), "forward": lambda: eng.advance(u)}
-    channels = {"mesa": 1, "forward": 1}
+    bare = AgentEngine(net, FORWARD, check_finite=False)
+    fns = {"mesa": lambda: ref.advance(u), "forward": lambda: eng.advance(u),
+           "forward_bare": lambda: bare.advance(u)}
+    channels = {"mesa": 1, "forward": 1, "forward_bare": 1}
     if diffusion:
         y = np.zeros(len(net.output_idx))
         dif = AgentEngine(net, DIFFUSION, {"eta": 1e-4})
@@ -100,7 +105,8 @@ def bench_agent(n_neurons: int, *, rounds: int = 5, seconds_per_call: float = 0.
             "mesa_build_s": mesa_build,
             "msgs_per_s": {n: (net.n_edges * c / t.best(n), net.n_edges * c / t.median(n))
                            for n, c in channels.items()},
-            "engine_over_mesa": t.ratio("forward"), "max_abs_diff": diff}
+            "engine_over_mesa": t.ratio("forward"), "bare_over_mesa": t.ratio("forward_bare"),
+            "max_abs_diff": diff}
 
 
 def format_agent(r: dict) -> list[str]:
@@ -109,7 +115,9 @@ def format_agent(r: dict) -> list[str]:
     lo, med = r["engine_over_mesa"]
     line = (f"{r['neurons']:>7,} neurons {r['edges']:>9,} edges: forward "
             f"{m['forward'][0] / 1e6:.2f} M messages/s (median {m['forward'][1] / 1e6:.2f} M), "
-            f"minimal Mesa {m['mesa'][0] / 1e6:.2f} M; engine/Mesa time {lo:.2f}–{med:.2f}x")
+            f"minimal Mesa {m['mesa'][0] / 1e6:.2f} M; engine/Mesa time {lo:.2f}–{med:.2f}x "
+            f"(bare: {m['forward_bare'][0] / 1e6:.2f} M, {r['bare_over_mesa'][0]:.2f}–"
+            f"{r['bare_over_mesa'][1]:.2f}x)")
     if "diffusion" in m:
         line += f"; diffusion {m['diffusion'][0] / 1e6:.2f} M messages/s"
     line += f"; build {r['build_s']:.2f} s (Mesa {r['mesa_build_s']:.2f} s)"
