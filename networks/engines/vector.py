@@ -133,6 +133,10 @@ class VectorEngine(EngineBase):
             t=0, batch=width,
         )
         self._out_rows = self.position[net.output_idx] - n_in
+        if len(self._out_rows) and np.array_equal(
+                self._out_rows, np.arange(self._out_rows[0], self._out_rows[-1] + 1)):
+            self._out_rows = slice(int(self._out_rows[0]), int(self._out_rows[-1]) + 1)
+        self._last_mask = None
 
     def _init_of(self, name: str) -> float:
         return next(v.init for v in self.rule.all_node_vars if v.name == name)
@@ -147,11 +151,14 @@ class VectorEngine(EngineBase):
         return lambda d: now
 
     def _plan(self, forward: bool):
-        """Order of the block products of one direction, and the rows to zero first.
+        """The block products of one direction, compiled once, and the rows to zero first.
 
         A dense block whose output rows no earlier dense block wrote is computed straight
-        into them (``"set"``, no temporary, no addition); the others are added. Returns
-        ``([(block index, "set" | "add")], rows that no "set" block covers)``.
+        into them (``set``, no temporary, no addition); the others are added. Returns
+        ``([op], rows that no set block covers or None)`` where a dense op is ``(True,
+        set, delay, weight start, stop, (rows, cols), src lo, src hi, dst lo, dst hi)``
+        (the weights transposed for the backward direction) and a sparse op is
+        ``(False, block index, delay)``.
         """
         key = "fwd" if forward else "bwd"
         if key not in self._plans:
@@ -160,53 +167,57 @@ class VectorEngine(EngineBase):
             sets, adds = [], []
             for k, blk in enumerate(self.blocks):
                 if blk.kind != "dense":
-                    adds.append((k, "add"))
+                    adds.append((False, k, blk.delay))
                     continue
-                lo, hi = blk.tgt_range if forward else blk.src_range
-                if lo < n_in:
+                (t0, t1), (s0, s1) = blk.tgt_range, blk.src_range
+                src, dst = ((s0, s1), (t0, t1)) if forward else ((t0, t1), (s0, s1))
+                if dst[0] < n_in:
                     continue  # backward into the inputs: nobody listens
-                rows = slice(lo - n_in, hi - n_in)
-                if covered[rows].any():
-                    adds.append((k, "add"))
-                else:
-                    covered[rows] = True
-                    sets.append((k, "set"))
-            self._plans[key] = (sets + adds, np.flatnonzero(~covered))
+                rows = slice(dst[0] - n_in, dst[1] - n_in)
+                is_set = not covered[rows].any()
+                covered[rows] = True
+                (sets if is_set else adds).append(
+                    (True, is_set, blk.delay, blk.start, blk.stop, (t1 - t0, s1 - s0),
+                     *src, dst[0] - n_in, dst[1] - n_in))
+            zero = np.flatnonzero(~covered)
+            if len(zero) == 0:
+                zero = None
+            elif zero[-1] - zero[0] + 1 == len(zero):
+                zero = slice(int(zero[0]), int(zero[-1]) + 1)
+            self._plans[key] = (sets + adds, zero)
         return self._plans[key]
 
     def _aggregate(self, channel, sent) -> np.ndarray:
         """Σ_j w_ij m_j (forward) or Σ_h w_hi m_h (backward) for the active neurons."""
         n_in, n = self.n_in, self.net.n_nodes
         forward = channel.direction == "forward"
-        plan, zero_rows = self._plan(forward)
+        plan, zero_rows = self._plans.get("fwd" if forward else "bwd") or self._plan(forward)
         out = np.empty_like(self._nodes[channel.source])
-        out[zero_rows] = 0.0
+        if zero_rows is not None:
+            out[zero_rows] = 0.0
         w = self._edges["weight"]
-        for k, mode in plan:
-            blk = self.blocks[k]
-            vals = sent(blk.delay)
-            if blk.kind == "dense":
-                (t0, t1), (s0, s1) = blk.tgt_range, blk.src_range
-                W = w[blk.start:blk.stop].reshape(t1 - t0, s1 - s0)
-                if forward:
-                    dst, prod = out[t0 - n_in:t1 - n_in], (W, vals[s0:s1])
+        for op in plan:
+            if op[0]:
+                _, is_set, delay, start, stop, shape, s0, s1, d0, d1 = op
+                W = w[start:stop].reshape(shape)
+                vals = sent(delay)[s0:s1]
+                if is_set:
+                    np.matmul(W if forward else W.T, vals, out=out[d0:d1])
                 else:
-                    dst, prod = out[s0 - n_in:s1 - n_in], (W.T, vals[t0:t1])
-                if mode == "set":
-                    np.matmul(*prod, out=dst)
-                else:
-                    dst += prod[0] @ prod[1]
+                    out[d0:d1] += (W if forward else W.T) @ vals
+                continue
+            _, k, delay = op
+            blk, vals = self.blocks[k], sent(delay)
+            if k in self._small:
+                m, rows, cols = self._small[k]
+                m[rows, cols] = w[blk.start:blk.stop]
             else:
-                if k in self._small:
-                    m, rows, cols = self._small[k]
-                    m[rows, cols] = w[blk.start:blk.stop]
-                else:
-                    m = self._csr[k]
-                    m.data = w[blk.start:blk.stop]
-                if forward:
-                    out += m @ vals[0:n]
-                else:
-                    out += (m.T @ vals[n_in:n])[n_in:]
+                m = self._csr[k]
+                m.data = w[blk.start:blk.stop]
+            if forward:
+                out += m @ vals[0:n]
+            else:
+                out += (m.T @ vals[n_in:n])[n_in:]
         return out
 
     def _hebb(self, post: np.ndarray, sent) -> np.ndarray:
@@ -236,11 +247,14 @@ class VectorEngine(EngineBase):
         nrn.t = self.t
         if y is not None:
             nrn.target[self._out_rows] = y
-        nrn.has_target[self._out_rows, 0] = y_mask
+        if self._last_mask is None or not np.array_equal(self._last_mask, y_mask):
+            nrn.has_target[self._out_rows, 0] = y_mask
+            self._last_mask = y_mask.copy()
         self._head[self.rule.output_var] = u
         self._step_sent = {}  # what each channel carried this step (hebb may use earlier rounds)
         for stage in self.rule.stages:
             self._round(stage)
+        self._step_sent = {}  # drop this step's messages (and any (N, B) copies) now
         pos = self.t % self.depth
         for name, buf in self._buffers.items():
             buf[pos, :self.n_in] = self._head[name]

@@ -10,6 +10,7 @@ memory (tracemalloc) of building the LP engine at 10^6 edges and running a few s
 
 from __future__ import annotations
 
+import functools
 import time
 import tracemalloc
 
@@ -26,8 +27,12 @@ from runs.bench.protocol import interleaved
 FAN_IN = 10
 
 
+@functools.lru_cache(maxsize=2)
 def sparse_net(n_edges: int, *, seed: int = 0, fan_in: int = FAN_IN, n_io: int = 10):
-    """A random tanh digraph with ``n_edges`` edges, ``n_edges / fan_in`` neurons, delay 1."""
+    """A random tanh digraph with ``n_edges`` edges, ``n_edges / fan_in`` neurons, delay 1.
+
+    Cached (the 10^6-edge graph takes half a minute to build): engines copy its arrays.
+    """
     n = max(n_edges // fan_in, 2 * n_io + 2)
     return compile_graph(random_digraph(n, n_edges, n_inputs=n_io, n_outputs=n_io,
                                         seed=seed, weight_scale=0.5, delays=1))
