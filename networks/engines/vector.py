@@ -44,6 +44,12 @@ def _writable(arrays: dict, name: str) -> np.ndarray:
     return arr
 
 
+def _square_sum_finite(value: np.ndarray) -> bool:
+    """Whether Σ value² is finite: False if any entry is NaN or ±inf (or on overflow)."""
+    flat = value.reshape(-1)
+    return math.isfinite(np.dot(flat, flat))
+
+
 def _first_nonfinite(value: np.ndarray):
     """Index of the first non-finite entry of ``value`` (None if all are finite)."""
     bad = np.argwhere(~np.isfinite(value))
@@ -317,14 +323,14 @@ class VectorEngine(EngineBase):
         self._dirty_edges.update(self._edges)
 
     def _check_finite(self) -> None:
-        # one sum per variable written since the last check: a NaN or inf anywhere makes
-        # the sum non-finite; only then (or when a sum of finite values overflows) is the
-        # culprit sought, in declaration order (so the variable named is always the same)
-        total, finite = np.add.reduce, math.isfinite
+        # one reduction per variable written since the last check — the sum of squares
+        # (a BLAS dot, twice as fast as a sum): a NaN or inf anywhere makes it non-finite;
+        # only then (or when it overflows on finite values) is the culprit sought, in
+        # declaration order (so the variable named is always the same)
         nodes, edges = self._nodes, self._edges
         dirty_nodes, dirty_edges = self._dirty_nodes, self._dirty_edges
-        bad_nodes = [n for n in nodes if n in dirty_nodes and not finite(total(nodes[n], None))]
-        bad_edges = [n for n in edges if n in dirty_edges and not finite(total(edges[n], None))]
+        bad_nodes = [n for n in nodes if n in dirty_nodes and not _square_sum_finite(nodes[n])]
+        bad_edges = [n for n in edges if n in dirty_edges and not _square_sum_finite(edges[n])]
         for name in bad_nodes:
             value = nodes[name]
             bad = _first_nonfinite(value)

@@ -145,6 +145,9 @@ def format_machine(info: Mapping) -> list[str]:
                      f"{b['kernel']}, {b['threads']} thread(s) while timing")
     env = ", ".join(f"{k}={v}" for k, v in info["env"].items() if v is not None)
     lines.append(f"thread/kernel environment: {env or 'none set'}")
+    if info["env"].get("OPENBLAS_CORETYPE"):
+        lines.append("note: OPENBLAS_CORETYPE forces the BLAS kernel above; unset it together "
+                     "with OPENBLAS_L2_SIZE for that command to time numpy's own choice")
     if info["load"] is not None:
         lines.append("load average at start: " + " ".join(f"{x:.2f}" for x in info["load"]))
     lines.append("protocol: CPU time (process_time), one BLAS thread, interleaved rounds; "
