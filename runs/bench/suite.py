@@ -14,9 +14,11 @@ settings. Benchmarks:
    (:mod:`runs.bench.sparse`); peak memory of LP at 10^6 edges, batch 16.
 3. ``agent``: agent-engine messages/s against a minimal Mesa model doing the same
    send/receive, 10^3 to 10^5 neurons; build time (:mod:`runs.bench.agent`).
-4. ``torch``: LP written with PyTorch autograd (a separate interpreter, skipped with a
+4. ``threads``: two LP runs sharing the cores, with and without capped BLAS threads,
+   against one run alone (wall time; :mod:`runs.bench.threads`).
+5. ``torch``: LP written with PyTorch autograd (a separate interpreter, skipped with a
    reason when there is none) against the vectorised LP (:mod:`runs.bench.memory`).
-5. ``memory``: peak memory of full-batch LP on the bundled datasets.
+6. ``memory``: peak memory of full-batch LP on the bundled datasets.
 
 ``--small`` runs tiny sizes (the test suite's smoke test); ``--large`` bigger ones.
 Ratios below 1 mean faster than the baseline; each is "min–median" over rounds.
@@ -33,7 +35,7 @@ import numpy as np
 from networks.threads import limit_threads
 from runs.bench.protocol import format_machine, machine_info
 
-ALL = ("dense", "sparse", "agent", "torch", "memory")
+ALL = ("dense", "sparse", "agent", "threads", "torch", "memory")
 
 SIZES = {  # (dense nets, sparse edge counts, sparse batches, LP memory edges, agent neurons)
     "small": ([((20, 16, 16, 3), 8), ((5, 8, 3), 4)], (10**3, 10**4), (1, 4), 10**4,
@@ -52,7 +54,7 @@ def run(which=ALL, size: str = "default", out=print) -> dict:
 
 
 def _run(which, size: str, out) -> dict:
-    from runs.bench import agent, dense, memory, sparse
+    from runs.bench import agent, dense, memory, sparse, threads
 
     small = size == "small"
     nets, edge_counts, batches, mem_edges, neurons = SIZES[size]
@@ -90,9 +92,15 @@ def _run(which, size: str, out) -> dict:
             results[f"agent_{n}"] = r
             for line in agent.format_agent(r):
                 out(line)
+    if "threads" in which:
+        out("== 4. two runs sharing the cores: BLAS threads uncapped vs capped")
+        r = threads.bench_sharing(steps=3 if small else 40)
+        results["threads"] = r
+        for line in threads.format_sharing(r):
+            out(line)
     if "torch" in which:
         sizes, batch = nets[0]
-        out(f"== 4. peer: PyTorch-autograd LP vs our vectorised LP, "
+        out(f"== 5. peer: PyTorch-autograd LP vs our vectorised LP, "
             f"{'-'.join(map(str, sizes))}, batch {batch}, float64")
         r = memory.compare_torch(sizes, batch, "float64", 0.05 if small else 1.0)
         results["torch"] = r
@@ -102,7 +110,7 @@ def _run(which, size: str, out) -> dict:
             out(f"torch-autograd LP {r['torch_s'] * 1e3:.3f} ms | ours "
                 f"{r['lp_s'] * 1e3:.3f} ms | ours/torch {r['lp_over_torch']:.2f}x")
     if "memory" in which:
-        out("== 5. LP per-example state memory (full batch)")
+        out("== 6. LP per-example state memory (full batch)")
         rows = memory.bench_lp_memory(dataset_names=("xor",) if small else
                                       ("wine", "digits"))
         results["memory"] = rows

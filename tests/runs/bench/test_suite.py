@@ -97,3 +97,14 @@ def test_cli_refuses_unknown_benchmark(capsys):
     with pytest.raises(SystemExit):
         suite.main(["nonsense"])
     assert "unknown benchmark" in capsys.readouterr().err
+
+
+@pytest.mark.slow  # spawns eight processes that each build a 784-256-256-10 net (~1 min)
+def test_sharing_benchmark_runs_capped_and_uncapped_pairs():
+    from runs.bench import threads
+
+    r = threads.bench_sharing(steps=1)
+    assert r["share"] == max(1, r["cores"] // 2)
+    for key in ("solo_s", "solo_one_thread_s", "pair_uncapped_s", "pair_capped_s"):
+        assert r[key] > 0
+    assert "capped" in threads.format_sharing(r)[0]
