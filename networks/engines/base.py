@@ -104,12 +104,17 @@ class EngineBase(ABC):
         """Set an edge variable from a canonical (E,) array."""
 
     # ----------------------------------------------------------------- data checks
-    def _check_step_array(self, arr, rows: int, what: str, nodes) -> np.ndarray:
+    def _check_step_array(self, arr, rows: int, what: str, idx: np.ndarray) -> np.ndarray:
+        """Copy and check a step array for the nodes ``idx`` (canonical indices).
+
+        Node ids are looked up only for an error message (not on every step).
+        """
         arr = np.array(arr, dtype=self.dtype)  # a copy: the engine never aliases user data
         if self.batch is None:
             if arr.shape != (rows,):
+                ids = [self.net.node_ids[k] for k in idx]
                 raise DataError(f"{what} must have shape ({rows},) — one value per "
-                                f"{what.split()[0]} node {list(nodes)} — got {arr.shape}")
+                                f"{what.split()[0]} node {ids} — got {arr.shape}")
             arr = arr[:, None]
         elif arr.shape != (rows, self.batch):
             raise DataError(f"{what} must have shape ({rows}, {self.batch}) "
@@ -117,18 +122,19 @@ class EngineBase(ABC):
         if not np.all(np.isfinite(arr)):
             r, c = np.argwhere(~np.isfinite(arr))[0]
             raise DataError(f"{what} has a non-finite value {arr[r, c]} for node "
-                            f"{nodes[r]!r}" + (f", example {c}" if self.batch else ""))
+                            f"{self.net.node_ids[idx[r]]!r}"
+                            + (f", example {c}" if self.batch else ""))
         return arr
 
     def _inputs(self, u) -> np.ndarray:
-        ids = [self.net.node_ids[k] for k in self.net.input_idx]
-        return self._check_step_array(u, len(ids), "input u", ids)
+        idx = self.net.input_idx
+        return self._check_step_array(u, len(idx), "input u", idx)
 
     def _targets(self, y) -> np.ndarray | None:
         if y is None:
             return None
-        ids = [self.net.node_ids[k] for k in self.net.output_idx]
-        return self._check_step_array(y, len(ids), "output target y", ids)
+        idx = self.net.output_idx
+        return self._check_step_array(y, len(idx), "output target y", idx)
 
     # ----------------------------------------------------------------- public API
     def advance(self, u, y=None, y_mask=None) -> None:
@@ -151,7 +157,7 @@ class EngineBase(ABC):
         if self.check_finite:  # overflow is detected below, named by step/neuron/variable
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
                 self._step_arrays(self._inputs(u), self._targets(y), mask)
-            self._check_finite()
+                self._check_finite()  # (its sums may overflow: no warning)
         else:
             self._step_arrays(self._inputs(u), self._targets(y), mask)
         for name in self.record_vars:
