@@ -55,9 +55,9 @@ class MinimalMesa(mesa.Model):
 
     def advance(self, u) -> None:
         """One step with input u (n_in,)."""
+        self.agents.do("send")       # every value of step t − 1 (delay 1)
         for cell, value in zip(self.inputs, u, strict=True):
-            cell.x = float(value)
-        self.agents.do("send")
+            cell.x = float(value)    # inputs clamped to u(t), sent next step
         self.agents.do("receive")
         self.count += 1
 

@@ -76,6 +76,21 @@ def test_minimal_mesa_model_is_the_forward_rule():
     assert r["msgs_per_s"]["forward"][0] > 0 and r["engine_over_mesa"][0] > 0
 
 
+@pytest.mark.parametrize("seed", [0, 5])
+def test_minimal_mesa_model_matches_the_engine_step_by_step(seed):
+    from agents.forward import FORWARD
+    from networks.engines import AgentEngine
+
+    net = sparse.sparse_net(300, seed=seed)
+    rng = np.random.default_rng(seed)
+    eng, ref = AgentEngine(net, FORWARD), agent.MinimalMesa(net)
+    for _ in range(3):      # from the first step on, with an input changing every step
+        u = rng.normal(size=len(net.input_idx))
+        eng.advance(u)
+        ref.advance(u)
+        np.testing.assert_allclose(ref.x, eng.state("x"), rtol=1e-12, atol=1e-14)
+
+
 def test_small_suite_prints_every_figure():
     lines = []
     res = suite.run(("dense", "sparse", "agent"), "small", lines.append)
