@@ -99,7 +99,7 @@ class AgentEngine(EngineBase, mesa.Model):
     # ----------------------------------------------------------------- routing
     @property
     def mailboxes(self) -> dict[str, np.ndarray]:
-        """The mail of every channel, shape (E, B): a neuron writes only its own slots."""
+        """Every channel's mail, an (E, B) array per channel; a neuron writes its own slots."""
         return self._mail
 
     def post(self, channel: str, slots: np.ndarray, values: np.ndarray) -> None:

@@ -1,6 +1,6 @@
 """The timing protocol every benchmark of the suite uses.
 
-* **CPU time** (:func:`time.process_time`) under **one BLAS thread** (the suite runs
+* **CPU time** (``time.process_time``) under **one BLAS thread** (the suite runs
   inside :func:`networks.threads.limit_threads`), so a second process on the machine
   slows a figure down by cache sharing only, not by stealing a core from a timed loop.
 * **Interleaved rounds**: each round times every contender once, round-robin (the
