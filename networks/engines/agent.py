@@ -2,7 +2,7 @@
 
 Each step, for every stage of the rule: ``agents.do("send", k)`` — every neuron posts
 messages along its own edges — then ``agents.do("receive", k)`` — every neuron updates
-from its own state and inbox; finally ``agents.do("end_step")`` pushes delay buffers.
+from its own state and inbox (in the last stage it also pushes its delay buffers).
 Messages are routed by :meth:`AgentEngine.post` along graph edges only; there is no
 Mesa event per message (delays live in the neurons' buffers).
 """
@@ -35,11 +35,14 @@ class AgentEngine(EngineBase, mesa.Model):
         rule = self.rule  # _setup accepts a rule name too
         initial = self._initial_state()  # random initial values: drawn before Mesa's use
         mesa.Model.__init__(self, rng=self.rng)
-        net, width = self.net, self.n_batch
+        net, width, n = self.net, self.n_batch, self.net.n_nodes
         self._u: dict = {}
         self._by_node: dict = {}
         self._input_pos = {net.node_ids[k]: r for r, k in enumerate(net.input_idx)}
         self._output_pos = {net.node_ids[k]: r for r, k in enumerate(net.output_idx)}
+        self.saw_nonfinite = False       # raised by a neuron that wrote a non-finite value
+        self._check_all = True           # state set from outside: check every neuron
+        self._checked_last = check_finite
         # post office: one mail slot per edge and channel; forward mail in canonical
         # (target-major) edge order, backward mail in source-major order, so that every
         # neuron's inbox is a contiguous view
@@ -51,32 +54,55 @@ class AgentEngine(EngineBase, mesa.Model):
                 var = next(v for v in rule.all_node_vars if v.name == ch.source)
                 self._mail[ch.name] = np.zeros(
                     (net.n_edges, width if var.batched else 1), dtype=self.dtype)
+        # every neuron's arrays are its own rows of arrays allocated once (cheap to build;
+        # a neuron replaces or updates only its own rows)
+        rows = {v.name: np.array(initial[v.name]).reshape(n, 1, -1)
+                for v in rule.all_node_vars}
+        edge_rows = {v.name: np.array(initial[v.name]) for v in rule.all_edge_vars}
+        del initial
+        ids = np.empty(n, dtype=object)
+        for k, node in enumerate(net.node_ids):
+            ids[k] = node
+        delayed = rule.delayed_sources
+        depth_of = np.ones(n, dtype=np.intp)   # max delay over each neuron's edges
+        np.maximum.at(depth_of, net.tgt, net.delay)
+        np.maximum.at(depth_of, net.src, net.delay)
+        # delay buffers as rows of one array, unless a few long delays would waste memory
+        shared = depth_of.max() * n <= 4 * depth_of.sum()
+        buffer_rows = {name: np.repeat(rows[name], depth_of.max(), axis=1)
+                       for name in delayed} if shared else None
+        in_ptr, out_ptr = net.in_ptr.tolist(), net.out_ptr.tolist()
         for i, node in enumerate(net.node_ids):
-            ins = np.arange(net.in_ptr[i], net.in_ptr[i + 1])
-            outs = net.out_edges[net.out_ptr[i]:net.out_ptr[i + 1]]
-            state = {v.name: initial[v.name][i:i + 1].copy() for v in rule.all_node_vars}
-            edge_state = {v.name: initial[v.name][ins].copy() for v in rule.all_edge_vars}
+            lo, hi, olo, ohi = in_ptr[i], in_ptr[i + 1], out_ptr[i], out_ptr[i + 1]
+            outs = net.out_edges[olo:ohi]
             inbox = {}
             for stage in rule.stages:
                 for ch in stage.channels:
-                    lo, hi = ((net.in_ptr[i], net.in_ptr[i + 1]) if ch.direction == "forward"
-                              else (net.out_ptr[i], net.out_ptr[i + 1]))
-                    inbox[ch.name] = self._mail[ch.name][lo:hi]  # a view: its own slots
-            delays = np.concatenate([net.delay[ins], net.delay[outs]])
+                    a, b = (lo, hi) if ch.direction == "forward" else (olo, ohi)
+                    inbox[ch.name] = self._mail[ch.name][a:b]  # a view: its own slots
+            depth = int(depth_of[i])
             agent = NeuronAgent(
                 self, node,
                 role_input=bool(net.is_input[i]), role_output=bool(net.is_output[i]),
-                act=get_activation(net.activation[i]), state=state,
-                in_edges={"source": [net.node_ids[j] for j in net.src[ins]],
-                          "delay": net.delay[ins], "mail": out_pos[ins]},
-                edge_state=edge_state,
-                out_edges={"target": [net.node_ids[k] for k in net.tgt[outs]],
+                act=get_activation(net.activation[i]),
+                state={name: arr[i] for name, arr in rows.items()},
+                in_edges={"source": ids[net.src[lo:hi]].tolist(),
+                          "delay": net.delay[lo:hi], "mail": out_pos[lo:hi]},
+                edge_state={name: arr[lo:hi] for name, arr in edge_rows.items()},
+                out_edges={"target": ids[net.tgt[outs]].tolist(),
                            "delay": net.delay[outs], "mail": outs},
-                inbox=inbox, depth=int(delays.max()) if len(delays) else 1, dtype=self.dtype,
+                inbox=inbox, depth=depth, dtype=self.dtype,
+                buffers=None if buffer_rows is None else
+                {name: arr[i, :depth] for name, arr in buffer_rows.items()},
             )
             self._by_node[node] = agent
 
     # ----------------------------------------------------------------- routing
+    @property
+    def mailboxes(self) -> dict[str, np.ndarray]:
+        """Every channel's mail, an (E, B) array per channel; a neuron writes its own slots."""
+        return self._mail
+
     def post(self, channel: str, slots: np.ndarray, values: np.ndarray) -> None:
         """Deliver a neuron's messages: write ``values`` (k, B) into mail ``slots`` (k,)."""
         self._mail[channel][slots] = values
@@ -90,9 +116,10 @@ class AgentEngine(EngineBase, mesa.Model):
         for k in range(len(self.rule.stages)):
             self.agents.do("send", k)
             self.agents.do("receive", k)
-        self.agents.do("end_step")
 
     def _step_arrays(self, u, y, y_mask) -> None:
+        if self.check_finite != self._checked_last:   # steps ran unchecked: check all
+            self._check_all, self._checked_last = True, self.check_finite
         self._u = {node: u[r] for node, r in self._input_pos.items()}
         for node, r in self._output_pos.items():
             self._by_node[node].set_target(None if y is None else y[r], bool(y_mask[r]))
@@ -109,6 +136,7 @@ class AgentEngine(EngineBase, mesa.Model):
         return np.concatenate([self._by_node[n].state[name] for n in self.net.node_ids])
 
     def _set_node(self, name, value):
+        self._check_all = True
         for i, n in enumerate(self.net.node_ids):
             self._by_node[n].state[name] = value[i:i + 1].copy()
 
@@ -117,19 +145,25 @@ class AgentEngine(EngineBase, mesa.Model):
         return np.concatenate(parts) if parts else np.zeros(0, dtype=self.dtype)
 
     def _set_edge(self, name, value):
+        self._check_all = True
         for i, n in enumerate(self.net.node_ids):
             self._by_node[n].edge_state[name] = value[self.net.in_ptr[i]:
                                                       self.net.in_ptr[i + 1]].copy()
 
     def _perturb(self, i, noise):
+        self._check_all = True
         agent = self._by_node[self.net.node_ids[i]]
         for group in (agent.state, agent.buffers, agent.edge_state):
             for arr in group.values():
                 arr += noise(arr.shape)
 
     def _check_finite(self) -> None:
-        # each neuron checks its own arrays (no canonical copies on the hot path); the
-        # base class builds the message naming step, neuron/edge and variable
+        # each neuron checked the values it wrote this step and raised saw_nonfinite;
+        # every neuron's arrays are checked only then or after state was set from outside.
+        # The base class builds the message naming step, neuron/edge and variable.
+        if not (self.saw_nonfinite or self._check_all):
+            return None
+        self.saw_nonfinite = self._check_all = False
         for agent in self._by_node.values():
             for group in (agent.state, agent.edge_state):
                 for value in group.values():

@@ -142,18 +142,23 @@ class EngineBase(ABC):
         """Set an edge variable from a canonical (E,) array."""
 
     # ----------------------------------------------------------------- data checks
-    def _check_step_array(self, arr, rows: int, what: str, nodes) -> np.ndarray:
-        def where(idx):
-            if not idx or idx[0] >= len(nodes):
-                return f" at index {list(idx)}"
-            return f" for node {nodes[idx[0]]!r}" + (
-                f", example {idx[1]}" if self.batch is not None and len(idx) > 1 else "")
+    def _check_step_array(self, arr, rows: int, what: str, idx: np.ndarray) -> np.ndarray:
+        """Copy and check a step array for the nodes ``idx`` (canonical indices).
+
+        Node ids are looked up only for an error message (not on every step).
+        """
+        def where(pos):
+            if not pos or pos[0] >= len(idx):
+                return f" at index {list(pos)}"
+            return f" for node {self.net.node_ids[idx[pos[0]]]!r}" + (
+                f", example {pos[1]}" if self.batch is not None and len(pos) > 1 else "")
 
         arr = real_array(arr, what, where)  # a copy: the engine never aliases user data
         if self.batch is None:
             if arr.shape != (rows,):
+                ids = [self.net.node_ids[k] for k in idx]
                 raise DataError(f"{what} must have shape ({rows},) — one value per "
-                                f"{what.split()[0]} node {list(nodes)} — got {arr.shape}")
+                                f"{what.split()[0]} node {ids} — got {arr.shape}")
             arr = arr[:, None]
         elif arr.shape != (rows, self.batch):
             raise DataError(f"{what} must have shape ({rows}, {self.batch}) "
@@ -161,14 +166,14 @@ class EngineBase(ABC):
         return self._fit_dtype(arr, what, where)
 
     def _inputs(self, u) -> np.ndarray:
-        ids = [self.net.node_ids[k] for k in self.net.input_idx]
-        return self._check_step_array(u, len(ids), "input u", ids)
+        idx = self.net.input_idx
+        return self._check_step_array(u, len(idx), "input u", idx)
 
     def _targets(self, y) -> np.ndarray | None:
         if y is None:
             return None
-        ids = [self.net.node_ids[k] for k in self.net.output_idx]
-        return self._check_step_array(y, len(ids), "output target y", ids)
+        idx = self.net.output_idx
+        return self._check_step_array(y, len(idx), "output target y", idx)
 
     # ----------------------------------------------------------------- public API
     def advance(self, u, y=None, y_mask=None) -> None:
@@ -200,7 +205,7 @@ class EngineBase(ABC):
         if self.check_finite:  # overflow is detected below, named by step/neuron/variable
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
                 self._step_arrays(u, y, mask)
-            self._check_finite()
+                self._check_finite()  # (its sums may overflow: no warning)
         else:
             self._step_arrays(u, y, mask)
         for name in self.record_vars:

@@ -56,7 +56,8 @@ def initial_state(net: CompiledNetwork, rule: Rule, params, rng: np.random.Gener
         dtype: float dtype of the state.
 
     Returns:
-        ``{node var: (N, B) or (N, 1)}`` and ``{edge var: (E,)}``.
+        ``{node var: (N, B) or (N, 1)}`` and ``{edge var: (E,)}``; a constant initial
+        value is a read-only broadcast array (no memory): engines copy what they write.
 
     Raises:
         ConfigError: an init function returned the wrong shape or a non-finite value.
@@ -76,8 +77,8 @@ def initial_state(net: CompiledNetwork, rule: Rule, params, rng: np.random.Gener
 
 def _values(var: StateVar, shape: tuple, rng, fan_in, *, params, rule, weight,
             dtype) -> np.ndarray:
-    if not callable(var.init):
-        return np.full(shape, var.init, dtype=dtype)
+    if not callable(var.init):  # a read-only constant that takes no memory
+        return np.broadcast_to(np.asarray(var.init, dtype=dtype), shape)
     ctx = InitContext(params=params, weight=weight.copy(), fan_in=fan_in)
     value = np.asarray(var.init(rng, shape, ctx), dtype=dtype)
     if value.shape != shape:

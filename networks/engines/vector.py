@@ -15,6 +15,7 @@ by node id (:meth:`neuron`).
 
 from __future__ import annotations
 
+import math
 from types import SimpleNamespace
 
 import numpy as np
@@ -25,6 +26,41 @@ from agents.errors import ConfigError, DivergenceError
 from agents.rule import Rule, Stage
 from networks.compile import plan_blocks
 from networks.engines.base import EngineBase
+
+#: Rows × batch of the largest (E, B) gather the sparse Hebbian product makes at once.
+HEBB_CHUNK = 1 << 17
+
+
+def _constant(value: float, shape: tuple, dtype) -> np.ndarray:
+    """A read-only array of ``shape`` filled with ``value`` that takes no memory."""
+    return np.broadcast_to(np.asarray(value, dtype=dtype), shape)
+
+
+def _initial_rows(values: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """Rows ``idx`` of an initial value; a zero-memory constant stays one."""
+    if not values.flags.writeable and values.size and not any(values.strides):
+        return _constant(values.flat[0], (len(idx), *values.shape[1:]), values.dtype)
+    return values[idx]
+
+
+def _writable(arrays: dict, name: str) -> np.ndarray:
+    """``arrays[name]``, replaced first by a writable copy if it is a lazy constant."""
+    arr = arrays[name]
+    if not arr.flags.writeable:
+        arrays[name] = arr = arr.copy()
+    return arr
+
+
+def _square_sum_finite(value: np.ndarray) -> bool:
+    """Whether Σ value² is finite: False if any entry is NaN or ±inf (or on overflow)."""
+    flat = value.reshape(-1)
+    return math.isfinite(np.dot(flat, flat))
+
+
+def _first_nonfinite(value: np.ndarray):
+    """Index of the first non-finite entry of ``value`` (None if all are finite)."""
+    bad = np.argwhere(~np.isfinite(value))
+    return None if len(bad) == 0 else tuple(bad[0])
 
 
 class _Rows:
@@ -68,11 +104,18 @@ class VectorEngine(EngineBase):
         self._inverse_order[self.block_order] = np.arange(net.n_edges)
         self._head: dict[str, np.ndarray] = {}
         self._nodes: dict[str, np.ndarray] = {}
+        # initial values are read-only broadcasts (no memory) until a step or a user
+        # writes the variable: Adam moments under SGD never cost memory
         for var in rule.all_node_vars:
-            self._head[var.name] = initial[var.name][net.input_idx]
-            self._nodes[var.name] = initial[var.name][active]
+            self._head[var.name] = _initial_rows(initial[var.name], net.input_idx)
+            self._nodes[var.name] = _initial_rows(initial[var.name], active)
         self._edges: dict[str, np.ndarray] = {
-            var.name: initial[var.name][self.block_order] for var in rule.all_edge_vars}
+            var.name: _initial_rows(initial[var.name], self.block_order)
+            for var in rule.all_edge_vars}
+        # variables written since the last finiteness check (only they can have become
+        # non-finite): all of them at first
+        self._dirty_nodes = set(self._nodes)
+        self._dirty_edges = set(self._edges)
         self.depth = net.max_delay
         self._buffers = {  # before t = 1 every slot holds the initial value
             name: np.repeat(np.broadcast_to(initial[name][self.perm], (n, width))[None],
@@ -104,6 +147,10 @@ class VectorEngine(EngineBase):
             t=0, batch=width,
         )
         self._out_rows = self.position[net.output_idx] - n_in
+        if len(self._out_rows) and np.array_equal(
+                self._out_rows, np.arange(self._out_rows[0], self._out_rows[-1] + 1)):
+            self._out_rows = slice(int(self._out_rows[0]), int(self._out_rows[-1]) + 1)
+        self._last_mask = None
 
     # ----------------------------------------------------------------- aggregation
     def _sent(self, channel):
@@ -115,11 +162,14 @@ class VectorEngine(EngineBase):
         return lambda d: now
 
     def _plan(self, forward: bool):
-        """Order of the block products of one direction, and the rows to zero first.
+        """The block products of one direction, compiled once, and the rows to zero first.
 
         A dense block whose output rows no earlier dense block wrote is computed straight
-        into them (``"set"``, no temporary, no addition); the others are added. Returns
-        ``([(block index, "set" | "add")], rows that no "set" block covers)``.
+        into them (``set``, no temporary, no addition); the others are added. Returns
+        ``([op], rows that no set block covers or None)`` where a dense op is ``(True,
+        set, delay, weight start, stop, (rows, cols), src lo, src hi, dst lo, dst hi)``
+        (the weights transposed for the backward direction) and a sparse op is
+        ``(False, block index, delay)``.
         """
         key = "fwd" if forward else "bwd"
         if key not in self._plans:
@@ -128,18 +178,24 @@ class VectorEngine(EngineBase):
             sets, adds = [], []
             for k, blk in enumerate(self.blocks):
                 if blk.kind != "dense":
-                    adds.append((k, "add"))
+                    adds.append((False, k, blk.delay))
                     continue
-                lo, hi = blk.tgt_range if forward else blk.src_range
-                if lo < n_in:
+                (t0, t1), (s0, s1) = blk.tgt_range, blk.src_range
+                src, dst = ((s0, s1), (t0, t1)) if forward else ((t0, t1), (s0, s1))
+                if dst[0] < n_in:
                     continue  # backward into the inputs: nobody listens
-                rows = slice(lo - n_in, hi - n_in)
-                if covered[rows].any():
-                    adds.append((k, "add"))
-                else:
-                    covered[rows] = True
-                    sets.append((k, "set"))
-            self._plans[key] = (sets + adds, np.flatnonzero(~covered))
+                rows = slice(dst[0] - n_in, dst[1] - n_in)
+                is_set = not covered[rows].any()
+                covered[rows] = True
+                (sets if is_set else adds).append(
+                    (True, is_set, blk.delay, blk.start, blk.stop, (t1 - t0, s1 - s0),
+                     *src, dst[0] - n_in, dst[1] - n_in))
+            zero = np.flatnonzero(~covered)
+            if len(zero) == 0:
+                zero = None
+            elif zero[-1] - zero[0] + 1 == len(zero):
+                zero = slice(int(zero[0]), int(zero[-1]) + 1)
+            self._plans[key] = (sets + adds, zero)
         return self._plans[key]
 
     def _aggregate(self, channel, sent) -> np.ndarray:
@@ -149,35 +205,33 @@ class VectorEngine(EngineBase):
         """
         n_in, n = self.n_in, self.net.n_nodes
         forward = channel.direction == "forward"
-        plan, zero_rows = self._plan(forward)
+        plan, zero_rows = self._plans.get("fwd" if forward else "bwd") or self._plan(forward)
         out = np.empty_like(self._nodes[channel.source])
-        out[zero_rows] = 0.0
+        if zero_rows is not None:
+            out[zero_rows] = 0.0
         w = self._edges[channel.weight]
-        for k, mode in plan:
-            blk = self.blocks[k]
-            vals = sent(blk.delay)
-            if blk.kind == "dense":
-                (t0, t1), (s0, s1) = blk.tgt_range, blk.src_range
-                W = w[blk.start:blk.stop].reshape(t1 - t0, s1 - s0)
-                if forward:
-                    dst, prod = out[t0 - n_in:t1 - n_in], (W, vals[s0:s1])
+        for op in plan:
+            if op[0]:
+                _, is_set, delay, start, stop, shape, s0, s1, d0, d1 = op
+                W = w[start:stop].reshape(shape)
+                vals = sent(delay)[s0:s1]
+                if is_set:
+                    np.matmul(W if forward else W.T, vals, out=out[d0:d1])
                 else:
-                    dst, prod = out[s0 - n_in:s1 - n_in], (W.T, vals[t0:t1])
-                if mode == "set":
-                    np.matmul(*prod, out=dst)
-                else:
-                    dst += prod[0] @ prod[1]
+                    out[d0:d1] += (W if forward else W.T) @ vals
+                continue
+            _, k, delay = op
+            blk, vals = self.blocks[k], sent(delay)
+            if k in self._small:
+                m, rows, cols = self._small[k]
+                m[rows, cols] = w[blk.start:blk.stop]
             else:
-                if k in self._small:
-                    m, rows, cols = self._small[k]
-                    m[rows, cols] = w[blk.start:blk.stop]
-                else:
-                    m = self._csr[k]
-                    m.data = w[blk.start:blk.stop]
-                if forward:
-                    out += m @ vals[0:n]
-                else:
-                    out += (m.T @ vals[n_in:n])[n_in:]
+                m = self._csr[k]
+                m.data = w[blk.start:blk.stop]
+            if forward:
+                out += m @ vals[0:n]
+            else:
+                out += (m.T @ vals[n_in:n])[n_in:]
         return out
 
     def _hebb(self, post: np.ndarray, sent) -> np.ndarray:
@@ -191,8 +245,14 @@ class VectorEngine(EngineBase):
                 view = out[blk.start:blk.stop].reshape(t1 - t0, s1 - s0)
                 np.matmul(post[t0 - n_in:t1 - n_in], pre[s0:s1].T, out=view)
             else:
-                out[blk.start:blk.stop] = np.einsum(
-                    "eb,eb->e", post[blk.tgt - n_in], pre[0:self.net.n_nodes][blk.src])
+                # in chunks of edges: no (E, B) temporaries on large sparse graphs
+                pre = pre[0:self.net.n_nodes]
+                tgt, src = blk.tgt - n_in, blk.src
+                step = max(1, HEBB_CHUNK // post.shape[1])
+                for lo in range(0, len(src), step):
+                    hi = min(lo + step, len(src))
+                    np.einsum("eb,eb->e", post[tgt[lo:hi]], pre[src[lo:hi]],
+                              out=out[blk.start + lo:blk.start + hi])
         return out
 
     # ----------------------------------------------------------------- stepping
@@ -201,11 +261,14 @@ class VectorEngine(EngineBase):
         nrn.t = self.t
         if y is not None:
             nrn.target[self._out_rows] = y
-        nrn.has_target[self._out_rows, 0] = y_mask
+        if self._last_mask is None or not np.array_equal(self._last_mask, y_mask):
+            nrn.has_target[self._out_rows, 0] = y_mask
+            self._last_mask = y_mask.copy()
         self._head[self.rule.output_var] = u
         self._step_sent = {}  # what each channel carried this step (hebb may use earlier rounds)
         for stage in self.rule.stages:
             self._round(stage)
+        self._step_sent = {}  # drop this step's messages (and any (N, B) copies) now
         pos = self.t % self.depth
         for name, buf in self._buffers.items():
             buf[pos, :self.n_in] = self._head[name]
@@ -225,6 +288,7 @@ class VectorEngine(EngineBase):
             value = np.asarray(value, dtype=self.dtype)
             nodes[name] = value if value.shape == old.shape else \
                 np.broadcast_to(value, old.shape).copy()
+            self._dirty_nodes.add(name)
         if stage.edge_update is not None:
             hebb = {name: self._hebb(nodes[post], sent[chan])
                     for name, (post, chan) in stage.hebb.items()}
@@ -234,6 +298,7 @@ class VectorEngine(EngineBase):
                     raise ConfigError(f"rule {self.rule.name!r} updated undeclared edge "
                                       f"variable {name!r}")
                 self._edges[name] = np.asarray(value, dtype=self.dtype)
+                self._dirty_edges.add(name)
 
     # ----------------------------------------------------------------- state access
     def _get_node(self, name):
@@ -243,36 +308,49 @@ class VectorEngine(EngineBase):
         internal = value[self.perm]
         self._head[name] = internal[:self.n_in].copy()
         self._nodes[name] = internal[self.n_in:].copy()
+        self._dirty_nodes.add(name)
 
     def _get_edge(self, name):
         return self._edges[name][self._inverse_order]
 
     def _set_edge(self, name, value):
         self._edges[name] = np.asarray(value, dtype=self.dtype)[self.block_order]
+        self._dirty_edges.add(name)
 
     def _perturb(self, i, noise):
         p = self.position[i]
         for name in self._nodes:
             part, row = (self._head, p) if p < self.n_in else (self._nodes, p - self.n_in)
-            part[name][row] += noise(part[name][row].shape)
+            _writable(part, name)[row] += noise(part[name][row].shape)
         for buf in self._buffers.values():
             buf[:, p] += noise(buf[:, p].shape)
         mine = self._inverse_order[self.net.in_ptr[i]:self.net.in_ptr[i + 1]]
-        for arr in self._edges.values():
-            arr[mine] += noise(len(mine))
+        for name in self._edges:
+            _writable(self._edges, name)[mine] += noise(len(mine))
+        self._dirty_nodes.update(self._nodes)
+        self._dirty_edges.update(self._edges)
 
     def _check_finite(self) -> None:
-        for name, value in self._nodes.items():
-            if not np.isfinite(value).all():
-                row = int(np.argwhere(~np.isfinite(value))[0][0])
-                node = self.net.node_ids[self.perm[row + self.n_in]]
+        # one reduction per variable written since the last check — the sum of squares
+        # (a BLAS dot, twice as fast as a sum): a NaN or inf anywhere makes it non-finite;
+        # only then (or when it overflows on finite values) is the culprit sought, in
+        # declaration order (so the variable named is always the same)
+        nodes, edges = self._nodes, self._edges
+        dirty_nodes, dirty_edges = self._dirty_nodes, self._dirty_edges
+        bad_nodes = [n for n in nodes if n in dirty_nodes and not _square_sum_finite(nodes[n])]
+        bad_edges = [n for n in edges if n in dirty_edges and not _square_sum_finite(edges[n])]
+        for name in bad_nodes:
+            value = nodes[name]
+            bad = _first_nonfinite(value)
+            if bad is not None:
+                node = self.net.node_ids[self.perm[bad[0] + self.n_in]]
                 raise DivergenceError(
                     f"step {self.t}: variable {name!r} of neuron {node!r} became "
-                    f"{value[row].ravel()[0]} (non-finite); lower the step sizes or the "
-                    "weight scale")
-        for value in self._edges.values():
-            if not np.isfinite(value).all():
-                return super()._check_finite()   # names the edge in canonical terms
+                    f"{value[bad]} (non-finite); lower the step sizes or the weight scale")
+        if any(_first_nonfinite(edges[name]) is not None for name in bad_edges):
+            return super()._check_finite()   # names the edge in canonical terms
+        self._dirty_nodes.clear()
+        self._dirty_edges.clear()
         return None
 
     def fill_history(self, name: str | None = None) -> None:

@@ -2,11 +2,8 @@
 
 import json
 
-import pytest
-
 from networks.builders import random_digraph
 from networks.graphio import save_graph
-from runs import bench
 from runs.cli import main
 
 
@@ -53,17 +50,3 @@ def test_bad_graph_file_is_one_clear_line(tmp_path, capsys):
     assert "Traceback" not in err
 
 
-def test_engine_benchmark_smoke():
-    r = bench.bench_engines(60, 300, min_seconds=0.01)
-    assert r["edges"] == 300 and r["agent_steps_per_s"] > 0 and r["vector_steps_per_s"] > 0
-    assert r["agent_messages_per_s"] == pytest.approx(r["agent_steps_per_s"] * 300)
-
-
-def test_benchmark_suite_small_prints_every_ratio():
-    lines = []
-    res = bench.run(("steps", "gemm", "scaling", "agent", "memory"), "small", lines.append)
-    text = "\n".join(lines)
-    for needle in ("LP/BP", "diffusion/BP", "fraction reached", "max/min", "messages/s",
-                   "vector/agent"):
-        assert needle in text
-    assert res["steps_float64"]["lp_s"] > 0 and res["memory"]

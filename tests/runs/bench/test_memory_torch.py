@@ -1,6 +1,6 @@
 """The full-batch LP memory benchmark and the PyTorch peer of the LP speed benchmark.
 
-The torch tests run ``runs/bench_torch.py`` under a separate interpreter (PyTorch exists
+The torch tests run ``runs/bench/torch_peer.py`` under a separate interpreter (PyTorch exists
 here only for Python 3.11) and are skipped with a reason when there is none; the numpy
 reference step below is also checked against the engine's exact two-round LP step, so the
 torch peer is shown to compute the repository's LP step.
@@ -17,15 +17,15 @@ from agents.lp import LP_TWO_ROUND
 from networks.builders import layered
 from networks.compile import compile_graph
 from networks.engines import VectorEngine
-from runs import bench_memory
-from runs.bench_memory import (
+from runs.bench import memory as bench_memory
+from runs.bench.memory import (
     bench_lp_memory,
     bench_torch_peer,
     run_torch_script,
     torch_python,
     torch_unavailable_reason,
 )
-from runs.bench_torch import make_problem
+from runs.bench.torch_peer import make_problem
 
 SIZES = (5, 4, 3, 2)
 BATCH = 3
@@ -86,8 +86,9 @@ def test_memory_benchmark_smoke():
     assert f32["f32_over_f64"] == pytest.approx(f32["peak_bytes"] / f64["peak_bytes"])
     for r in rows:
         assert r["n_train"] == 133 and r["n_nodes"] == 13 + 4 + 3
-        assert r["n_batched_vars"] == 11      # x, λ, a, c, g, s, mx, vx, ml, vl, age
-        assert r["predicted_bytes"] == r["n_nodes"] * r["n_train"] * 11 * \
+        # x, λ, a, c, g, s, age; no Adam moments of x, λ under state_optimizer="sgd"
+        assert r["n_batched_vars"] == 7
+        assert r["predicted_bytes"] == r["n_nodes"] * r["n_train"] * 7 * \
             np.dtype(r["dtype"]).itemsize
         assert 0 < r["predicted_bytes"] <= r["peak_bytes"]
     assert "peak MB" in bench_memory.format_memory(rows)
@@ -132,7 +133,7 @@ def test_numpy_reference_is_the_engine_two_round_lp_step():
 
 # --------------------------------------------------------------------------- torch peer
 def test_bench_torch_is_standalone():
-    """bench_torch.py runs under another interpreter: stdlib, numpy and torch only."""
+    """torch_peer.py runs under another interpreter: stdlib, numpy and torch only."""
     tree = ast.parse(Path(bench_memory.TORCH_SCRIPT).read_text(encoding="utf-8"))
     roots = set()
     for node in ast.walk(tree):

@@ -1,15 +1,15 @@
 """Memory of full-batch LP, and the PyTorch peer of the LP speed benchmark.
 
-``python -m runs.bench_memory [memory] [torch] [--small]``
+``python -m runs.bench.memory [memory] [torch] [--small]``
 
 * ``memory`` (:func:`bench_lp_memory`): peak memory (``tracemalloc``, which tracks numpy's
   array allocations) of building the vectorised LP engine with batch = all training
   examples on ``layered([d, *hidden, n_out], "sigmoid")`` and running 3 steps, per dataset
   and dtype, against the per-example state predicted as
-  ``n_nodes × n_train × n_batched_vars × itemsize`` (x, λ, a, c, g, s, the Adam moments
-  of x and λ and the per-example step count: :data:`agents.lp.NODE_VARS` with
-  ``batched=True``), and the float32/float64 peak ratio.
-* ``torch`` (:func:`compare_torch`): seconds per LP step of ``runs/bench_torch.py`` (LP
+  ``n_nodes × n_train × n_batched_vars × itemsize`` (x, λ, a, c, g, s, the per-example
+  step count, and the Adam moments of x and λ when the state optimiser is Adam:
+  :func:`held_batched_vars`), and the float32/float64 peak ratio.
+* ``torch`` (:func:`compare_torch`): seconds per LP step of ``runs/bench/torch_peer.py`` (LP
   written with PyTorch autograd, the way public LP code does it), run in a subprocess
   under a separate interpreter that has PyTorch, next to the vectorised engine's LP step
   (one-round :data:`~agents.lp.LP` and exact two-round :data:`~agents.lp.LP_TWO_ROUND`,
@@ -41,8 +41,8 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-TORCH_SCRIPT = Path(__file__).resolve().with_name("bench_torch.py")
+ROOT = Path(__file__).resolve().parents[2]
+TORCH_SCRIPT = Path(__file__).resolve().with_name("torch_peer.py")
 ENV_VAR = "LOCALPROP_TORCH_PYTHON"
 #: LP parameters of the memory benchmark (the state allocated does not depend on them).
 MEMORY_LP = {"constraint": "lin", "rho": 1.0, "optimizer": "adam", "state_optimizer": "sgd",
@@ -77,7 +77,7 @@ def torch_unavailable_reason() -> str | None:
 
 
 def run_torch_script(*args: str, timeout: float = 300.0) -> dict | None:
-    """Run ``bench_torch.py *args`` under :func:`torch_python` and parse its JSON line.
+    """Run ``torch_peer.py *args`` under :func:`torch_python` and parse its JSON line.
 
     Returns:
         The parsed dict, or None when there is no torch interpreter or torch does not
@@ -101,7 +101,7 @@ def run_torch_script(*args: str, timeout: float = 300.0) -> dict | None:
 
 def bench_torch_peer(sizes=(784, 256, 256, 10), batch: int = 128, dtype: str = "float64",
                      seconds: float = 2.0) -> dict | None:
-    """Seconds per step of the PyTorch LP (``runs/bench_torch.py``) in a subprocess.
+    """Seconds per step of the PyTorch LP (``runs/bench/torch_peer.py``) in a subprocess.
 
     Returns:
         ``{"seconds_per_step" (best of the timed steps), "median_seconds_per_step",
@@ -188,6 +188,21 @@ def _peak_of_run(net, u, y, dtype, batch: int, steps: int, params) -> int:
     return peak
 
 
+def held_batched_vars(params) -> list[str]:
+    """The per-example LP variables the engine allocates with these parameters.
+
+    Every batched variable of :data:`agents.lp.NODE_VARS` but the Adam moments of x and λ
+    when the state optimiser is SGD (the engine keeps variables the rule never writes as
+    zero-memory constants).
+    """
+    from agents.lp import LP, NODE_VARS
+
+    p = LP.make_params(params)
+    adam = (p.state_optimizer or p.optimizer) == "adam"
+    return [v.name for v in NODE_VARS
+            if v.batched and (adam or v.name not in ("mx", "vx", "ml", "vl"))]
+
+
 def bench_lp_memory(dataset_names=("wine", "digits"), hidden=(100,),
                     dtypes=("float64", "float32"), *, steps: int = 3, seed: int = 0,
                     params=None) -> list[dict]:
@@ -205,13 +220,12 @@ def bench_lp_memory(dataset_names=("wine", "digits"), hidden=(100,),
         itemsize``), ``peak_mb``, ``peak_over_predicted`` and ``f32_over_f64`` (this
         dataset's float32 peak / float64 peak, on the float32 row when both ran).
     """
-    from agents.lp import NODE_VARS
     from networks.builders import layered
     from networks.compile import compile_graph
     from runs.data.datasets import load_dataset
 
     params = MEMORY_LP if params is None else params
-    n_batched = sum(1 for v in NODE_VARS if v.batched)
+    n_batched = len(held_batched_vars(params))
     rows: list[dict] = []
     for name in dataset_names:
         ds = load_dataset(name, seed=seed)
@@ -254,7 +268,7 @@ def format_memory(rows) -> str:
 
 def main(argv=None) -> None:
     """Run the memory and/or torch-peer benchmarks and print their figures."""
-    p = argparse.ArgumentParser(prog="python -m runs.bench_memory", description=__doc__,
+    p = argparse.ArgumentParser(prog="python -m runs.bench.memory", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("which", nargs="*", help="memory, torch (default: both)")
     p.add_argument("--small", action="store_true", help="tiny sizes (smoke test)")

@@ -2,7 +2,7 @@
 
 A STANDALONE script (imports only torch, numpy and the standard library, never the
 localprop packages): it runs under a separate interpreter that has PyTorch (see
-:mod:`runs.bench_memory` for how to create it and for the in-process driver). It is the
+:mod:`runs.bench.memory` for how to create it and for the in-process driver). It is the
 usual way public LP code implements DESIGN §4, used as an outside speed reference:
 
 * a sigmoid MLP with layer sizes ``n_0 - n_1 - ... - n_L``, batch B, squared loss
@@ -22,9 +22,9 @@ usual way public LP code implements DESIGN §4, used as an outside speed referen
 
 Usage (with the torch interpreter)::
 
-    python runs/bench_torch.py --sizes 784 256 256 10 --batch 128 --dtype float64 --seconds 2
+    python runs/bench/torch_peer.py --sizes 784 256 256 10 --batch 128 --dtype float64 --seconds 2
     # -> {"seconds_per_step": best-of time, "steps": n, "torch": "...", "threads": n, ...}
-    python runs/bench_torch.py --check --sizes 5 4 3 2 --batch 3 --steps 1
+    python runs/bench/torch_peer.py --check --sizes 5 4 3 2 --batch 3 --steps 1
     # -> {"lagrangian": L before the steps, "W": [|W_l|], "b": [...], "X": [...], "lam": [...]}
 
 ``--check`` runs ``--steps`` steps from the seeded problem of :func:`make_problem`

@@ -1,0 +1,169 @@
+"""Sparse benchmarks: time per edge from 10^3 to 10^6 edges, a plain scipy baseline, memory.
+
+On random digraphs (fan-in 10, tanh, delay 1) the vectorised engine's diffusion step
+(forward ``W x``, backward ``Wᵀ δ``, the per-edge Hebbian ``Σ_κ δ_iκ x_jκ``, the weight
+step) is timed interleaved with :class:`ScipyDiffusion`, the same products written
+plainly with one ``scipy.sparse`` CSR matrix, and reported as nanoseconds per edge and
+step and as the ratio to that baseline per round. :func:`lp_memory` measures the peak
+memory (tracemalloc) of building the LP engine at 10^6 edges and running a few steps.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+import tracemalloc
+
+import numpy as np
+import scipy.sparse as sp
+
+from agents.diffusion import DIFFUSION
+from agents.lp import LP
+from networks.builders import random_digraph
+from networks.compile import compile_graph
+from networks.engines import VectorEngine
+from runs.bench.protocol import interleaved
+
+FAN_IN = 10
+
+
+@functools.lru_cache(maxsize=2)
+def sparse_net(n_edges: int, *, seed: int = 0, fan_in: int = FAN_IN, n_io: int = 10):
+    """A random tanh digraph with ``n_edges`` edges, ``n_edges / fan_in`` neurons, delay 1.
+
+    Cached (the 10^6-edge graph takes half a minute to build): engines copy its arrays.
+    """
+    n = max(n_edges // fan_in, 2 * n_io + 2)
+    return compile_graph(random_digraph(n, n_edges, n_inputs=n_io, n_outputs=n_io,
+                                        seed=seed, weight_scale=0.5, delays=1))
+
+
+def _sig_tanh(a):
+    return np.tanh(a)
+
+
+class ScipyDiffusion:
+    """Backprop diffusion on a delay-1 graph written plainly with one scipy CSR matrix.
+
+    The state is the full (N, B) arrays; inputs clamped, squared loss on the outputs.
+    """
+
+    def __init__(self, net, batch: int, eta: float = 1e-4, dtype=np.float64):
+        self.W = sp.csr_array((net.weight.astype(dtype), (net.tgt, net.src)),
+                              shape=(net.n_nodes, net.n_nodes))
+        self.W.sort_indices()
+        self.rows = np.repeat(np.arange(net.n_nodes), np.diff(self.W.indptr))
+        self.b = net.bias.astype(dtype)[:, None]
+        self.x = np.zeros((net.n_nodes, batch), dtype)
+        self.delta = np.zeros_like(self.x)
+        self.inp, self.out, self.eta, self.batch = net.input_idx, net.output_idx, eta, batch
+
+    def step(self, u, y) -> None:
+        """One diffusion step with input u (n_in, B) and target y (n_out, B)."""
+        x = np.tanh(self.W @ self.x + self.b)
+        x[self.inp] = u
+        e = np.zeros_like(x)
+        e[self.out] = x[self.out] - y
+        delta = (1.0 - x * x) * (e + self.W.T @ self.delta)
+        delta[self.inp] = 0.0
+        dw = np.einsum("eb,eb->e", delta[self.rows], self.x[self.W.indices])
+        self.W.data -= (self.eta / self.batch) * dw
+        self.b -= (self.eta / self.batch) * delta.sum(axis=1, keepdims=True)
+        self.x, self.delta = x, delta
+
+
+def bench_scaling(edge_counts=(10**3, 10**4, 10**5, 10**6), batches=(1, 16), *,
+                  rounds: int = 5, seconds_per_call: float = 0.05) -> list[dict]:
+    """Engine diffusion vs :class:`ScipyDiffusion`, per size and batch, interleaved.
+
+    Returns:
+        One row per (edges, batch): ns per edge and step (min and median over rounds) of
+        the engine with default settings, bare (``check_finite=False``) and of scipy, and
+        the (min, median) ratios engine/scipy.
+    """
+    rows = []
+    for n_edges in edge_counts:
+        net = sparse_net(n_edges)
+        for batch in batches:
+            rng = np.random.default_rng(0)
+            u = rng.normal(size=(len(net.input_idx), batch))
+            y = rng.normal(size=(len(net.output_idx), batch))
+            ref = ScipyDiffusion(net, batch)
+            engines = {name: VectorEngine(net, DIFFUSION, {"eta": 1e-4}, batch=batch,
+                                          check_finite=check)
+                       for name, check in (("engine", True), ("engine_bare", False))}
+            fns = {"scipy": lambda r=ref, u=u, y=y: r.step(u, y)}
+            fns |= {name: (lambda e=e, u=u, y=y: e.advance(u, y))
+                    for name, e in engines.items()}
+            t = interleaved(fns, "scipy", rounds=rounds, seconds_per_call=seconds_per_call)
+            per = 1e9 / net.n_edges
+            rows.append({"edges": net.n_edges, "neurons": net.n_nodes, "batch": batch,
+                         **{f"{n}_ns_per_edge": (t.best(n) * per, t.median(n) * per)
+                            for n in fns},
+                         "engine_over_scipy": t.ratio("engine"),
+                         "bare_over_scipy": t.ratio("engine_bare")})
+    return rows
+
+
+def format_scaling(rows) -> list[str]:
+    """Report lines of :func:`bench_scaling`, with the max/min spread per batch."""
+    lines = []
+    for batch in sorted({r["batch"] for r in rows}):
+        mine = [r for r in rows if r["batch"] == batch]
+        for r in mine:
+            lo, med = r["engine_ns_per_edge"]
+            s_lo, s_med = r["scipy_ns_per_edge"]
+            lines.append(
+                f"B={batch:<2} {r['edges']:>9,} edges: engine {lo:.2f}–{med:.2f} ns/edge/step, "
+                f"scipy CSR {s_lo:.2f}–{s_med:.2f}; engine/scipy "
+                f"{r['engine_over_scipy'][0]:.2f}–{r['engine_over_scipy'][1]:.2f}x default, "
+                f"{r['bare_over_scipy'][0]:.2f}–{r['bare_over_scipy'][1]:.2f}x bare")
+        per = [r["engine_ns_per_edge"][1] for r in mine]
+        ref = [r["scipy_ns_per_edge"][1] for r in mine]
+        lines.append(f"B={batch:<2} time per edge max/min over sizes: engine "
+                     f"{max(per) / min(per):.2f}x, scipy {max(ref) / min(ref):.2f}x")
+    return lines
+
+
+def lp_memory(n_edges: int = 10**6, batch: int = 16, steps: int = 3) -> dict:
+    """Peak traced memory of building the LP engine (SGD) and of running ``steps`` steps.
+
+    Returns:
+        ``{"edges", "neurons", "batch", "build_mb", "step_mb", "total_mb",
+        "state_mb"}``: peak above the start during the build, peak above the built
+        engine during the steps, peak above the start overall, and the memory the built
+        engine holds.
+    """
+    net = sparse_net(n_edges)
+    rng = np.random.default_rng(0)
+    u = rng.normal(size=(len(net.input_idx), batch))
+    y = rng.normal(size=(len(net.output_idx), batch))
+    was = tracemalloc.is_tracing()
+    if not was:
+        tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        start = tracemalloc.get_traced_memory()[0]
+        eng = VectorEngine(net, LP, {"eta_w": 1e-4, "eta_x": 0.1, "eta_lam": 0.1},
+                           batch=batch)
+        built, build_peak = tracemalloc.get_traced_memory()
+        tracemalloc.reset_peak()
+        for _ in range(steps):
+            eng.advance(u, y)
+        step_peak = tracemalloc.get_traced_memory()[1]
+        del eng
+    finally:
+        if not was:
+            tracemalloc.stop()
+    mb = 1.0 / 2**20
+    return {"edges": net.n_edges, "neurons": net.n_nodes, "batch": batch,
+            "build_mb": (build_peak - start) * mb, "step_mb": (step_peak - built) * mb,
+            "total_mb": (max(build_peak, step_peak) - start) * mb,
+            "state_mb": (built - start) * mb}
+
+
+def timed_build(fn) -> float:
+    """CPU seconds of one call of ``fn`` (a build; too slow to repeat)."""
+    start = time.process_time()
+    fn()
+    return time.process_time() - start

@@ -1,0 +1,125 @@
+"""The benchmark suite runs and reports under its protocol; its baselines compute the same
+thing as the engines (so the ratios compare like with like). No speed is asserted here."""
+
+import numpy as np
+import pytest
+
+from agents.diffusion import DIFFUSION
+from networks.engines import VectorEngine
+from runs.bench import agent, dense, protocol, sparse, suite
+
+
+def test_timing_ratios_are_per_round():
+    t = protocol.Timing({"base": np.array([1.0, 2.0, 4.0]), "x": np.array([2.0, 2.0, 2.0])},
+                        "base")
+    np.testing.assert_allclose(t.ratios("x"), [2.0, 1.0, 0.5])
+    assert t.ratio("x") == (0.5, 1.0)
+    assert t.best("base") == 1.0 and t.median("base") == 2.0
+    assert t.fmt_ratio("x") == "0.50–1.00x"
+
+
+def test_interleaved_times_every_contender_every_round():
+    calls = {"a": 0, "b": 0}
+
+    def work(name, n):
+        def fn():
+            calls[name] += 1
+            sum(range(n))
+        return fn
+
+    t = protocol.interleaved({"a": work("a", 2000), "b": work("b", 20000)}, "a", rounds=3,
+                             seconds_per_call=0.002)
+    assert set(t.seconds) == {"a", "b"} and all(len(v) == 3 for v in t.seconds.values())
+    assert calls["a"] > 3 and calls["b"] > 3
+    assert np.all(t.ratios("b") > 1.0)          # 10× the work takes longer in every round
+    with pytest.raises(KeyError, match="baseline"):
+        protocol.interleaved({"a": work("a", 1)}, "missing")
+
+
+def test_machine_info_names_cpu_blas_and_threads():
+    info = protocol.machine_info()
+    assert info["cores"] >= 1 and info["blas"], info
+    text = "\n".join(protocol.format_machine(info))
+    assert "machine:" in text and "kernel" in text and "thread" in text
+
+
+def test_gemm_floor_runs_the_steps_products():
+    Ws = [np.ones((4, 3)), np.ones((2, 4))]
+    floor = dense.GemmFloor(Ws, batch=5, dtype=np.float64)
+    floor.step()
+    assert floor.n_products == 5
+    np.testing.assert_allclose(floor.fw[1], Ws[1] @ floor.xs[1])
+    np.testing.assert_allclose(floor.bw[1], Ws[1].T @ floor.ss[1])
+    np.testing.assert_allclose(floor.gw[0], floor.ss[0] @ floor.xs[0].T)
+
+
+@pytest.mark.parametrize("seed", [0, 3])
+def test_scipy_baseline_is_the_engines_diffusion_step(seed):
+    net = sparse.sparse_net(400, seed=seed)
+    rng = np.random.default_rng(seed)
+    ref = sparse.ScipyDiffusion(net, batch=3, eta=0.05)
+    eng = VectorEngine(net, DIFFUSION, {"eta": 0.05}, batch=3)
+    for _ in range(4):
+        u = rng.normal(size=(len(net.input_idx), 3))
+        y = rng.normal(size=(len(net.output_idx), 3))
+        ref.step(u, y)
+        eng.advance(u, y)
+    np.testing.assert_allclose(eng.state("x"), ref.x, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(eng.state("delta"), ref.delta, rtol=1e-12, atol=1e-14)
+    w = ref.W.toarray()[net.tgt, net.src]
+    np.testing.assert_allclose(eng.state("weight"), w, rtol=1e-12, atol=1e-14)
+
+
+def test_minimal_mesa_model_is_the_forward_rule():
+    r = agent.bench_agent(60, rounds=2, seconds_per_call=0.002, diffusion=False)
+    assert r["max_abs_diff"] < 1e-12
+    assert r["msgs_per_s"]["forward"][0] > 0 and r["engine_over_mesa"][0] > 0
+
+
+@pytest.mark.parametrize("seed", [0, 5])
+def test_minimal_mesa_model_matches_the_engine_step_by_step(seed):
+    from agents.forward import FORWARD
+    from networks.engines import AgentEngine
+
+    net = sparse.sparse_net(300, seed=seed)
+    rng = np.random.default_rng(seed)
+    eng, ref = AgentEngine(net, FORWARD), agent.MinimalMesa(net)
+    for _ in range(3):      # from the first step on, with an input changing every step
+        u = rng.normal(size=len(net.input_idx))
+        eng.advance(u)
+        ref.advance(u)
+        np.testing.assert_allclose(ref.x, eng.state("x"), rtol=1e-12, atol=1e-14)
+
+
+def test_small_suite_prints_every_figure():
+    lines = []
+    res = suite.run(("dense", "sparse", "agent"), "small", lines.append)
+    text = "\n".join(lines)
+    for needle in ("machine:", "BLAS:", "kernel", "1 thread(s) while timing", "LP/BP",
+                   "diffusion/BP", "check_finite on", "bare", "GEMM fraction reached",
+                   "engine/scipy", "max/min", "LP memory", "messages/s", "minimal Mesa",
+                   "build"):
+        assert needle in text, needle
+    dense_rows = [v for k, v in res.items() if k.startswith("dense_")]
+    assert len(dense_rows) == 2
+    for r in dense_rows:
+        lo, med = r["timing"].ratio("lp")
+        assert 0 < lo <= med
+    assert res["sparse_lp_memory"]["total_mb"] > 0
+
+
+def test_cli_refuses_unknown_benchmark(capsys):
+    with pytest.raises(SystemExit):
+        suite.main(["nonsense"])
+    assert "unknown benchmark" in capsys.readouterr().err
+
+
+@pytest.mark.slow  # spawns eight processes that each build a 784-256-256-10 net (~1 min)
+def test_sharing_benchmark_runs_capped_and_uncapped_pairs():
+    from runs.bench import threads
+
+    r = threads.bench_sharing(steps=1)
+    assert r["share"] == max(1, r["cores"] // 2)
+    for key in ("solo_s", "solo_one_thread_s", "pair_uncapped_s", "pair_capped_s"):
+        assert r[key] > 0
+    assert "capped" in threads.format_sharing(r)[0]
