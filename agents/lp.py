@@ -39,11 +39,20 @@ Adam step count of x and λ is the per-example counter ``age`` (so mini-batches 
 an example rarely keep correct bias corrections); b and w use the engine step ``t``.
 
 The loss term acts on output neurons whose target is present this step (the engine's
-``has_target``). Practical notes (measured, see tests): simultaneous descent/ascent with
-ρ = 0 is not stable (it spirals away from the saddle); ρ > 0 does not move the saddle
-point (its gradient vanishes where G = 0) and with ρ = 1, η_x = η_λ = 0.2 the frozen-weight
-dynamics converge linearly. Adam's normalised steps on x and λ keep them jittering at
-about η, so for BP-like learning use ``state_optimizer="sgd"`` with Adam on the weights.
+``has_target``).
+
+**Stability of the (x, λ) dynamics** (weights frozen, G = lin). ρ > 0 does not move the
+saddle point (the augmented term's gradient vanishes where G = 0). Whether the dynamics
+settle depends on the graph, the data, ρ and the step sizes:
+``networks.lp_stability`` computes the exact Jacobian of one step of either variant at the
+saddle point (its spectral radius < 1 ⇔ local linear convergence) and
+``networks.lp_stability.stable_lp_params`` chooses ρ and η_x = η_λ per graph and data.
+Measured there on 50 seeded graphs (DAGs and contractive cyclic graphs, mixed
+activations): ρ = 0, plain descent–ascent, is **unstable** (radius > 1 on every graph,
+whatever η; it spirals away); with the automatic rule ≥ 95% of the graphs reach the
+saddle point within 1e-8 from x = λ = 0. No fixed (ρ, η) did: these defaults are a
+starting point, not a guarantee. Adam's normalised steps on x and λ keep them jittering
+at about η, so x and λ use plain steps unless ``state_optimizer="adam"`` is asked for.
 """
 
 from __future__ import annotations
