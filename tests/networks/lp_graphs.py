@@ -9,8 +9,13 @@ mixed among tanh, sigmoid, relu and identity (except the plain layered kind).
 import networkx as nx
 import numpy as np
 
-from networks.builders import (layered, layered_recurrent, random_dag, random_digraph,
-                               scale_to_contractive)
+from networks.builders import (
+    layered,
+    layered_recurrent,
+    random_dag,
+    random_digraph,
+    scale_to_contractive,
+)
 from networks.compile import compile_graph
 from networks.validate import validate_graph
 
