@@ -45,14 +45,15 @@ The loss term acts on output neurons whose target is present this step (the engi
 saddle point (the augmented term's gradient vanishes where G = 0). Whether the dynamics
 settle depends on the graph, the data, ρ and the step sizes:
 ``networks.lp_stability`` computes the exact Jacobian of one step of either variant at the
-saddle point (its spectral radius < 1 ⇔ local linear convergence) and
-``networks.lp_stability.stable_lp_params`` chooses ρ and η_x = η_λ per graph and data.
-Measured there on 50 seeded graphs (DAGs and contractive cyclic graphs, mixed
-activations): ρ = 0, plain descent–ascent, is **unstable** (radius > 1 on every graph,
-whatever η; it spirals away); with the automatic rule ≥ 95% of the graphs reach the
-saddle point within 1e-8 from x = λ = 0. No fixed (ρ, η) did: these defaults are a
-starting point, not a guarantee. Adam's normalised steps on x and λ keep them jittering
-at about η, so x and λ use plain steps unless ``state_optimizer="adam"`` is asked for.
+saddle point (spectral radius < 1 ⇒ local linear convergence) and its
+``stable_lp_params`` chooses ρ and η_x = η_λ per graph and data. Measured there on
+seeded graphs (DAGs and contractive cyclic graphs, mixed activations): ρ = 0, plain
+descent–ascent, is **unstable** (radius > 1 on each of 10 graphs for η from 0.002 to 1;
+it spirals away); with the automatic rule 48 of 50 graphs reach the saddle point within
+1e-8 from x = λ = 0. The fixed defaults below are not guaranteed to settle on every
+graph; when it matters, call ``stable_lp_params``. Adam's normalised steps on x and λ
+keep them jittering at about η, so x and λ take plain steps unless
+``state_optimizer="adam"`` is asked for.
 """
 
 from __future__ import annotations
@@ -75,10 +76,17 @@ REDUCTIONS = ("mean", "sum")
 class LPParams:
     """Parameters of the LP rule (DESIGN §4).
 
+    Defaults (measured, see the module doc): G = lin, ρ = 4, η_x = η_λ = 0.05 with plain
+    steps on x and λ, Adam at η_w = 3e-3 on the weights. With full-batch training for
+    1000 epochs from ``x_init="forward"``, sigmoid MLPs 1×100 and 3×30 on wine,
+    breast_cancer and digits (3 seeds each) reached a mean test accuracy within 2.3 points
+    of BP with the same Adam, learning rate, epochs, batch and initial weights.
+
     Attributes:
         constraint: G: ``lin``, ``lin-eps``, ``abs``, ``abs-eps`` or ``squared``.
         eps: ε of the ε-insensitive constraints (>= 0).
-        rho: augmented-Lagrangian weight ρ (>= 0).
+        rho: augmented-Lagrangian weight ρ (>= 0). ρ = 0 (plain descent–ascent) is
+            unstable: the (x, λ) dynamics spiral away from the saddle point.
         alpha: L1 weight α on the outputs x of non-input neurons (>= 0).
         mu: weight decay μ (>= 0).
         eta_w: step size of weights and biases (>= 0; 0 freezes them).
@@ -98,13 +106,13 @@ class LPParams:
 
     constraint: str = "lin"
     eps: float = 0.0
-    rho: float = 0.0
+    rho: float = 4.0
     alpha: float = 0.0
     mu: float = 0.0
-    eta_w: float = 1e-2
-    eta_x: float = 1e-1
-    eta_lam: float = 1e-1
-    optimizer: str = "sgd"
+    eta_w: float = 3e-3
+    eta_x: float = 5e-2
+    eta_lam: float = 5e-2
+    optimizer: str = "adam"
     state_optimizer: str | None = "sgd"
     beta1: float = 0.9
     beta2: float = 0.999

@@ -106,7 +106,8 @@ def test_saddle_point_one_rule_step_is_backprop(engine, two_round, seed, reduce)
     net = _dag(seed)
     u, y = _data(net, seed)
     gr = bp_gradient(net, u, y)
-    p = LPParams(eta_w=1.0, eta_x=0.0, eta_lam=0.0, reduce=reduce, two_round=two_round)
+    p = LPParams(eta_w=1.0, eta_x=0.0, eta_lam=0.0, reduce=reduce, two_round=two_round,
+                 optimizer="sgd")
     eng = make_engine(engine, net, lp_rule(two_round), p, batch=B)
     eng.set_state("x", gr.x)
     eng.set_state("lam", np.where(net.is_input[:, None], 0.0, gr.lam))
@@ -171,7 +172,7 @@ def test_one_rule_step_is_the_exact_descent_ascent_step(constraint, two_round):
     net = _dag(4, n=11)
     eps = 0.05 if constraint.endswith("eps") else 0.0
     p = LPParams(constraint=constraint, eps=eps, rho=0.4, alpha=0.2, mu=0.1, eta_w=0.3,
-                 eta_x=0.2, eta_lam=0.1, reduce="sum", two_round=two_round)
+                 eta_x=0.2, eta_lam=0.1, reduce="sum", two_round=two_round, optimizer="sgd")
     x, lam, w, b, u, y = _generic_point(net, 3, "squared", eps)
     lam[net.input_idx] = 0.0
     b[net.input_idx] = 0.0
