@@ -35,13 +35,15 @@ random and layered-recurrent cyclic graphs; ``tests/networks/lp_graphs.py``):
 * ρ = 0 (plain descent–ascent): radius > 1 on each of 10 graphs, for η from 0.002 to 1;
   the engine runs away from the saddle point;
 * :func:`stable_lp_params` settles (within 1e-8 of the saddle point from x = λ = 0) on
-  48 of 50 graphs (half with each variant); ``-m slow``: both variants on 100 graphs.
+  48 of 50 graphs (half with each variant); ``-m slow``: 95 of 100 graphs with each
+  variant (every graph that failed has relu neurons).
 
 Why ρ >= 4 in the rule (measured while designing it): a radius < 1 is only local.
 Minimising the radius over all ρ picks ρ ≈ 1–2, and from x = λ = 0 such settings fell
 into limit cycles on several graphs; fixed settings (ρ = 4, η = 0.05 or ρ = 1, η = 0.2)
-failed on 3 to 7 of the 50; some graphs need ρ >= 8. A relu neuron sitting at its kink
-(a* ≈ 0) makes the step non-differentiable there; the iterates can cycle across it.
+failed on 3 to 7 of the 50; some graphs need ρ >= 8. A relu neuron near its kink
+(a* ≈ 0) makes the step non-differentiable there; the iterates can cycle across it, and
+no ρ in 4–32 helped on the graphs that failed.
 """
 
 from __future__ import annotations
