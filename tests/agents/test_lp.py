@@ -105,7 +105,8 @@ def test_saddle_point_one_rule_step_is_backprop(engine, two_round, seed, reduce)
     net = _dag(seed)
     u, y = _data(net, seed)
     gr = bp_gradient(net, u, y)
-    p = LPParams(eta_w=1.0, eta_x=0.0, eta_lam=0.0, reduce=reduce, two_round=two_round)
+    p = LPParams(eta_w=1.0, eta_x=0.0, eta_lam=0.0, reduce=reduce, two_round=two_round,
+                 optimizer="sgd")
     eng = make_engine(engine, net, lp_rule(two_round), p, batch=B)
     eng.set_state("x", gr.x)
     eng.set_state("lam", np.where(net.is_input[:, None], 0.0, gr.lam))
@@ -170,7 +171,7 @@ def test_one_rule_step_is_the_exact_descent_ascent_step(constraint, two_round):
     net = _dag(4, n=11)
     eps = 0.05 if constraint.endswith("eps") else 0.0
     p = LPParams(constraint=constraint, eps=eps, rho=0.4, alpha=0.2, mu=0.1, eta_w=0.3,
-                 eta_x=0.2, eta_lam=0.1, reduce="sum", two_round=two_round)
+                 eta_x=0.2, eta_lam=0.1, reduce="sum", two_round=two_round, optimizer="sgd")
     x, lam, w, b, u, y = _generic_point(net, 3, "squared", eps)
     lam[net.input_idx] = 0.0
     b[net.input_idx] = 0.0
@@ -232,3 +233,33 @@ def test_frozen_weights_converge_to_forward_pass_and_adjoint(graph, two_round):
     assert residuals[-1] < 1e-8
     assert residuals[0] > residuals[-1]
     np.testing.assert_allclose(eng.state("weight"), net.weight)
+
+
+# ----------------------------------------------------------------------------- optimisers
+@pytest.mark.parametrize("two_round", [False, True])
+@pytest.mark.parametrize("state_optimizer", ["default", None])
+def test_adam_on_weights_leaves_plain_steps_on_x_and_lambda(two_round, state_optimizer):
+    """optimizer="adam" puts Adam on w and b only: x and λ take the exact plain step
+    x − η_x ∂L/∂x, λ + η_λ G(c), and their Adam moments stay 0; Adam on the states only
+    with state_optimizer="adam"."""
+    net = _dag(4, n=11)
+    kw = {} if state_optimizer == "default" else {"state_optimizer": state_optimizer}
+    p = LPParams(rho=0.4, eta_x=0.2, eta_lam=0.1, eta_w=0.3, optimizer="adam",
+                 reduce="sum", two_round=two_round, **kw)
+    x, lam, w, b, u, y = _generic_point(net, 3, "squared", 0.0)
+    lam[net.input_idx] = 0.0
+    b[net.input_idx] = 0.0
+    d = lagrangian_gradient(net, x, lam, w, b, u, y, p)
+    hid = ~net.is_input
+    for opt, plain in ((p, True), (LPParams(**{**p.__dict__, "state_optimizer": "adam"}),
+                                   False)):
+        eng = make_engine("vector", net, lp_rule(two_round), opt, batch=B)
+        for name, value in (("x", x), ("lam", lam), ("weight", w), ("bias", b),
+                            ("s", lp_terms(net, x, lam, w, b, u, p)["s"])):
+            eng.set_state(name, value)
+        eng.advance(u, y)
+        exact_x = np.allclose(eng.state("x")[hid], (x - 0.2 * d["x"])[hid], rtol=1e-12)
+        exact_lam = np.allclose(eng.state("lam"), lam + 0.1 * d["lam"], rtol=1e-12)
+        assert exact_x == plain and exact_lam == plain
+        assert (np.abs(eng.state("vx")).max() == 0) == plain
+        assert np.abs(eng.state("vw")).max() > 0  # Adam on the weights either way
