@@ -31,10 +31,10 @@ def rows(acc, state=None, viol=None):
     return out
 
 
-def first_firing(history):
+def first_firing(history, **kw):
     """(index, message) of the first prefix on which the detector fires, or None."""
     for k in range(1, len(history) + 1):
-        msg = detect_collapse(history[:k])
+        msg = detect_collapse(history[:k], **kw)
         if msg:
             return k - 1, msg
     return None
@@ -55,6 +55,13 @@ def test_single_dips_and_noise_do_not_fire():
     acc = [0.2, 0.9, 0.95, 0.7, 0.96, 0.72, 0.97, 0.98, 0.74, 0.99]
     assert first_firing(rows(acc)) is None  # dips of 0.25 never on 2 of 3 evaluations
     assert first_firing(rows([0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.0])) is None
+
+
+def test_small_training_sets_need_several_flipped_examples():
+    acc = [0.5, 0.75, 0.25, 0.5, 0.25]  # 4 examples (XOR): one or two flips, a slow start
+    assert first_firing(rows(acc), n_examples=4) is None
+    assert first_firing(rows(acc), n_examples=400)[0] == 3
+    assert first_firing(rows([1.0, 1.0, 0.25, 0.0]), n_examples=4)[0] == 3
 
 
 def test_accuracy_rule_works_without_lp_metrics():
@@ -82,7 +89,8 @@ def test_non_finite_metric_is_a_divergence():
 
 
 @pytest.mark.parametrize("kw", [{"drop": 0}, {"gap": 1.5}, {"growth": 1.0},
-                                {"hits": 4, "window": 3}, {"hits": 0}])
+                                {"hits": 4, "window": 3}, {"hits": 0},
+                                {"min_flips": 0}, {"n_examples": 0}])
 def test_bad_thresholds_are_refused(kw):
     with pytest.raises(ConfigError):
         detect_collapse(rows([0.5]), **kw)
