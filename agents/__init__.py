@@ -1,6 +1,6 @@
 """Neuron agents and the local learning rules (state specs + pure update functions).
 
-Glossary — code name → DESIGN.md symbol:
+Glossary — code name → symbol of the docs (docs/glossary.md):
 
 ============  ==========================================================
 ``x``         neuron output x_i (inputs: clamped to u)

@@ -1,4 +1,4 @@
-"""Constraint functions G of the LP Lagrangian (DESIGN §4), with their derivatives G'.
+"""Constraint functions G of the LP Lagrangian (docs/math/lp.md), with their derivatives G'.
 
 Every constraint is a pair of broadcasting functions ``G(c, eps)`` and ``G'(c, eps)`` of
 the residual ``c = x − σ(a)`` (any shape) and the tube half-width ``eps >= 0`` (ignored by

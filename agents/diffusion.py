@@ -1,4 +1,4 @@
-"""Rule 2: backprop diffusion on time-delayed neurons (DESIGN §5).
+"""Rule 2: backprop diffusion on time-delayed neurons (docs/math/diffusion.md).
 
 One stage per step, two delayed channels: the forward wave of outputs ``x`` and the
 backward wave of error signals ``δ``, both travelling one edge per ``d`` steps::

@@ -1,4 +1,4 @@
-"""Rule 1: Lagrangian local propagation (LP), DESIGN §4, as a local rule.
+"""Rule 1: Lagrangian local propagation (LP), docs/math/lp.md, as a local rule.
 
 Every non-input neuron i keeps, per example κ, its output ``x_iκ`` and multiplier
 ``λ_iκ``; it owns the weights of its in-edges and its bias. With ``a = Σ_j w_ij x_j + b``,
@@ -74,7 +74,7 @@ REDUCTIONS = ("mean", "sum")
 
 @dataclass(frozen=True)
 class LPParams:
-    """Parameters of the LP rule (DESIGN §4).
+    """Parameters of the LP rule (docs/math/lp.md).
 
     Defaults (measured, see the module doc): G = lin, ρ = 4, η_x = η_λ = 0.05 with plain
     steps on x and λ, Adam at η_w = 3e-3 on the weights. With full-batch training for

@@ -32,7 +32,7 @@ where the agent engine calls them with ``n = 1`` for one neuron and the vectoris
 with ``n = N``. Edge arrays have shape ``(k,)`` (one neuron's in-edges, or all edges).
 Functions return a dict of the variables they change (new arrays, never in-place).
 
-Glossary (DESIGN.md symbols): ``x`` output x, ``a`` activation a, ``bias`` b,
+Glossary (symbols of docs/math/notation.md): ``x`` output x, ``a`` activation a, ``bias`` b,
 ``weight`` w, ``lam`` λ, ``delta`` δ, ``g`` reaction g, ``s`` = g σ'(a).
 """
 
@@ -84,7 +84,7 @@ class StateVar:
             or an :data:`InitFn` drawing the values from the engine's Generator.
         batched: per-neuron variables only: True for one value per example
             (shape (B,) per neuron), False for one value per neuron (shape (1,)).
-        doc: one line saying what it is (symbol of DESIGN.md).
+        doc: one line saying what it is (its symbol in docs/math/notation.md).
     """
 
     name: str

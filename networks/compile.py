@@ -180,7 +180,7 @@ def compile_graph(G: nx.DiGraph) -> CompiledNetwork:
     """Validate ``G`` and compile it to a :class:`CompiledNetwork`.
 
     Args:
-        G: a network graph with the attributes of DESIGN §3.
+        G: a network graph with the attributes of docs/math/notation.md.
 
     Raises:
         GraphError: naming the node or edge at fault when ``G`` is invalid.

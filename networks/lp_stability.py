@@ -1,4 +1,4 @@
-r"""Stability of LP's (x, λ) dynamics with frozen weights: the linearised step (DESIGN §4).
+r"""Stability of LP's (x, λ) dynamics with frozen weights: the linearised step (docs/math/lp.md).
 
 With the weights frozen and G = lin, one LP step is a map of the per-example state. At
 the saddle point (x* = forward pass or fixed point, λ* = −∂E/∂x, the BP or

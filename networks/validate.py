@@ -1,4 +1,4 @@
-"""Validation of network graphs and their default attributes (DESIGN §3).
+"""Validation of network graphs and their default attributes (docs/math/notation.md).
 
 A network is a :class:`networkx.DiGraph`. Node attributes: ``role`` (required, one of
 :data:`ROLES`), ``activation`` (a key of :data:`agents.activations.ACTIVATIONS`, default

@@ -3,7 +3,7 @@
 A STANDALONE script (imports only torch, numpy and the standard library, never the
 localprop packages): it runs under a separate interpreter that has PyTorch (see
 :mod:`runs.bench.memory` for how to create it and for the in-process driver). It is the
-usual way public LP code implements DESIGN §4, used as an outside speed reference:
+usual way public LP code implements docs/math/lp.md, used as an outside speed reference:
 
 * a sigmoid MLP with layer sizes ``n_0 - n_1 - ... - n_L``, batch B, squared loss
   ``V = ½ (x − y)²`` on the output layer;

@@ -6,7 +6,7 @@ for metrics, tests and experiments, never used by the local rule. Shapes: ``x``,
 (n_in, B); ``y`` (n_out, B). Input rows of ``x`` are replaced by ``u`` (clamped) and input
 rows of ``lam`` are ignored.
 
-The Lagrangian (DESIGN §4), summed over examples::
+The Lagrangian (docs/math/lp.md), summed over examples::
 
     L = Σ_κ [Σ_o V(x_oκ, y_oκ) + Σ_{i∉I} (λ_iκ G(c_iκ) + ρ/2 G(c_iκ)²) + α Σ_{i∉I} |x_iκ|]
         + μ/2 Σ w²

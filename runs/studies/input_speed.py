@@ -1,4 +1,4 @@
-"""Experiment: gradient fidelity of backprop diffusion vs input speed (DESIGN §5).
+"""Experiment: gradient fidelity of backprop diffusion vs input speed (docs/math/diffusion.md).
 
 For layered tanh nets of several depths (depth = number of weight layers; hidden layers
 of ``width`` neurons, identity outputs, all delays 1) and several seeds, random examples

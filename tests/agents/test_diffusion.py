@@ -1,5 +1,7 @@
-"""Backprop diffusion (DESIGN §5): exactness, cyclic convergence, latency. (Engine equality
-and locality: the contract harness, tests/contract.)"""
+"""Backprop diffusion (docs/math/diffusion.md): exactness, cyclic convergence, latency.
+
+Engine equality and locality: the contract harness, tests/contract.
+"""
 
 import networkx as nx
 import numpy as np

@@ -1,4 +1,4 @@
-"""LP rule (DESIGN §4): saddle point = backprop, gradient formulas, dynamics. (Engine equality
+"""LP rule (docs/math/lp.md): saddle point = backprop, gradient formulas, dynamics. (Engine equality
 and locality: the contract harness, tests/contract.)"""
 
 import numpy as np

@@ -47,7 +47,7 @@ def lagrangian(pb, rho=RHO):
 
 
 def numpy_lp_step(pb, rho=RHO, eta_w=ETA_W, eta_x=ETA_X, eta_lam=ETA_LAM, reduce="mean"):
-    """One simultaneous LP step (DESIGN §4 gradients, G = lin), returning a new problem."""
+    """One simultaneous LP step (docs/math/lp.md gradients, G = lin), returning a new problem."""
     xs = [pb["u"], *pb["X"]]
     n_layers, batch = len(pb["W"]), pb["u"].shape[1]
     cs, gs, ss = [], [], []
