@@ -10,6 +10,7 @@ import importlib
 import inspect
 import itertools
 import json
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -241,11 +242,19 @@ def validate_config(raw: dict, source: str = "<config>", base_dir=None) -> Confi
     if data.get("seeds") == []:
         raise ConfigError(f"key 'seeds' in {source} must list at least one seed")
     data.setdefault("name", Path(source).stem.strip("<>") or "experiment")
+    check_name(data["name"], source)
     data["sweep"] = sweep
     seeds = data.get("seeds") or derive_seeds(data["seed"], data.get("n_seeds", 1))
     if len(set(seeds)) < len(seeds):
         raise ConfigError(f"key 'seeds' in {source} lists a seed twice: {seeds}")
     return Config(data, source, base_dir, tuple(seeds))
+
+
+def check_name(name: str, source: str) -> None:
+    """``name`` names the results folder (``results/<name>``): a plain folder name only."""
+    if name in ("", ".", "..") or not re.fullmatch(r"[\w.+-]+", name) or name.startswith("."):
+        raise ConfigError(f"key 'name' in {source} must be a plain folder name (letters, "
+                          f"digits, '_', '-', '.', '+'; not empty, no '/'), got {name!r}")
 
 
 def load_config(path) -> Config:

@@ -126,14 +126,30 @@ def one_hot(labels: np.ndarray, n_classes: int) -> np.ndarray:
     return out
 
 
+def sklearn_seed(seed: int) -> int:
+    """scikit-learn's ``random_state`` (0 … 2**32 − 1) for any run seed >= 0.
+
+    A seed in that range is used as is; a larger one (derived seeds are 63-bit) gives the
+    first 32-bit word of ``np.random.SeedSequence(seed)``: reproducible, and seeds that
+    differ by a multiple of 2**32 still give different splits.
+    """
+    if not isinstance(seed, int | np.integer) or isinstance(seed, bool) or seed < 0:
+        raise ConfigError(f"seed must be an integer >= 0, got {seed!r}")
+    if seed < 2**32:
+        return int(seed)
+    return int(np.random.SeedSequence(int(seed)).generate_state(1)[0])
+
+
 def _raw(name: str, seed: int, n_samples: int | None):
     from sklearn import datasets as skd
+
+    sk_seed = sklearn_seed(seed)
 
     if name == "xor":
         X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
         return X, np.array([0, 1, 1, 0])
     if name == "moons":
-        return skd.make_moons(n_samples=n_samples or 200, noise=0.1, random_state=seed % 2**32)
+        return skd.make_moons(n_samples=n_samples or 200, noise=0.1, random_state=sk_seed)
     loader = skd.load_wine if name == "wine" else skd.load_digits
     X, y = loader(return_X_y=True)
     return X.astype(np.float64), y
@@ -145,8 +161,8 @@ def load_dataset(name: str, *, seed: int = 0, test_fraction: float | None = None
 
     Args:
         name: ``"xor"``, ``"moons"``, ``"wine"`` or ``"digits"``.
-        seed: seed of the split (and of the moons noise); int >= 0, taken modulo 2**32
-            (scikit-learn's range).
+        seed: seed of the split (and of the moons noise); any int >= 0 (mapped into
+            scikit-learn's range by :func:`sklearn_seed`).
         test_fraction: fraction of examples in the test set, in (0, 1) (default 0.25);
             XOR has no split (its 4 points are both sets) and refuses it.
         n_samples: number of moons points (default 200); for wine/digits, keep a seeded
@@ -174,6 +190,7 @@ def load_dataset(name: str, *, seed: int = 0, test_fraction: float | None = None
     from sklearn.model_selection import train_test_split
 
     X, y = _raw(name, seed, n_samples)
+    sk_seed = sklearn_seed(seed)
     y = np.asarray(y, dtype=np.intp)
     if name == "xor":
         Xtr, Xte, ytr, yte = X, X.copy(), y, y.copy()
@@ -183,9 +200,9 @@ def load_dataset(name: str, *, seed: int = 0, test_fraction: float | None = None
                               f"{len(y)} examples")
         if n_samples is not None and name != "moons" and n_samples < len(y):
             X, _, y, _ = train_test_split(X, y, train_size=n_samples, stratify=y,
-                                          random_state=seed % 2**32)
+                                          random_state=sk_seed)
         Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=test_fraction, stratify=y,
-                                              random_state=seed % 2**32)
+                                              random_state=sk_seed)
     mean, std = Xtr.mean(axis=0), Xtr.std(axis=0)
     std = np.where(std > 0, std, 1.0)
     return Dataset(name=name, X_train=(Xtr - mean) / std, X_test=(Xte - mean) / std,

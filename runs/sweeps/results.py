@@ -26,14 +26,25 @@ import json
 import math
 import os
 import platform
+import re
 import tempfile
+import warnings
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from agents.errors import DataError
+
 TMP_SUFFIX = ".tmp"
+RUN_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")  # a plain file stem: no "/", "..", nothing hidden
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def atomic_write_bytes(path, data: bytes) -> None:
@@ -43,8 +54,10 @@ def atomic_write_bytes(path, data: bytes) -> None:
     ``.<name>.*.tmp`` file that :func:`clean_tmp` removes.
     """
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TMP_SUFFIX)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.",
+                               suffix=TMP_SUFFIX)
     try:
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600: honour the umask instead
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
@@ -100,29 +113,107 @@ def write_snapshots(path, snapshots: dict[str, np.ndarray]) -> None:
     atomic_write_bytes(path, buf.getvalue())
 
 
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` exists on this machine."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _tmp_owner(p: Path) -> int | None:
+    parts = p.name.split(".")  # "", name..., pid, random, "tmp"
+    return int(parts[-3]) if len(parts) >= 4 and parts[-3].isdigit() else None
+
+
 def clean_tmp(directory) -> int:
-    """Delete temporary files left by an interrupted atomic write; return how many."""
+    """Delete temporary files left by an interrupted atomic write; return how many.
+
+    A temporary file names the process writing it; one of a live other process (an
+    in-flight write) is left alone.
+    """
     n = 0
     for p in Path(directory).glob(f".*{TMP_SUFFIX}"):
+        owner = _tmp_owner(p)
+        if owner is not None and owner != os.getpid() and pid_alive(owner):
+            continue
         p.unlink(missing_ok=True)
         n += 1
     return n
 
 
 def read_run(path) -> dict:
-    """Read one run record (``runs/<run_id>.json``)."""
+    """Read one JSON file of a results folder (a run record or the manifest)."""
     return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
+def check_run_id(run_id, where) -> str:
+    """Return ``run_id`` if it is a plain file stem, else raise a DataError naming ``where``.
+
+    Run ids read from files name other files (``runs/<run_id>.npz``): a crafted id must
+    not reach outside the folder.
+    """
+    if not isinstance(run_id, str) or not RUN_ID.fullmatch(run_id):
+        raise DataError(f"{where}: run id {run_id!r} is not a plain name (letters, digits, "
+                        f"'_', '-'); the file was not written by localprop")
+    return run_id
+
+
+def read_record(path) -> dict | None:
+    """A valid run record at ``path``, or None (with a warning naming the file) if not.
+
+    Valid: a JSON object whose ``run_id`` is the file's stem and has a ``status``, a
+    ``seed`` and ``params``. A missing or half-written file gives None silently.
+    """
+    path = Path(path)
+    try:
+        rec = read_run(path)
+    except (OSError, ValueError):
+        return None
+    try:
+        if not isinstance(rec, dict) or check_run_id(rec.get("run_id"), path) != path.stem \
+                or rec.get("status") not in ("ok", "failed") or "seed" not in rec \
+                or not isinstance(rec.get("params", {}), dict):
+            raise DataError(f"{path} is not a run record of this folder")
+    except DataError as e:
+        warnings.warn(f"skipping {path}: {e}", stacklevel=2)
+        return None
+    return rec
+
+
+def manifest_run_ids(out_dir) -> list[str] | None:
+    """The run ids listed by ``manifest.json`` (None without a readable manifest)."""
+    path = Path(out_dir) / "manifest.json"
+    try:
+        manifest = read_run(path)
+        ids = [r["run_id"] for r in manifest["runs"]]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return [check_run_id(i, path) for i in ids]
+
+
+def _record_paths(out_dir) -> list[Path]:
+    runs = Path(out_dir) / "runs"
+    ids = manifest_run_ids(out_dir)
+    if ids is None:
+        return sorted(runs.glob("*.json"))
+    return [runs / f"{i}.json" for i in ids]
+
+
 def finished_runs(out_dir, retry_failed: bool = False) -> set[str]:
-    """Ids of the runs with a complete record: "ok", and "failed" unless ``retry_failed``."""
+    """Ids of the runs with a complete record: "ok", and "failed" unless ``retry_failed``.
+
+    Files of ``runs/`` that are not run records are skipped with a warning.
+    """
     done = set()
-    for p in (Path(out_dir) / "runs").glob("*.json"):
-        try:
-            status = read_run(p)["status"]
-        except (OSError, ValueError, KeyError, TypeError):
-            continue
-        if status == "ok" or not retry_failed:
+    for p in sorted((Path(out_dir) / "runs").glob("*.json")):
+        rec = read_record(p)
+        if rec is not None and (rec["status"] == "ok" or not retry_failed):
             done.add(p.stem)
     return done
 
@@ -156,25 +247,13 @@ def write_manifest(out_dir, manifest: dict) -> None:
 
 
 def read_runs(out_dir) -> list[dict]:
-    """Read every run record of a sweep directory; skip unreadable ones.
+    """Read the run records of a sweep directory, in the order of its manifest.
 
-    Records come in the order of the manifest's run list (runs not in it last, by id).
+    Only the manifest's runs are read (without a manifest: every ``runs/*.json``);
+    missing ones (not finished) are left out, files that are not run records are skipped
+    with a warning naming the file (see :func:`read_record`).
     """
-    order: dict[str, int] = {}
-    try:
-        manifest = read_run(Path(out_dir) / "manifest.json")
-        order = {r["run_id"]: k for k, r in enumerate(manifest["runs"])}
-    except (OSError, ValueError, KeyError, TypeError):
-        pass
-    paths = sorted((Path(out_dir) / "runs").glob("*.json"),
-                   key=lambda p: (order.get(p.stem, len(order)), p.stem))
-    records = []
-    for p in paths:
-        try:
-            records.append(read_run(p))
-        except (OSError, ValueError):
-            continue  # not a complete record: the run counts as not finished
-    return records
+    return [rec for p in _record_paths(out_dir) if (rec := read_record(p)) is not None]
 
 
 def _param_value(v):
@@ -235,8 +314,13 @@ def write_combined(out_dir) -> Path:
 
 def load_snapshots(out_dir, run_id: str) -> dict[str, np.ndarray]:
     """The per-neuron snapshots of one run (empty if it saved none)."""
-    path = Path(out_dir) / "runs" / f"{run_id}.npz"
+    path = Path(out_dir) / "runs" / f"{check_run_id(run_id, Path(out_dir))}.npz"
     if not path.exists():
         return {}
-    with np.load(path) as data:
-        return {k: data[k] for k in data.files}
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return {k: data[k] for k in data.files}
+    except (OSError, ValueError, EOFError) as e:
+        why = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise DataError(f"snapshot file {path} cannot be read ({why}); it was not written by "
+                        f"localprop or is damaged: delete it and re-run") from None
