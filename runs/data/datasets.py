@@ -39,6 +39,19 @@ class Dataset:
     n_classes: int
 
     def __post_init__(self):
+        for field_name in ("X_train", "X_test", "y_train", "y_test"):
+            value = getattr(self, field_name)
+            if not isinstance(value, np.ndarray):  # lists, tuples: convert
+                try:
+                    value = np.asarray(value)
+                except ValueError as e:
+                    raise DataError(f"dataset {self.name!r}: {field_name} is not a "
+                                    f"rectangular array: {e}") from None
+                object.__setattr__(self, field_name, value)
+        if isinstance(self.n_classes, bool) or not isinstance(self.n_classes, int | np.integer) \
+                or self.n_classes < 2:
+            raise DataError(f"dataset {self.name!r}: n_classes must be an integer >= 2 (one "
+                            f"class leaves nothing to learn), got {self.n_classes!r}")
         for split in ("train", "test"):
             X = np.asarray(getattr(self, f"X_{split}"))
             y = np.asarray(getattr(self, f"y_{split}"))
@@ -62,6 +75,10 @@ class Dataset:
                 raise DataError(f"dataset {self.name!r}: y_{split} labels must be integers "
                                 f"in 0..{self.n_classes - 1}, got {y.dtype} in "
                                 f"{y.min()}..{y.max()}")
+        if len(np.unique(self.y_train)) < 2:
+            raise DataError(f"dataset {self.name!r}: y_train holds only class "
+                            f"{self.y_train[0]}; a classifier needs at least two classes to "
+                            f"learn from")
         if self.X_train.shape[1] != self.X_test.shape[1]:
             raise DataError(f"dataset {self.name!r}: X_train has {self.X_train.shape[1]} "
                             f"features but X_test has {self.X_test.shape[1]}")
@@ -155,6 +172,35 @@ def _raw(name: str, seed: int, n_samples: int | None):
     return X.astype(np.float64), y
 
 
+def _check_split(name: str, y: np.ndarray, n_samples: int | None,
+                 test_fraction: float) -> None:
+    """Refuse a size or fraction that leaves a class without a train or test example.
+
+    The stratified splits of scikit-learn need, for k classes of n examples, at least k
+    examples on each side of each split (the test side has ceil(fraction · n)).
+    """
+    k = len(np.unique(y))
+    if n_samples is not None and name != "moons" and n_samples < len(y):
+        if n_samples < 2 * k:
+            raise ConfigError(f"key 'data.n_samples' = {n_samples} is too small for dataset "
+                              f"{name!r}: its {k} classes need at least {2 * k} examples "
+                              f"(one train and one test example each)")
+        if len(y) - n_samples < k:
+            raise ConfigError(f"key 'data.n_samples' = {n_samples}: keep all {len(y)} "
+                              f"examples of dataset {name!r} (omit it) or at most "
+                              f"{len(y) - k}")
+        n = n_samples
+    else:
+        n = n_samples or len(y)
+    n_test = int(np.ceil(test_fraction * n))
+    if n_test < k or n - n_test < k:
+        side, count = ("test", n_test) if n_test < k else ("training", n - n_test)
+        raise ConfigError(f"key 'data.test_fraction' = {test_fraction} leaves {count} "
+                          f"{side} example(s) of {n} for the {k} classes of dataset {name!r}; "
+                          f"each class needs a train and a test example: use a fraction in "
+                          f"[{k / n:.3g}, {1 - k / n:.3g}]")
+
+
 def load_dataset(name: str, *, seed: int = 0, test_fraction: float | None = None,
                  n_samples: int | None = None) -> Dataset:
     """Load a built-in dataset, standardised, with a seeded stratified split.
@@ -198,6 +244,7 @@ def load_dataset(name: str, *, seed: int = 0, test_fraction: float | None = None
         if n_samples is not None and name != "moons" and n_samples > len(y):
             raise ConfigError(f"n_samples = {n_samples} but dataset {name!r} has only "
                               f"{len(y)} examples")
+        _check_split(name, y, n_samples, test_fraction)
         if n_samples is not None and name != "moons" and n_samples < len(y):
             X, _, y, _ = train_test_split(X, y, train_size=n_samples, stratify=y,
                                           random_state=sk_seed)

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from agents.errors import ConfigError
 from runs.config import apply_point
-from runs.sweeps import results
+from runs.sweeps import records
 
 NOT_HASHED = ("name", "plugins", "base_dir")  # cosmetic keys: renaming keeps the run ids
 GROWS = ("sweep", "seed", "seeds", "n_seeds")  # a sweep may add seeds and points
@@ -89,7 +89,7 @@ def _lock(out_dir: Path) -> None:
         pid, host = _lock_owner(path)
         here = host == socket.gethostname()
         stale = (here and pid is not None and pid != os.getpid()
-                 and not results.pid_alive(pid)) or (
+                 and not records.pid_alive(pid)) or (
             pid is None and time.time() - path.stat().st_mtime > 10)
         if not stale:
             who = f"process {pid} on {host}" if pid is not None else "another process"
@@ -147,7 +147,7 @@ def claim_folder(out_dir, config, *, force: bool = False) -> list[dict]:
 def _check_owner(out_dir: Path, config, force: bool) -> list[dict]:
     path = out_dir / "manifest.json"
     try:
-        manifest = results.read_run(path)
+        manifest = records.read_run(path)
     except FileNotFoundError:
         manifest = None
     except (OSError, ValueError):
@@ -172,4 +172,4 @@ def _check_owner(out_dir: Path, config, force: bool) -> list[dict]:
         return []
     runs = manifest.get("runs") or []
     return [r for r in runs if isinstance(r, dict)
-            and results.check_run_id(r.get("run_id"), path)]
+            and records.check_run_id(r.get("run_id"), path)]

@@ -19,7 +19,6 @@ from __future__ import annotations
 import concurrent.futures as cf
 import copy
 import hashlib
-import importlib
 import itertools
 import json
 import time
@@ -30,8 +29,15 @@ from pathlib import Path
 
 from agents.errors import ConfigError
 from runs.config import Config, apply_point
-from runs.sweeps import results
-from runs.sweeps.executors import EXECUTORS, make_executor
+from runs.sweeps import records, results
+from runs.sweeps.executors import (
+    EXECUTORS,
+    abort,
+    check_workers,
+    execute,
+    make_executor,
+    make_record,
+)
 from runs.sweeps.folder import (
     NOT_HASHED,
     claim_folder,
@@ -122,41 +128,6 @@ def expand(config: Config) -> list[RunSpec]:
     return specs
 
 
-def _record(spec: RunSpec, status: str, **extra) -> dict:
-    rec = {"run_id": spec.run_id, "status": status, "seed": spec.seed, "params": spec.params,
-           "config": spec.config, "summary": {}, "rows": [], "error": None,
-           "traceback": None, "duration_s": 0.0, "versions": results.versions()}
-    rec.update(extra)
-    return rec
-
-
-def execute(spec: RunSpec) -> tuple[str, dict]:
-    """Run one spec (in a worker): import plugins, run the experiment, catch any error.
-
-    Returns:
-        ``(record as JSON text, snapshots)``; a failed run has status "failed", the error
-        as ``"Type: message"`` and the traceback, and no snapshots.
-    """
-    from runs.experiments import get_experiment
-
-    start = time.perf_counter()
-    try:
-        for mod in spec.config.get("plugins", []):
-            importlib.import_module(mod)
-        out = get_experiment(spec.config["experiment"]).fn(copy.deepcopy(spec.config),
-                                                           spec.seed)
-        rec = _record(spec, "ok", summary=out.summary, rows=out.rows,
-                      artifacts=[str(a) for a in out.artifacts])
-        snaps = dict(out.snapshots)
-        rec["duration_s"] = time.perf_counter() - start
-        return results.to_json(rec), snaps
-    except Exception as e:  # noqa: BLE001 - any error of a run is recorded, not raised
-        rec = _record(spec, "failed", error=f"{type(e).__name__}: {e}",
-                      traceback=traceback.format_exc(),
-                      duration_s=time.perf_counter() - start)
-        return results.to_json(rec), {}
-
-
 def run_sweep(config: Config, out_dir, *, executor=None, workers: int | None = None,
               dask_address: str | None = None, retry_failed: bool = False,
               progress: bool = True, force: bool = False) -> SweepSummary:
@@ -188,6 +159,7 @@ def run_sweep(config: Config, out_dir, *, executor=None, workers: int | None = N
     if not isinstance(executor, cf.Executor) and executor not in EXECUTORS:
         raise ConfigError(f"unknown executor {executor!r}; use one of {EXECUTORS[1:]} or a "
                           f"concurrent.futures.Executor")
+    check_workers(workers)
     start = time.perf_counter()
     out_dir = Path(out_dir)
     specs = expand(config)
@@ -204,9 +176,9 @@ def _run_claimed(config, out_dir, specs, previous, executor, workers, dask_addre
     from tqdm import tqdm
 
     runs_dir = out_dir / "runs"
-    results.clean_tmp(out_dir)
-    results.clean_tmp(runs_dir)
-    done = results.finished_runs(out_dir, retry_failed)
+    records.clean_tmp(out_dir)
+    records.clean_tmp(runs_dir)
+    done = records.finished_runs(out_dir, retry_failed)
     todo = deque(s for s in specs if s.run_id not in done)
     summary = SweepSummary(out_dir, len(specs), n_skipped=len(specs) - len(todo))
     runs = [{"run_id": s.run_id, "seed": s.seed, "params": s.params} for s in specs]
@@ -235,7 +207,7 @@ def _run_claimed(config, out_dir, specs, previous, executor, workers, dask_addre
         bar.set_postfix(failed=summary.n_failed, refresh=False)
 
     def fail(spec: RunSpec, err: BaseException) -> None:
-        save(results.to_json(_record(spec, "failed", error=f"{type(err).__name__}: {err}",
+        save(results.to_json(make_record(spec, "failed", error=f"{type(err).__name__}: {err}",
                              traceback="".join(traceback.format_exception(err)))), {})
 
     ex, window, remake, close = make_executor(executor if todo else "sequential", workers,
@@ -290,12 +262,15 @@ def _run_claimed(config, out_dir, specs, previous, executor, workers, dask_addre
                 inflight.clear()
                 ex.shutdown(wait=False, cancel_futures=True)
                 ex = remake()
+    except KeyboardInterrupt:  # Ctrl-C, or SIGTERM through the CLI: stop the workers now
+        abort(ex)
+        raise
     finally:
         bar.close()
         close()
     summary.results_path = results.write_combined(out_dir)
     ids = {s.run_id for s in specs}
     summary.failed = sorted(p.stem for p in runs_dir.glob("*.json") if p.stem in ids
-                            and (results.read_record(p) or {}).get("status") == "failed")
+                            and (records.read_record(p) or {}).get("status") == "failed")
     summary.duration_s = time.perf_counter() - start
     return summary
