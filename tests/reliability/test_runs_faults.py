@@ -140,3 +140,67 @@ def test_a_healthy_run_is_not_called_saturated(seed):
     r = train("bp", layered([2, 4, 1], activation="sigmoid", seed=seed), load_dataset("xor"),
               {"eta": 0.5}, schedule={"epochs": 20})
     assert len(r.history) >= 2
+
+
+def test_an_unreachable_dask_scheduler_fails_fast_with_one_line(tmp_path, capsys):
+    pytest.importorskip("distributed")
+    from runs.cli import main
+
+    (tmp_path / "c.toml").write_text('experiment = "forward"\n[network]\nbuilder = "ring"\n'
+                                     'n = 3\n[schedule]\nsteps = 2\n')
+    start = time.monotonic()
+    code = main(["sweep", str(tmp_path / "c.toml"), "--out", str(tmp_path / "out"),
+                 "--dask", "tcp://127.0.0.1:1", "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2 and "tcp://127.0.0.1:1" in err and err.count("\n") == 1
+    assert time.monotonic() - start < 20  # the client's own default waits 30 s and more
+
+
+def test_a_read_only_results_folder_is_one_line(tmp_path, capsys, monkeypatch):
+    from pathlib import Path as P
+
+    from runs.cli import main
+
+    (tmp_path / "c.toml").write_text('experiment = "forward"\n[network]\nbuilder = "ring"\n'
+                                     'n = 3\n[schedule]\nsteps = 2\n')
+    real = P.mkdir
+
+    def read_only(self, *a, **k):
+        if "ro" in self.parts:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real(self, *a, **k)
+
+    monkeypatch.setattr(P, "mkdir", read_only)  # root ignores chmod: simulate the refusal
+    code = main(["run", str(tmp_path / "c.toml"), "--out", str(tmp_path / "ro"), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2 and "Permission denied" in err and "ro" in err
+    assert "Traceback" not in err and err.count("\n") == 1
+
+
+def test_a_stray_json_in_runs_does_not_break_resume_or_tables(tmp_path, capsys):
+    from runs.cli import main
+
+    (tmp_path / "c.toml").write_text('experiment = "forward"\nn_seeds = 2\n[network]\n'
+                                     'builder = "ring"\nn = 3\n[schedule]\nsteps = 2\n')
+    argv = ["run", str(tmp_path / "c.toml"), "--out", str(tmp_path / "out"), "--quiet"]
+    assert main(argv) == 0
+    (tmp_path / "out" / "runs" / "notes.json").write_text("{}")
+    with pytest.warns(UserWarning, match="notes.json"):
+        assert main(argv) == 0
+    import pandas as pd
+
+    assert len(pd.read_csv(tmp_path / "out" / "summary.csv")) == 2
+
+
+def test_a_huge_ring_is_refused_at_validation_before_allocating():
+    import networks.builders
+
+    if not Path(networks.builders.__file__).with_name("limits.py").exists():
+        pytest.skip("the network-side node limits are not in this tree")
+    from agents.errors import ConfigError
+    from runs.config import validate_config
+
+    with pytest.raises(ConfigError, match="network.*limit") as info:
+        validate_config({"experiment": "forward",
+                         "network": {"builder": "ring", "n": 100_000_000}}, "big.toml")
+    assert "\n" not in str(info.value)
