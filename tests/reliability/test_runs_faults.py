@@ -204,3 +204,12 @@ def test_a_huge_ring_is_refused_at_validation_before_allocating():
         validate_config({"experiment": "forward",
                          "network": {"builder": "ring", "n": 100_000_000}}, "big.toml")
     assert "\n" not in str(info.value)
+
+
+def test_a_dataset_built_from_lists_is_converted():
+    from runs.data.datasets import Dataset
+
+    ds = Dataset("lists", [[0.0, 1.0], [1.0, 0.0], [1.0, 1.0], [0.0, 0.0]], [[0.5, 0.5]],
+                 [0, 1, 1, 0], [1], 2)
+    assert ds.X_train.shape == (4, 2) and ds.inputs("test").shape == (2, 1)
+    assert ds.targets("train").shape == (1, 4) and ds.y_train.dtype.kind == "i"
