@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 
 from agents.errors import LocalpropError
 
@@ -28,6 +30,17 @@ def _cmd_forward(args) -> int:
     return 0
 
 
+def _positive(text: str) -> int:
+    """An argparse type: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {value}")
+    return value
+
+
 def _out_dir(args, cfg) -> str:
     return args.out or f"results/{cfg['name']}"
 
@@ -48,7 +61,8 @@ def _cmd_run(args) -> int:
 
     cfg = load_config(args.config)
     summary = run_sweep(cfg, _out_dir(args, cfg), executor="sequential",
-                        retry_failed=args.retry_failed, progress=not args.quiet)
+                        retry_failed=args.retry_failed, progress=not args.quiet,
+                        force=args.force)
     if not args.quiet:
         from runs.sweeps.results import read_results
 
@@ -71,7 +85,7 @@ def _cmd_sweep(args) -> int:
         executor = "process"
     summary = run_sweep(cfg, _out_dir(args, cfg), executor=executor, workers=args.workers,
                         dask_address=args.dask or None, retry_failed=args.retry_failed,
-                        progress=not args.quiet)
+                        progress=not args.quiet, force=args.force)
     return _report(summary, args.quiet)
 
 
@@ -99,15 +113,15 @@ def build_parser() -> argparse.ArgumentParser:
     d.set_defaults(func=_cmd_demo)
     f = sub.add_parser("forward", help="run forward dynamics on a graph (node-link JSON)")
     f.add_argument("graph", nargs="?", help="node-link JSON file (default: built-in example)")
-    f.add_argument("--steps", type=int, default=60)
+    f.add_argument("--steps", type=_positive, default=60)
     f.add_argument("--seed", type=int, default=0)
     f.set_defaults(func=_cmd_forward)
     r = sub.add_parser("run", help="run one experiment config (its seeds in sequence)")
     r.add_argument("config", help="experiment config (TOML)")
     s = sub.add_parser("sweep", help="run a config's sweep (parameter lists × seeds)")
     s.add_argument("config", help="experiment config (TOML) with a [sweep] table")
-    s.add_argument("--workers", type=int, default=None,
-                   help="worker processes (default: all cores)")
+    s.add_argument("--workers", type=_positive, default=None,
+                   help="worker processes, >= 1 (default: all cores)")
     s.add_argument("--sequential", action="store_true", help="no worker processes")
     s.add_argument("--dask", nargs="?", const="", default=None, metavar="ADDRESS",
                    help="run on a Dask cluster (scheduler ADDRESS, or a local cluster "
@@ -115,6 +129,9 @@ def build_parser() -> argparse.ArgumentParser:
     for q in (r, s):
         q.add_argument("--out", help="results folder (default: results/<config name>)")
         q.add_argument("--retry-failed", action="store_true", help="re-run failed runs")
+        q.add_argument("--force", action="store_true",
+                       help="start over in a results folder that holds another sweep "
+                            "(deletes its results)")
         q.add_argument("--quiet", action="store_true", help="no progress bar or table")
     q = sub.add_parser("plot", help="plot the results of a run or sweep folder")
     q.add_argument("results", help="results folder written by run or sweep")
@@ -135,11 +152,33 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command is None:
         args = parser.parse_args(["demo", *(argv or [])])
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.getsignal(signal.SIGTERM)
+    if main_thread:
+        signal.signal(signal.SIGTERM, _terminate)  # like Ctrl-C: stop workers, keep results
     try:
         return args.func(args)
     except LocalpropError as err:
-        print(f"localprop: error: {err}", file=sys.stderr)
-        return 2
+        return _error(err)
+    except OSError as err:  # a file or folder the user named cannot be read or written
+        where = f" {err.filename!r}" if err.filename else ""
+        return _error(f"{err.strerror or err}:{where}".rstrip(":"))
+    except KeyboardInterrupt:
+        print("localprop: interrupted; finished runs are kept (re-run to resume)",
+              file=sys.stderr)
+        return 130
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _error(err) -> int:
+    print(f"localprop: error: {' '.join(str(err).split())}", file=sys.stderr)
+    return 2
+
+
+def _terminate(signum, frame):
+    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":

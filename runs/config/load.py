@@ -27,6 +27,8 @@ from runs.config.schema import (
     SCHEMA,
     SIMPLE_TYPES,
     Key,
+    check_name,
+    check_sweep_size,
     check_value,
     dataclass_validator,
     derive_seeds,
@@ -91,6 +93,9 @@ def _network(net: dict, source: str, base_dir: Path) -> nx.DiGraph:
         if extra:
             raise unknown_key(f"network.{next(iter(extra))}", SCHEMA["network"], source)
         path = base_dir / net["file"]
+        if path.is_dir():
+            raise ConfigError(f"key 'network.file' in {source}: {net['file']!r} is a directory "
+                              f"({path}), not a graph file")
         if not path.is_file():
             raise ConfigError(f"key 'network.file' in {source}: graph file {net['file']!r} "
                               f"does not exist (looked for {path})")
@@ -107,9 +112,13 @@ def _network(net: dict, source: str, base_dir: Path) -> nx.DiGraph:
     for k, v in extra.items():
         if k not in params:
             raise unknown_key(f"network.{k}", [*params, *SCHEMA["network"]], source)
-        simple = SIMPLE_TYPES.get(params[k].annotation)
+        ann = params[k].annotation
+        simple = SIMPLE_TYPES.get(ann)
         if simple is not None and v is not None:
             check_value(f"network.{k}", Key(simple), v, source)
+        elif _sequence_only(ann) and isinstance(v, str):
+            raise ConfigError(f"key 'network.{k}' in {source} must be a list (e.g. [2, 3, 1]), "
+                              f"got the string {v!r}")
     for k, p in params.items():
         if p.default is inspect.Parameter.empty and k != "seed" and k not in extra:
             raise ConfigError(f"missing key 'network.{k}' in {source} (required by builder "
@@ -120,6 +129,12 @@ def _network(net: dict, source: str, base_dir: Path) -> nx.DiGraph:
         raise ConfigError(f"[network] in {source}: {e}") from None
     _check_gain(net, G, source)
     return G
+
+
+def _sequence_only(annotation) -> bool:
+    """Whether a builder argument takes a sequence and no string (e.g. ``sizes``)."""
+    text = str(annotation)
+    return ("Sequence" in text or "list" in text) and "str" not in text
 
 
 def _check_gain(net: dict, G, source: str) -> None:
@@ -218,6 +233,7 @@ def validate_config(raw: dict, source: str = "<config>", base_dir=None) -> Confi
                               f"'engine' / 'dtype'")
         if section not in OPEN_SECTIONS and key not in SCHEMA[section]:
             raise unknown_key(f"sweep.{path}", SCHEMA[section], source)
+    check_sweep_size(sweep, raw, source)
     data = None
     for combo in itertools.product(*sweep.values()):  # one empty point without a sweep
         point = dict(zip(sweep, combo, strict=True))
@@ -241,6 +257,7 @@ def validate_config(raw: dict, source: str = "<config>", base_dir=None) -> Confi
     if data.get("seeds") == []:
         raise ConfigError(f"key 'seeds' in {source} must list at least one seed")
     data.setdefault("name", Path(source).stem.strip("<>") or "experiment")
+    check_name(data["name"], source)
     data["sweep"] = sweep
     seeds = data.get("seeds") or derive_seeds(data["seed"], data.get("n_seeds", 1))
     if len(set(seeds)) < len(seeds):

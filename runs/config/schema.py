@@ -32,6 +32,9 @@ only; learning experiments take their schedule defaults from the method
 from __future__ import annotations
 
 import difflib
+import math
+import os
+import re
 from dataclasses import MISSING, dataclass, fields, is_dataclass
 from typing import Any
 
@@ -96,6 +99,7 @@ SCHEMA: dict[str, dict[str, Key]] = {
                "every": Key("int", 1, ge=1)},
 }
 OPEN_SECTIONS = ("network", "rule")  # extra keys: builder kwargs / rule parameters
+MAX_RUNS = 10_000  # runs in one sweep (LOCALPROP_MAX_RUNS raises it)
 NOT_SWEPT = ("name", "experiment", "seed", "n_seeds", "seeds", "plugins")
 
 
@@ -178,3 +182,34 @@ def no_params(params: dict, source: str = "<config>") -> None:
         raise ConfigError(f"unknown key 'rule.{next(iter(params))}' in {source}: this "
                           f"experiment takes no rule parameters")
 
+
+def check_name(name: str, source: str) -> None:
+    """``name`` names the results folder (``results/<name>``): a plain folder name only."""
+    if name in ("", ".", "..") or not re.fullmatch(r"[\w.+-]+", name) or name.startswith("."):
+        raise ConfigError(f"key 'name' in {source} must be a plain folder name (letters, "
+                          f"digits, '_', '-', '.', '+'; not empty, no '/'), got {name!r}")
+
+
+def max_runs() -> int:
+    """The largest sweep accepted: ``$LOCALPROP_MAX_RUNS`` or :data:`MAX_RUNS`."""
+    text = os.environ.get("LOCALPROP_MAX_RUNS")
+    if text is None:
+        return MAX_RUNS
+    try:
+        return int(text)
+    except ValueError:
+        raise ConfigError(f"environment variable LOCALPROP_MAX_RUNS must be an integer, got "
+                          f"{text!r}") from None
+
+
+def check_sweep_size(sweep: dict[str, list], raw: dict, source: str) -> None:
+    """Refuse a sweep of more than :func:`max_runs` runs before expanding or validating it."""
+    n_seeds = raw.get("n_seeds", 1)
+    seeds = raw.get("seeds")
+    n_seeds = len(seeds) if isinstance(seeds, list) else n_seeds
+    n_seeds = n_seeds if isinstance(n_seeds, int) and not isinstance(n_seeds, bool) else 1
+    n = math.prod(len(v) for v in sweep.values()) * max(n_seeds, 1)
+    if n > max_runs():
+        raise ConfigError(f"the sweep of {source} has {n} runs (points × seeds), above the "
+                          f"limit of {max_runs()}; shorten the [sweep] lists or n_seeds, or "
+                          f"raise the limit with the environment variable LOCALPROP_MAX_RUNS")

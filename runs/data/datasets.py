@@ -39,6 +39,19 @@ class Dataset:
     n_classes: int
 
     def __post_init__(self):
+        for field_name in ("X_train", "X_test", "y_train", "y_test"):
+            value = getattr(self, field_name)
+            if not isinstance(value, np.ndarray):  # lists, tuples: convert
+                try:
+                    value = np.asarray(value)
+                except ValueError as e:
+                    raise DataError(f"dataset {self.name!r}: {field_name} is not a "
+                                    f"rectangular array: {e}") from None
+                object.__setattr__(self, field_name, value)
+        if isinstance(self.n_classes, bool) or not isinstance(self.n_classes, int | np.integer) \
+                or self.n_classes < 2:
+            raise DataError(f"dataset {self.name!r}: n_classes must be an integer >= 2 (one "
+                            f"class leaves nothing to learn), got {self.n_classes!r}")
         for split in ("train", "test"):
             X = np.asarray(getattr(self, f"X_{split}"))
             y = np.asarray(getattr(self, f"y_{split}"))
@@ -62,6 +75,10 @@ class Dataset:
                 raise DataError(f"dataset {self.name!r}: y_{split} labels must be integers "
                                 f"in 0..{self.n_classes - 1}, got {y.dtype} in "
                                 f"{y.min()}..{y.max()}")
+        if len(np.unique(self.y_train)) < 2:
+            raise DataError(f"dataset {self.name!r}: y_train holds only class "
+                            f"{self.y_train[0]}; a classifier needs at least two classes to "
+                            f"learn from")
         if self.X_train.shape[1] != self.X_test.shape[1]:
             raise DataError(f"dataset {self.name!r}: X_train has {self.X_train.shape[1]} "
                             f"features but X_test has {self.X_test.shape[1]}")
@@ -126,17 +143,62 @@ def one_hot(labels: np.ndarray, n_classes: int) -> np.ndarray:
     return out
 
 
+def sklearn_seed(seed: int) -> int:
+    """scikit-learn's ``random_state`` (0 … 2**32 − 1) for any run seed >= 0.
+
+    A seed in that range is used as is; a larger one (derived seeds are 63-bit) gives the
+    first 32-bit word of ``np.random.SeedSequence(seed)``: reproducible, and seeds that
+    differ by a multiple of 2**32 still give different splits.
+    """
+    if not isinstance(seed, int | np.integer) or isinstance(seed, bool) or seed < 0:
+        raise ConfigError(f"seed must be an integer >= 0, got {seed!r}")
+    if seed < 2**32:
+        return int(seed)
+    return int(np.random.SeedSequence(int(seed)).generate_state(1)[0])
+
+
 def _raw(name: str, seed: int, n_samples: int | None):
     from sklearn import datasets as skd
+
+    sk_seed = sklearn_seed(seed)
 
     if name == "xor":
         X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
         return X, np.array([0, 1, 1, 0])
     if name == "moons":
-        return skd.make_moons(n_samples=n_samples or 200, noise=0.1, random_state=seed % 2**32)
+        return skd.make_moons(n_samples=n_samples or 200, noise=0.1, random_state=sk_seed)
     loader = skd.load_wine if name == "wine" else skd.load_digits
     X, y = loader(return_X_y=True)
     return X.astype(np.float64), y
+
+
+def _check_split(name: str, y: np.ndarray, n_samples: int | None,
+                 test_fraction: float) -> None:
+    """Refuse a size or fraction that leaves a class without a train or test example.
+
+    The stratified splits of scikit-learn need, for k classes of n examples, at least k
+    examples on each side of each split (the test side has ceil(fraction · n)).
+    """
+    k = len(np.unique(y))
+    if n_samples is not None and name != "moons" and n_samples < len(y):
+        if n_samples < 2 * k:
+            raise ConfigError(f"key 'data.n_samples' = {n_samples} is too small for dataset "
+                              f"{name!r}: its {k} classes need at least {2 * k} examples "
+                              f"(one train and one test example each)")
+        if len(y) - n_samples < k:
+            raise ConfigError(f"key 'data.n_samples' = {n_samples}: keep all {len(y)} "
+                              f"examples of dataset {name!r} (omit it) or at most "
+                              f"{len(y) - k}")
+        n = n_samples
+    else:
+        n = n_samples or len(y)
+    n_test = int(np.ceil(test_fraction * n))
+    if n_test < k or n - n_test < k:
+        side, count = ("test", n_test) if n_test < k else ("training", n - n_test)
+        raise ConfigError(f"key 'data.test_fraction' = {test_fraction} leaves {count} "
+                          f"{side} example(s) of {n} for the {k} classes of dataset {name!r}; "
+                          f"each class needs a train and a test example: use a fraction in "
+                          f"[{k / n:.3g}, {1 - k / n:.3g}]")
 
 
 def load_dataset(name: str, *, seed: int = 0, test_fraction: float | None = None,
@@ -145,8 +207,8 @@ def load_dataset(name: str, *, seed: int = 0, test_fraction: float | None = None
 
     Args:
         name: ``"xor"``, ``"moons"``, ``"wine"`` or ``"digits"``.
-        seed: seed of the split (and of the moons noise); int >= 0, taken modulo 2**32
-            (scikit-learn's range).
+        seed: seed of the split (and of the moons noise); any int >= 0 (mapped into
+            scikit-learn's range by :func:`sklearn_seed`).
         test_fraction: fraction of examples in the test set, in (0, 1) (default 0.25);
             XOR has no split (its 4 points are both sets) and refuses it.
         n_samples: number of moons points (default 200); for wine/digits, keep a seeded
@@ -174,6 +236,7 @@ def load_dataset(name: str, *, seed: int = 0, test_fraction: float | None = None
     from sklearn.model_selection import train_test_split
 
     X, y = _raw(name, seed, n_samples)
+    sk_seed = sklearn_seed(seed)
     y = np.asarray(y, dtype=np.intp)
     if name == "xor":
         Xtr, Xte, ytr, yte = X, X.copy(), y, y.copy()
@@ -181,11 +244,12 @@ def load_dataset(name: str, *, seed: int = 0, test_fraction: float | None = None
         if n_samples is not None and name != "moons" and n_samples > len(y):
             raise ConfigError(f"n_samples = {n_samples} but dataset {name!r} has only "
                               f"{len(y)} examples")
+        _check_split(name, y, n_samples, test_fraction)
         if n_samples is not None and name != "moons" and n_samples < len(y):
             X, _, y, _ = train_test_split(X, y, train_size=n_samples, stratify=y,
-                                          random_state=seed % 2**32)
+                                          random_state=sk_seed)
         Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=test_fraction, stratify=y,
-                                              random_state=seed % 2**32)
+                                              random_state=sk_seed)
     mean, std = Xtr.mean(axis=0), Xtr.std(axis=0)
     std = np.where(std > 0, std, 1.0)
     return Dataset(name=name, X_train=(Xtr - mean) / std, X_test=(Xte - mean) / std,

@@ -64,6 +64,23 @@ def weight_matrix(net: CompiledNetwork, w) -> sp.csr_matrix:
                          shape=(net.n_nodes, net.n_nodes))
 
 
+SATURATED = 1e-8  # |σ'(a)| below this on every neuron and example: nothing can learn
+
+
+def saturated(net: CompiledNetwork, u, weight, bias) -> bool:
+    """Whether every non-input neuron is saturated or dead on every example of ``u``.
+
+    Then σ'(a) ≈ 0 everywhere, so every gradient (and every local error signal) vanishes:
+    the network can no longer learn.
+    """
+    x = forward_state(net, u, weight, bias)
+    with np.errstate(over="ignore", invalid="ignore"):
+        a = weight_matrix(net, weight) @ x + np.asarray(bias)[:, None]
+        df = ActivationMap(net.activation).df(a, x)
+    hidden = ~np.asarray(net.is_input, dtype=bool)
+    return bool(np.all(np.abs(df[hidden]) < SATURATED))
+
+
 def evaluate(net, weight, bias, dataset, loss: str = "squared") -> dict:
     """Forward-pass predictor metrics: mean per-example training loss, accuracies."""
     out = predict(net, dataset.inputs("train"), weight, bias)

@@ -7,7 +7,7 @@ import numpy as np
 from agents.errors import DivergenceError
 from networks.engines.base import as_compiled
 from runs.methods.base import Method, Schedule, TrainResult, get_method
-from runs.methods.evaluate import evaluate
+from runs.methods.evaluate import evaluate, saturated
 
 
 def train(method: str | Method, net, dataset, params=None, *,
@@ -61,12 +61,23 @@ def train(method: str | Method, net, dataset, params=None, *,
             if not np.isfinite(row[key]):
                 raise_divergence(net, learner.steps, key, learner.state())
         history.append(row)
+        if epoch and row["train_acc"] < 1.0 and saturated(
+                net, dataset.inputs("train"), *learner.parameters()):
+            raise DivergenceError(
+                f"step {learner.steps}: every neuron is saturated (σ'(a) ≈ 0 on every "
+                f"training example), so the network can no longer learn (loss "
+                f"{row['loss']:.3g}, train accuracy {row['train_acc']:.3g}); lower the step "
+                f"sizes")
 
-    record(0)
-    for epoch in range(1, schedule.epochs + 1):
-        learner.epoch(rng)
-        if epoch % schedule.eval_every == 0 or epoch == schedule.epochs:
-            record(epoch)
+    try:
+        record(0)
+        for epoch in range(1, schedule.epochs + 1):
+            learner.epoch(rng)
+            if epoch % schedule.eval_every == 0 or epoch == schedule.epochs:
+                record(epoch)
+    except DivergenceError as e:
+        e.rows = history  # the evaluations up to the divergence, kept in the run record
+        raise
     weight, bias = learner.parameters()
     return TrainResult(history, weight, bias, net, method=method.name, params=params,
                        schedule=schedule, engine=learner.engine, state=learner.state())

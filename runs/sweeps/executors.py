@@ -1,12 +1,20 @@
-"""The executors a sweep runs on: sequential, a spawn-based process pool, Dask."""
+"""The executors a sweep runs on (sequential, a spawn-based process pool, Dask).
+
+Also what each worker runs: :func:`execute`, one run spec to a run record.
+"""
 
 from __future__ import annotations
 
 import concurrent.futures as cf
+import copy
+import importlib
 import multiprocessing
 import os
+import time
+import traceback
 
 from agents.errors import ConfigError
+from runs.sweeps import results
 
 EXECUTORS = (None, "process", "sequential", "dask")
 
@@ -20,8 +28,26 @@ def _one_blas_thread() -> None:
     threadpool_limits(1)
 
 
+DASK_TIMEOUT_S = 5.0  # connecting to a Dask scheduler
+
+
+def check_workers(workers) -> None:
+    """``workers`` is None (all cores) or an int >= 1; else a ConfigError naming it."""
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int)
+                                or workers < 1):
+        raise ConfigError(f"workers must be an integer >= 1 (or None for all cores), got "
+                          f"{workers!r}")
+
+
+def abort(ex) -> None:
+    """Stop the worker processes of a process pool now (on Ctrl-C or SIGTERM)."""
+    for proc in list((getattr(ex, "_processes", None) or {}).values()):
+        proc.terminate()
+
+
 def make_executor(kind, workers, dask_address):
     """Return ``(executor, window, remake, close)`` for an executor name or instance."""
+    check_workers(workers)
     if isinstance(kind, cf.Executor):
         n = getattr(kind, "_max_workers", None) or os.cpu_count() or 1
         return kind, 2 * n, None, lambda: None
@@ -45,7 +71,14 @@ def make_executor(kind, workers, dask_address):
             cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1,
                                    threads_per_worker=1, processes=True, host="127.0.0.1",
                                    dashboard_address=None)
-        client = Client(dask_address or cluster)
+        try:
+            client = Client(dask_address or cluster, timeout=DASK_TIMEOUT_S)
+        except (OSError, TimeoutError) as e:
+            if cluster is not None:
+                cluster.close()
+            raise ConfigError(f"cannot reach the Dask scheduler at {dask_address!r} within "
+                              f"{DASK_TIMEOUT_S:g} s ({type(e).__name__}); check the address "
+                              f"and that the scheduler runs") from None
         n = max(1, sum(client.nthreads().values()))
 
         def close():
@@ -65,3 +98,39 @@ class _Sequential(cf.Executor):
         except BaseException as e:  # noqa: BLE001 - delivered through the future
             fut.set_exception(e)
         return fut
+
+
+def make_record(spec, status: str, **extra) -> dict:
+    """A run record of ``spec`` (a RunSpec) with ``status``; ``extra`` sets fields."""
+    rec = {"run_id": spec.run_id, "status": status, "seed": spec.seed, "params": spec.params,
+           "config": spec.config, "summary": {}, "rows": [], "error": None,
+           "traceback": None, "duration_s": 0.0, "versions": results.versions()}
+    rec.update(extra)
+    return rec
+
+
+def execute(spec) -> tuple[str, dict]:
+    """Run one spec (in a worker): import plugins, run the experiment, catch any error.
+
+    Returns:
+        ``(record as JSON text, snapshots)``; a failed run has status "failed", the error
+        as ``"Type: message"`` and the traceback, and no snapshots.
+    """
+    from runs.experiments import get_experiment
+
+    start = time.perf_counter()
+    try:
+        for mod in spec.config.get("plugins", []):
+            importlib.import_module(mod)
+        out = get_experiment(spec.config["experiment"]).fn(copy.deepcopy(spec.config),
+                                                           spec.seed)
+        rec = make_record(spec, "ok", summary=out.summary, rows=out.rows,
+                      artifacts=[str(a) for a in out.artifacts])
+        snaps = dict(out.snapshots)
+        rec["duration_s"] = time.perf_counter() - start
+        return results.to_json(rec), snaps
+    except Exception as e:  # noqa: BLE001 - any error of a run is recorded, not raised
+        rec = make_record(spec, "failed", error=f"{type(e).__name__}: {e}",
+                      traceback=traceback.format_exc(), rows=list(getattr(e, "rows", [])),
+                      duration_s=time.perf_counter() - start)
+        return results.to_json(rec), {}

@@ -33,7 +33,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-TMP_SUFFIX = ".tmp"
+from agents.errors import DataError
+from runs.sweeps.records import TMP_SUFFIX, check_run_id, read_record, read_run, record_paths
+from runs.sweeps.records import clean_tmp as clean_tmp  # re-exported
+from runs.sweeps.records import finished_runs as finished_runs  # re-exported
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def atomic_write_bytes(path, data: bytes) -> None:
@@ -43,8 +52,10 @@ def atomic_write_bytes(path, data: bytes) -> None:
     ``.<name>.*.tmp`` file that :func:`clean_tmp` removes.
     """
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TMP_SUFFIX)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.",
+                               suffix=TMP_SUFFIX)
     try:
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600: honour the umask instead
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
@@ -100,33 +111,6 @@ def write_snapshots(path, snapshots: dict[str, np.ndarray]) -> None:
     atomic_write_bytes(path, buf.getvalue())
 
 
-def clean_tmp(directory) -> int:
-    """Delete temporary files left by an interrupted atomic write; return how many."""
-    n = 0
-    for p in Path(directory).glob(f".*{TMP_SUFFIX}"):
-        p.unlink(missing_ok=True)
-        n += 1
-    return n
-
-
-def read_run(path) -> dict:
-    """Read one run record (``runs/<run_id>.json``)."""
-    return json.loads(Path(path).read_text(encoding="utf-8"))
-
-
-def finished_runs(out_dir, retry_failed: bool = False) -> set[str]:
-    """Ids of the runs with a complete record: "ok", and "failed" unless ``retry_failed``."""
-    done = set()
-    for p in (Path(out_dir) / "runs").glob("*.json"):
-        try:
-            status = read_run(p)["status"]
-        except (OSError, ValueError, KeyError, TypeError):
-            continue
-        if status == "ok" or not retry_failed:
-            done.add(p.stem)
-    return done
-
-
 @functools.cache
 def versions() -> dict[str, str]:
     """Versions of Python and of the packages a result depends on (those installed)."""
@@ -156,25 +140,13 @@ def write_manifest(out_dir, manifest: dict) -> None:
 
 
 def read_runs(out_dir) -> list[dict]:
-    """Read every run record of a sweep directory; skip unreadable ones.
+    """Read the run records of a sweep directory, in the order of its manifest.
 
-    Records come in the order of the manifest's run list (runs not in it last, by id).
+    Only the manifest's runs are read (without a manifest: every ``runs/*.json``);
+    missing ones (not finished) are left out, files that are not run records are skipped
+    with a warning naming the file (see :func:`read_record`).
     """
-    order: dict[str, int] = {}
-    try:
-        manifest = read_run(Path(out_dir) / "manifest.json")
-        order = {r["run_id"]: k for k, r in enumerate(manifest["runs"])}
-    except (OSError, ValueError, KeyError, TypeError):
-        pass
-    paths = sorted((Path(out_dir) / "runs").glob("*.json"),
-                   key=lambda p: (order.get(p.stem, len(order)), p.stem))
-    records = []
-    for p in paths:
-        try:
-            records.append(read_run(p))
-        except (OSError, ValueError):
-            continue  # not a complete record: the run counts as not finished
-    return records
+    return [rec for p in record_paths(out_dir) if (rec := read_record(p)) is not None]
 
 
 def _param_value(v):
@@ -235,8 +207,13 @@ def write_combined(out_dir) -> Path:
 
 def load_snapshots(out_dir, run_id: str) -> dict[str, np.ndarray]:
     """The per-neuron snapshots of one run (empty if it saved none)."""
-    path = Path(out_dir) / "runs" / f"{run_id}.npz"
+    path = Path(out_dir) / "runs" / f"{check_run_id(run_id, Path(out_dir))}.npz"
     if not path.exists():
         return {}
-    with np.load(path) as data:
-        return {k: data[k] for k in data.files}
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return {k: data[k] for k in data.files}
+    except (OSError, ValueError, EOFError) as e:
+        why = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise DataError(f"snapshot file {path} cannot be read ({why}); it was not written by "
+                        f"localprop or is damaged: delete it and re-run") from None

@@ -19,7 +19,6 @@ from __future__ import annotations
 import concurrent.futures as cf
 import copy
 import hashlib
-import importlib
 import itertools
 import json
 import time
@@ -30,10 +29,22 @@ from pathlib import Path
 
 from agents.errors import ConfigError
 from runs.config import Config, apply_point
-from runs.sweeps import results
-from runs.sweeps.executors import EXECUTORS, make_executor
-
-NOT_HASHED = ("name", "plugins", "base_dir")  # cosmetic keys: renaming keeps the run ids
+from runs.sweeps import records, results
+from runs.sweeps.executors import (
+    EXECUTORS,
+    abort,
+    check_workers,
+    execute,
+    make_executor,
+    make_record,
+)
+from runs.sweeps.folder import (
+    NOT_HASHED,
+    claim_folder,
+    fingerprint,
+    graph_digest,
+    release_folder,
+)
 
 
 @dataclass(frozen=True)
@@ -78,10 +89,16 @@ class SweepSummary:
     results_path: Path | None = None
 
 
-def run_id_of(config: dict) -> str:
-    """The run id of a resolved run config (see :class:`RunSpec`)."""
-    canon = json.dumps({k: v for k, v in config.items() if k not in NOT_HASHED},
-                       sort_keys=True, separators=(",", ":"))
+def run_id_of(config: dict, graph: str | None = None) -> str:
+    """The run id of a resolved run config (see :class:`RunSpec`).
+
+    ``graph``: the digest of the graph file the config reads (``network.file``), so that
+    replacing the file's contents gives new run ids (no stale results are reused).
+    """
+    hashed = {k: v for k, v in config.items() if k not in NOT_HASHED}
+    if graph is not None:
+        hashed["graph_sha256"] = graph
+    canon = json.dumps(hashed, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canon.encode("utf-8")).hexdigest()[:12]
 
 
@@ -96,56 +113,24 @@ def expand(config: Config) -> list[RunSpec]:
     sweep = config["sweep"]
     base = {k: v for k, v in config.data.items() if k not in ("sweep", "seeds", "n_seeds")}
     base["base_dir"] = str(Path(config.base_dir).resolve())
-    specs = []
+    specs, digests = [], {}
     for combo in itertools.product(*sweep.values()):
         point = dict(zip(sweep, combo, strict=True))
         for seed in config.seeds:
             cfg = copy.deepcopy(apply_point(base, point))
             cfg["seed"] = seed
-            specs.append(RunSpec(run_id_of(cfg), seed, copy.deepcopy(point), cfg))
+            file = cfg.get("network", {}).get("file")
+            if file not in digests:
+                digests[file] = graph_digest(cfg)
+            specs.append(RunSpec(run_id_of(cfg, digests[file]), seed, copy.deepcopy(point), cfg))
     if len({s.run_id for s in specs}) < len(specs):
         raise ConfigError(f"the sweep of {config.source} contains identical runs")
     return specs
 
 
-def _record(spec: RunSpec, status: str, **extra) -> dict:
-    rec = {"run_id": spec.run_id, "status": status, "seed": spec.seed, "params": spec.params,
-           "config": spec.config, "summary": {}, "rows": [], "error": None,
-           "traceback": None, "duration_s": 0.0, "versions": results.versions()}
-    rec.update(extra)
-    return rec
-
-
-def execute(spec: RunSpec) -> tuple[str, dict]:
-    """Run one spec (in a worker): import plugins, run the experiment, catch any error.
-
-    Returns:
-        ``(record as JSON text, snapshots)``; a failed run has status "failed", the error
-        as ``"Type: message"`` and the traceback, and no snapshots.
-    """
-    from runs.experiments import get_experiment
-
-    start = time.perf_counter()
-    try:
-        for mod in spec.config.get("plugins", []):
-            importlib.import_module(mod)
-        out = get_experiment(spec.config["experiment"]).fn(copy.deepcopy(spec.config),
-                                                           spec.seed)
-        rec = _record(spec, "ok", summary=out.summary, rows=out.rows,
-                      artifacts=[str(a) for a in out.artifacts])
-        snaps = dict(out.snapshots)
-        rec["duration_s"] = time.perf_counter() - start
-        return results.to_json(rec), snaps
-    except Exception as e:  # noqa: BLE001 - any error of a run is recorded, not raised
-        rec = _record(spec, "failed", error=f"{type(e).__name__}: {e}",
-                      traceback=traceback.format_exc(),
-                      duration_s=time.perf_counter() - start)
-        return results.to_json(rec), {}
-
-
 def run_sweep(config: Config, out_dir, *, executor=None, workers: int | None = None,
               dask_address: str | None = None, retry_failed: bool = False,
-              progress: bool = True) -> SweepSummary:
+              progress: bool = True, force: bool = False) -> SweepSummary:
     """Run every unfinished run of ``config`` and write the results to ``out_dir``.
 
     Args:
@@ -158,29 +143,51 @@ def run_sweep(config: Config, out_dir, *, executor=None, workers: int | None = N
         dask_address: scheduler address for "dask"; None starts a local cluster.
         retry_failed: re-run runs recorded as failed.
         progress: show a tqdm progress bar.
+        force: start over in a folder that holds another sweep (its results are deleted).
+
+    A results folder belongs to one sweep (see :mod:`runs.sweeps.folder`): a re-run of
+    the same sweep resumes, one with more seeds or points adds its new runs, another
+    sweep is refused (unless ``force``); a lock file refuses a second live sweep.
 
     Returns:
         A :class:`SweepSummary`.
-    """
-    from tqdm import tqdm
 
+    Raises:
+        ConfigError: the folder cannot be used (a file, not writable, another sweep's,
+            in use by a live sweep).
+    """
     if not isinstance(executor, cf.Executor) and executor not in EXECUTORS:
         raise ConfigError(f"unknown executor {executor!r}; use one of {EXECUTORS[1:]} or a "
                           f"concurrent.futures.Executor")
+    check_workers(workers)
     start = time.perf_counter()
     out_dir = Path(out_dir)
-    runs_dir = out_dir / "runs"
-    runs_dir.mkdir(parents=True, exist_ok=True)
-    results.clean_tmp(out_dir)
-    results.clean_tmp(runs_dir)
     specs = expand(config)
-    done = results.finished_runs(out_dir, retry_failed)
+    previous = claim_folder(out_dir, config, force=force)
+    try:
+        return _run_claimed(config, out_dir, specs, previous, executor, workers,
+                            dask_address, retry_failed, progress, start)
+    finally:
+        release_folder(out_dir)
+
+
+def _run_claimed(config, out_dir, specs, previous, executor, workers, dask_address,
+                 retry_failed, progress, start) -> SweepSummary:
+    from tqdm import tqdm
+
+    runs_dir = out_dir / "runs"
+    records.clean_tmp(out_dir)
+    records.clean_tmp(runs_dir)
+    done = records.finished_runs(out_dir, retry_failed)
     todo = deque(s for s in specs if s.run_id not in done)
     summary = SweepSummary(out_dir, len(specs), n_skipped=len(specs) - len(todo))
+    runs = [{"run_id": s.run_id, "seed": s.seed, "params": s.params} for s in specs]
+    ids = {s.run_id for s in specs}
+    runs += [r for r in previous if r["run_id"] not in ids]  # a sweep that grew keeps them
     results.write_manifest(out_dir, {
         "name": config["name"], "source": config.source, "config": config.data,
-        "master_seed": config["seed"], "seeds": list(config.seeds),
-        "runs": [{"run_id": s.run_id, "seed": s.seed, "params": s.params} for s in specs],
+        "fingerprint": fingerprint(config),
+        "master_seed": config["seed"], "seeds": list(config.seeds), "runs": runs,
         "executor": executor if isinstance(executor, str | None) else
         type(executor).__name__})
     if summary.n_skipped:
@@ -200,7 +207,7 @@ def run_sweep(config: Config, out_dir, *, executor=None, workers: int | None = N
         bar.set_postfix(failed=summary.n_failed, refresh=False)
 
     def fail(spec: RunSpec, err: BaseException) -> None:
-        save(results.to_json(_record(spec, "failed", error=f"{type(err).__name__}: {err}",
+        save(results.to_json(make_record(spec, "failed", error=f"{type(err).__name__}: {err}",
                              traceback="".join(traceback.format_exception(err)))), {})
 
     ex, window, remake, close = make_executor(executor if todo else "sequential", workers,
@@ -255,12 +262,15 @@ def run_sweep(config: Config, out_dir, *, executor=None, workers: int | None = N
                 inflight.clear()
                 ex.shutdown(wait=False, cancel_futures=True)
                 ex = remake()
+    except KeyboardInterrupt:  # Ctrl-C, or SIGTERM through the CLI: stop the workers now
+        abort(ex)
+        raise
     finally:
         bar.close()
         close()
     summary.results_path = results.write_combined(out_dir)
     ids = {s.run_id for s in specs}
     summary.failed = sorted(p.stem for p in runs_dir.glob("*.json") if p.stem in ids
-                            and results.read_run(p)["status"] == "failed")
+                            and (records.read_record(p) or {}).get("status") == "failed")
     summary.duration_s = time.perf_counter() - start
     return summary
