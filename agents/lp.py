@@ -39,11 +39,20 @@ Adam step count of x and λ is the per-example counter ``age`` (so mini-batches 
 an example rarely keep correct bias corrections); b and w use the engine step ``t``.
 
 The loss term acts on output neurons whose target is present this step (the engine's
-``has_target``). Practical notes (measured, see tests): simultaneous descent/ascent with
-ρ = 0 is not stable (it spirals away from the saddle); ρ > 0 does not move the saddle
-point (its gradient vanishes where G = 0) and with ρ = 1, η_x = η_λ = 0.2 the frozen-weight
-dynamics converge linearly. Adam's normalised steps on x and λ keep them jittering at
-about η, so for BP-like learning use ``state_optimizer="sgd"`` with Adam on the weights.
+``has_target``).
+
+**Stability of the (x, λ) dynamics** (weights frozen, G = lin). ρ > 0 does not move the
+saddle point (the augmented term's gradient vanishes where G = 0). Whether the dynamics
+settle depends on the graph, the data, ρ and the step sizes:
+``networks.lp_stability`` computes the exact Jacobian of one step of either variant at the
+saddle point (its spectral radius < 1 ⇔ local linear convergence) and
+``networks.lp_stability.stable_lp_params`` chooses ρ and η_x = η_λ per graph and data.
+Measured there on 50 seeded graphs (DAGs and contractive cyclic graphs, mixed
+activations): ρ = 0, plain descent–ascent, is **unstable** (radius > 1 on every graph,
+whatever η; it spirals away); with the automatic rule ≥ 95% of the graphs reach the
+saddle point within 1e-8 from x = λ = 0. No fixed (ρ, η) did: these defaults are a
+starting point, not a guarantee. Adam's normalised steps on x and λ keep them jittering
+at about η, so x and λ use plain steps unless ``state_optimizer="adam"`` is asked for.
 """
 
 from __future__ import annotations
@@ -75,10 +84,10 @@ class LPParams:
         eta_w: step size of weights and biases (>= 0; 0 freezes them).
         eta_x: step size of x (>= 0).
         eta_lam: step size of λ (>= 0).
-        optimizer: ``"sgd"`` or ``"adam"`` for the weights and biases.
-        state_optimizer: optimiser of x and λ; None (default): the same as ``optimizer``.
-            Plain steps (``"sgd"``) keep the (x, λ) saddle dynamics converging while the
-            weights use Adam; Adam's normalised steps keep x and λ jittering at ~η.
+        optimizer: ``"sgd"`` or ``"adam"`` for the weights and biases only.
+        state_optimizer: optimiser of x and λ, ``"sgd"`` (default: plain steps, whatever
+            ``optimizer`` is) or ``"adam"`` (only when asked: its normalised steps keep x
+            and λ jittering at ~η). None is accepted and means plain steps too.
         beta1, beta2, adam_eps: Adam constants.
         loss: per-output loss V: ``"squared"`` or ``"bce"`` (binary cross-entropy of a
             sigmoid output; V and ∂V/∂x use x clipped to [1e-12, 1 − 1e-12], so prefer
@@ -96,7 +105,7 @@ class LPParams:
     eta_x: float = 1e-1
     eta_lam: float = 1e-1
     optimizer: str = "sgd"
-    state_optimizer: str | None = None
+    state_optimizer: str | None = "sgd"
     beta1: float = 0.9
     beta2: float = 0.999
     adam_eps: float = 1e-8
@@ -165,7 +174,7 @@ def _update_part(state, G, g, s, back, nrn, p: LPParams) -> dict:
         dx = dx + np.where(has_v, get_loss(p.loss).grad(x, nrn.target), 0.0)
     age = state["age"] + 1.0
     k = (p.beta1, p.beta2, p.adam_eps)
-    so = p.optimizer if p.state_optimizer is None else p.state_optimizer
+    so = p.state_optimizer or "sgd"
     x_new, mx, vx = optim.step(so, x, dx, state["mx"], state["vx"], age, p.eta_x, *k)
     lam_new, ml, vl = optim.step(so, lam, -G, state["ml"], state["vl"], age, p.eta_lam, *k)
     scale = nrn.batch if p.reduce == "mean" else 1.0

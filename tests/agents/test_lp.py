@@ -242,7 +242,7 @@ ADAM = {"rho": 0.5, "alpha": 0.01, "mu": 1e-3, "optimizer": "adam", "eta_w": 0.0
 
 @pytest.mark.parametrize("two_round", [False, True])
 @pytest.mark.parametrize(("graph", "constraint", "state_opt"),
-                         [("dag", "lin", None), ("cyclic", "abs-eps", None),
+                         [("dag", "lin", "adam"), ("cyclic", "abs-eps", "adam"),
                           ("cyclic", "squared", "sgd")])
 def test_engines_agree_on_lp(two_round, graph, constraint, state_opt):
     net = (_dag if graph == "dag" else _cyclic)(8, n=13)
@@ -259,7 +259,7 @@ def test_engines_agree_on_lp(two_round, graph, constraint, state_opt):
         np.testing.assert_allclose(a, v, rtol=1e-10, atol=1e-12 * max(np.abs(v).max(), 1),
                                    err_msg=name)
     moving = ("x", "lam", "weight", "bias", "mw", "vw", "vb")
-    for name in moving + (("vx", "ml") if state_opt is None else ()):
+    for name in moving + (("vx", "ml") if state_opt == "adam" else ()):
         assert np.ptp(recs[1][name][-5:], axis=0).max() > 1e-8, name  # not trivial
 
 
@@ -297,3 +297,33 @@ def test_locality(engine, two_round, graph):
             far_checked += expect_same
             near_checked += not expect_same
     assert far_checked >= 3 and near_checked >= 3
+
+
+# ----------------------------------------------------------------------------- optimisers
+@pytest.mark.parametrize("two_round", [False, True])
+@pytest.mark.parametrize("state_optimizer", ["default", None])
+def test_adam_on_weights_leaves_plain_steps_on_x_and_lambda(two_round, state_optimizer):
+    """optimizer="adam" puts Adam on w and b only: x and λ take the exact plain step
+    x − η_x ∂L/∂x, λ + η_λ G(c), and their Adam moments stay 0; Adam on the states only
+    with state_optimizer="adam"."""
+    net = _dag(4, n=11)
+    kw = {} if state_optimizer == "default" else {"state_optimizer": state_optimizer}
+    p = LPParams(rho=0.4, eta_x=0.2, eta_lam=0.1, eta_w=0.3, optimizer="adam",
+                 reduce="sum", two_round=two_round, **kw)
+    x, lam, w, b, u, y = _generic_point(net, 3, "squared", 0.0)
+    lam[net.input_idx] = 0.0
+    b[net.input_idx] = 0.0
+    d = lagrangian_gradient(net, x, lam, w, b, u, y, p)
+    hid = ~net.is_input
+    for opt, plain in ((p, True), (LPParams(**{**p.__dict__, "state_optimizer": "adam"}),
+                                   False)):
+        eng = make_engine("vector", net, lp_rule(two_round), opt, batch=B)
+        for name, value in (("x", x), ("lam", lam), ("weight", w), ("bias", b),
+                            ("s", lp_terms(net, x, lam, w, b, u, p)["s"])):
+            eng.set_state(name, value)
+        eng.advance(u, y)
+        exact_x = np.allclose(eng.state("x")[hid], (x - 0.2 * d["x"])[hid], rtol=1e-12)
+        exact_lam = np.allclose(eng.state("lam"), lam + 0.1 * d["lam"], rtol=1e-12)
+        assert exact_x == plain and exact_lam == plain
+        assert (np.abs(eng.state("vx")).max() == 0) == plain
+        assert np.abs(eng.state("vw")).max() > 0  # Adam on the weights either way
