@@ -11,7 +11,7 @@ from networks.builders import random_dag, random_digraph, scale_to_contractive
 from networks.compile import compile_graph
 from networks.engines import make_engine
 from networks.lp_stability import Linearisation, settles, spectral_radius, stable_lp_params
-from runs.support import lp_terms
+from runs.methods.lagrangian import lp_terms
 from tests.networks.lp_graphs import suite_graph
 
 TOL = 1e-8
