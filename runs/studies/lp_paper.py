@@ -37,6 +37,8 @@ from runs.methods.lp import LP_DEFAULTS, LPMethodParams
 PAPER_DATASETS = ("adult", "ionosphere", "letter", "pima", "wine", "ozone", "dermatology")
 ARCHS = {"H=1": (100,), "H=3": (30, 30, 30)}
 COLUMNS = ("BP H=1", "LP H=1", "BP H=3", "LP H=3")
+#: The ε > 0 of the variants with a tube (default).
+EPS = 0.01
 #: Published test accuracy (%), (mean, std or None), per data set and column.
 PUBLISHED: dict[str, tuple[tuple[float, float | None], ...]] = {
     "adult": ((84.66, None), (85.43, None), (84.91, None), (85.34, None)),
@@ -66,7 +68,7 @@ class PaperParams:
 
     datasets: tuple[str, ...] = PAPER_DATASETS
     constraints: tuple[str, ...] = ("abs-eps", "lin-eps")
-    eps: float = 0.01
+    eps: float = EPS
     alpha: float = 1e-4
     folds: int = 4
     epochs: int = SHARED_SCHEDULE.epochs
