@@ -1,10 +1,14 @@
-"""Built-in classification data: XOR, two moons, and scikit-learn's bundled wine and digits.
+"""Built-in classification data: XOR, two moons, scikit-learn's bundled sets, OpenML sets.
 
 Every dataset comes standardised with the training statistics and split with a seeded,
 stratified train/test split (XOR: its 4 points are both the training and the test set).
 Arrays are row-per-example as in scikit-learn; :meth:`Dataset.inputs` and
 :meth:`Dataset.targets` give the (n_in, B) / (n_out, B) column layout of the engines.
-Nothing is downloaded: wine and digits ship with scikit-learn.
+Nothing is downloaded for wine, digits and breast_cancer (they ship with scikit-learn);
+the OpenML sets of :data:`runs.data.openml.OPENML_IDS` (pima, ionosphere, letter, adult,
+ozone, dermatology) are read from scikit-learn's cache, or downloaded once online
+(:func:`runs.data.openml.load_openml`; offline and not cached: a DataError naming the
+data set and the cache folder).
 """
 
 from __future__ import annotations
@@ -14,8 +18,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from agents.errors import ConfigError, DataError
+from runs.data.openml import OPENML_IDS
 
-DATASETS = ("xor", "moons", "wine", "digits")
+#: Data sets bundled with scikit-learn (nothing to download).
+BUNDLED = ("wine", "digits", "breast_cancer")
+DATASETS = ("xor", "moons", *BUNDLED, *OPENML_IDS)
 
 
 @dataclass(frozen=True)
@@ -167,7 +174,13 @@ def _raw(name: str, seed: int, n_samples: int | None):
         return X, np.array([0, 1, 1, 0])
     if name == "moons":
         return skd.make_moons(n_samples=n_samples or 200, noise=0.1, random_state=sk_seed)
-    loader = skd.load_wine if name == "wine" else skd.load_digits
+    if name in OPENML_IDS:
+        from runs.data.openml import load_openml
+
+        data = load_openml(name)
+        return data.X, data.y
+    loader = {"wine": skd.load_wine, "digits": skd.load_digits,
+              "breast_cancer": skd.load_breast_cancer}[name]
     X, y = loader(return_X_y=True)
     return X.astype(np.float64), y
 
@@ -206,7 +219,8 @@ def load_dataset(name: str, *, seed: int = 0, test_fraction: float | None = None
     """Load a built-in dataset, standardised, with a seeded stratified split.
 
     Args:
-        name: ``"xor"``, ``"moons"``, ``"wine"`` or ``"digits"``.
+        name: one of :data:`DATASETS`: ``"xor"``, ``"moons"``, the bundled ``"wine"``,
+            ``"digits"``, ``"breast_cancer"`` or an OpenML set (``"pima"`` ...).
         seed: seed of the split (and of the moons noise); any int >= 0 (mapped into
             scikit-learn's range by :func:`sklearn_seed`).
         test_fraction: fraction of examples in the test set, in (0, 1) (default 0.25);
@@ -250,7 +264,32 @@ def load_dataset(name: str, *, seed: int = 0, test_fraction: float | None = None
                                           random_state=sk_seed)
         Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=test_fraction, stratify=y,
                                               random_state=sk_seed)
-    mean, std = Xtr.mean(axis=0), Xtr.std(axis=0)
+    return standardised(name, Xtr, Xte, ytr, yte, n_classes=int(y.max()) + 1)
+
+
+def load_arrays(name: str) -> tuple[np.ndarray, np.ndarray]:
+    """The whole raw data set ``(X (n, d) float64, y (n,) integer labels)``, unsplit.
+
+    For the bundled and OpenML sets (not ``xor`` / ``moons``, which are generated).
+
+    Raises:
+        ConfigError: for an unknown or generated data set.
+        DataError: for an OpenML set neither cached nor downloadable.
+    """
+    if name not in DATASETS or name in ("xor", "moons"):
+        raise ConfigError(f"load_arrays takes a stored data set, one of "
+                          f"{[n for n in DATASETS if n not in ('xor', 'moons')]}; got {name!r}")
+    X, y = _raw(name, 0, None)
+    return np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.intp)
+
+
+def standardised(name: str, X_train, X_test, y_train, y_test, *,
+                 n_classes: int) -> Dataset:
+    """A :class:`Dataset` of a given split, standardised with the training statistics.
+
+    Constant training features are centred, not divided.
+    """
+    mean, std = X_train.mean(axis=0), X_train.std(axis=0)
     std = np.where(std > 0, std, 1.0)
-    return Dataset(name=name, X_train=(Xtr - mean) / std, X_test=(Xte - mean) / std,
-                   y_train=ytr, y_test=yte, n_classes=int(y.max()) + 1)
+    return Dataset(name=name, X_train=(X_train - mean) / std, X_test=(X_test - mean) / std,
+                   y_train=y_train, y_test=y_test, n_classes=n_classes)

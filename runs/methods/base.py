@@ -63,6 +63,16 @@ class Schedule:
         _positive("T", self.T, none_ok=True)
 
 
+#: The defaults shared by every method that learns its weights with an optimiser (LP and
+#: BP), so that methods called with no arguments compare like for like: the weight
+#: optimiser and its step size (Adam's constants are the optimiser's defaults) and the
+#: schedule. The initial weights are the network's own: :func:`runs.methods.compare`
+#: trains every method from the same network. Change them here, nowhere else.
+WEIGHT_OPTIMIZER = "adam"
+WEIGHT_ETA = 1e-2
+SHARED_SCHEDULE = Schedule(epochs=1000, batch=None, eval_every=100)
+
+
 @dataclass
 class TrainResult:
     """What :func:`runs.methods.loop.train` returns.

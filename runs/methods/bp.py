@@ -18,12 +18,24 @@ from agents.errors import ConfigError
 from agents.losses import get_loss
 from agents.optim import Optimizer, check_optimizer
 from networks.oracles import exact_gradient
-from runs.methods.base import Method, Schedule, TrainResult, batches, register
+from runs.methods.base import (
+    SHARED_SCHEDULE,
+    WEIGHT_ETA,
+    WEIGHT_OPTIMIZER,
+    Method,
+    Schedule,
+    TrainResult,
+    batches,
+    register,
+)
 
 
 @dataclass(frozen=True)
 class BPParams:
     """Parameters of the BP baseline.
+
+    Defaults: the weight optimiser and step size every method shares
+    (:data:`runs.methods.base.WEIGHT_OPTIMIZER`, :data:`~runs.methods.base.WEIGHT_ETA`).
 
     Attributes:
         optimizer: ``"sgd"`` or ``"adam"`` (:data:`agents.optim.OPTIMIZERS`).
@@ -33,8 +45,8 @@ class BPParams:
         loss: per-output loss (:data:`agents.losses.LOSSES`).
     """
 
-    optimizer: str = "adam"
-    eta: float = 1e-2
+    optimizer: str = WEIGHT_OPTIMIZER
+    eta: float = WEIGHT_ETA
     beta1: float = 0.9
     beta2: float = 0.999
     adam_eps: float = 1e-8
@@ -119,8 +131,7 @@ def _exact(result: TrainResult, dataset, seed: int) -> float:
     return 1.0
 
 
-#: The BP baseline: Adam, η = 0.01, full batch.
+#: The BP baseline: the shared weight optimiser, step size and schedule.
 BP_METHOD = register(Method(
     name="bp", params=BPParams, learner=ExactLearner, presentation="exact",
-    defaults=BPParams(), schedule=Schedule(epochs=100, batch=None, eval_every=10),
-    fidelity=_exact))
+    defaults=BPParams(), schedule=SHARED_SCHEDULE, fidelity=_exact))

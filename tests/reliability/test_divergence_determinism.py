@@ -32,15 +32,16 @@ def test_diverging_lp_names_step_neuron_and_variable(engine):
 
 
 def test_a_diverging_run_is_recorded_failed_and_the_sweep_goes_on(tmp_path):
-    raw = LEARN | {"sweep": {"rule.eta_lam": [0.2, 1e4]}}
+    # η_λ = 1e12 overflows to inf within the 30 epochs (1e4 now only reaches ~1e48)
+    raw = LEARN | {"sweep": {"rule.eta_lam": [0.2, 1e12]}}
     summary = run_sweep(validate_config(raw, "div.toml"), tmp_path, executor="sequential",
                         progress=False)
     assert summary.n_runs == 4 and len(summary.failed) == 2
     for rid in summary.failed:
         rec = json.loads((tmp_path / "runs" / f"{rid}.json").read_text())
-        assert rec["status"] == "failed" and rec["params"]["rule.eta_lam"] == 1e4
+        assert rec["status"] == "failed" and rec["params"]["rule.eta_lam"] == 1e12
         assert "DivergenceError: step" in rec["error"]
-        assert rec["config"]["rule"]["eta_lam"] == 1e4
+        assert rec["config"]["rule"]["eta_lam"] == 1e12
         assert rec["rows"][0]["epoch"] == 0  # the history up to the divergence is kept
     table = pd.read_csv(summary.results_path)
     assert set(table[table.status == "ok"]["rule.eta_lam"]) == {0.2}

@@ -13,7 +13,7 @@ NET = {"builder": "layered", "sizes": [2, 4, 1], "activation": "tanh",
        "output_activation": "sigmoid"}
 DATA = {"name": "moons", "n_samples": 40}
 LP = {"experiment": "lp", "data": DATA, "network": NET,
-      "rule": {"rho": 1.0, "eta_w": 0.2, "eta_x": 0.2, "eta_lam": 0.2},
+      "rule": {"rho": 1.0, "eta_w": 0.2, "eta_x": 0.2, "eta_lam": 0.2, "optimizer": "sgd"},
       "schedule": {"epochs": 4, "eval_every": 2}}
 DIFF = {"experiment": "diffusion", "data": DATA, "network": NET, "rule": {"eta": 0.1},
         "schedule": {"epochs": 2, "eval_every": 1, "batch": 4, "T": 3}}

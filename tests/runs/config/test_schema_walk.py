@@ -29,7 +29,7 @@ NET = {"builder": "layered", "sizes": [2, 4, 1], "activation": "tanh",
        "output_activation": "sigmoid", "bias_scale": 0.2}
 DATA = {"name": "moons", "n_samples": 40}
 LP_RULE = {"constraint": "lin-eps", "eps": 0.01, "rho": 1.0, "optimizer": "adam",
-           "eta_w": 0.05, "eta_x": 0.2, "eta_lam": 0.2}
+           "eta_w": 0.05, "eta_x": 0.2, "eta_lam": 0.2, "x_init": "zero"}
 LEARN = {"data": DATA, "network": NET, "seeds": [0]}
 BASES = {
     "forward": {"experiment": "forward", "seeds": [0],
@@ -57,7 +57,7 @@ OTHER = {  # a valid other value, by key name (else: numbers scaled, bools negat
     "name": "renamed", "engine": "agent", "dtype": "float32", "seed": 1, "n_seeds": 2,
     "seeds": [3], "plugins": ["json"], "test_fraction": 0.5, "n_samples": 48,
     "vars": ["x", "a"], "constraint": "abs-eps", "optimizer": "sgd",
-    "state_optimizer": "sgd", "loss": "bce", "reduce": "sum", "x_init": "forward",
+    "state_optimizer": "adam", "loss": "bce", "reduce": "sum", "x_init": "forward",
     "stream": "sine", "activation": "relu", "output_activation": "identity",
     "sizes": [2, 5, 1], "delays": 2, "threshold": 1.0, "adam_eps": 1e-3,
 }

@@ -59,7 +59,8 @@ def test_errors_are_named():
         load_dataset("xor").inputs("valid")
     with pytest.raises(DataError, match="labels"):
         one_hot(np.array([0, 3]), 3)
-    assert set(DATASETS) == {"xor", "moons", "wine", "digits"}
+    assert set(DATASETS) == {"xor", "moons", "wine", "digits", "breast_cancer", "pima",
+                             "ionosphere", "letter", "adult", "ozone", "dermatology"}
 
 
 def test_run_seeds_beyond_scikit_learns_range_work():

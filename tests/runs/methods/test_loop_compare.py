@@ -62,7 +62,8 @@ def test_params_objects_mappings_and_errors():
     assert lp.make_params({"rho": 2.0}) == replace(lp.defaults, rho=2.0)
     # the rule's own params object is accepted and completed with the method's options
     p = lp.make_params(LPParams(rho=0.5))
-    assert isinstance(p, LPMethodParams) and p.rho == 0.5 and p.x_init == "zero"
+    assert isinstance(p, LPMethodParams) and p.rho == 0.5
+    assert p.x_init == lp.defaults.x_init == "forward"
     assert lp.make_params(LP_P) == LP_P
     with pytest.raises(ConfigError, match="unknown parameter 'rh' for method 'lp'; did you "
                                           "mean 'rho'"):
