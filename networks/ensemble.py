@@ -175,8 +175,7 @@ class Ensemble:
         return self._split(name, self.engine.state(name))
 
     def set_state(self, name: str, value) -> None:
-        """Set a variable of every member from (K, N, B), (K, N), (K, E), or one member's
-        shape / a scalar for all."""
+        """Set a variable: per member (K, N, B), (K, N), (K, E), or one value for all."""
         self._check_name(name)
         size = self.n_edges if name in self.engine.edge_var_names else self.n_nodes
         value = np.asarray(value, dtype=self.engine.dtype)

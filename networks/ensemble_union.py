@@ -1,5 +1,4 @@
-"""The pieces of an ensemble: the disjoint union of K member networks, per-member rule
-parameters, and the check that the members share one shape.
+"""Ensemble pieces: the union of K member networks, per-member parameters, shape check.
 
 The union of members ``m_0 … m_{K−1}`` (each N nodes, E edges, the same node ids, roles
 and edge list) is one :class:`~networks.compile.CompiledNetwork` of K·N nodes whose node
@@ -171,8 +170,8 @@ def carrier_rule(rule: Rule, base, varied: list[str]) -> Rule:
     """``rule`` with state variables carrying the varied parameters to its functions.
 
     Each varied field f gets a node variable ``ensemble_f`` and an edge variable
-    ``ensemble_f_edge`` (no example axis) holding every neuron's / edge's member value; the wrapped update
-    functions hand the rule a :class:`MemberParams` built from them.
+    ``ensemble_f_edge`` (no example axis) holding every neuron's / edge's member value;
+    the wrapped update functions hand the rule a :class:`MemberParams` built from them.
     """
     if not varied:
         return rule
