@@ -1,7 +1,7 @@
 """Benchmark: a sweep of LP runs as ensembles against one run per task, on a process pool.
 
 ``python -m runs.bench.ensemble [--runs 100] [--epochs 50] [--batch 16] [--size 10]
-[--workers 2] [--rounds 3]``
+[--workers 2] [--rounds 3] [--steps]``
 
 The sweep: ``runs`` LP training runs on wine with a 13-100-3 sigmoid MLP, run r using seed
 r for its network, its data split and its mini-batch order (library LP defaults, x
@@ -17,7 +17,8 @@ Both produce the same results: the script checks that every run's final weights 
 1e-12 and its accuracy exactly. Protocol (:mod:`runs.bench.protocol`): one BLAS thread per
 process, the pool warmed up before timing, interleaved rounds (order rotated), wall time
 of the whole sweep and the CPU time its tasks used; figures are min and median over the
-rounds, throughput ratio = single time / ensemble time, per round.
+rounds, throughput ratio = single time / ensemble time, per round. ``--steps`` times the
+engine steps alone instead (in this process, CPU time): where the ensemble gains.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from networks.builders import layered
 from networks.compile import compile_graph
 from networks.engines import make_engine
 from networks.ensemble import Ensemble, chunks
-from networks.threads import cap_threads
+from networks.threads import cap_threads, limit_threads
 from runs.bench.protocol import format_machine, machine_info
 from runs.data.datasets import load_dataset
 from runs.methods.base import batches
@@ -111,6 +112,26 @@ def ensemble_run(seeds, epochs: int, batch: int | None) -> tuple[list[dict], flo
     return out, time.process_time() - start
 
 
+def step_timing(batch: int, size: int, rounds: int = 5):
+    """Engine steps alone: ``size`` single-engine steps vs one ensemble step of ``size``.
+
+    In this process, LP defaults, 13-100-3, batch ``batch``.
+
+    Returns:
+        The :class:`runs.bench.protocol.Timing` (per-call CPU seconds, ratios to "single").
+    """
+    from runs.bench.protocol import interleaved
+
+    nets = [compile_graph(layered(list(SIZES), "sigmoid", seed=s)) for s in range(size)]
+    rng = np.random.default_rng(0)
+    u, y = rng.standard_normal((size, SIZES[0], batch)), rng.uniform(size=(size, 3, batch))
+    single = make_engine("vector", nets[0], LP, LPParams(), batch=batch)
+    ens = Ensemble(nets, LP, LPParams(), batch=batch)
+    # one call = ``size`` single steps or one ensemble step: the same work
+    return interleaved({"single": lambda: [single.advance(u[0], y[0]) for _ in range(size)],
+                        "ensemble": lambda: ens.advance(u, y)}, "single", rounds=rounds)
+
+
 def _sweep(pool, fn, jobs, epochs, batch) -> tuple[list[dict], float, float]:
     start = time.perf_counter()
     futures = [pool.submit(fn, job, epochs, batch) for job in jobs]
@@ -131,10 +152,23 @@ def main(argv=None) -> dict:
     ap.add_argument("--size", type=int, default=10, help="members per ensemble")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--steps", action="store_true",
+                    help="time engine steps alone (batch 133, 16, 4) instead of the sweep")
     args = ap.parse_args(argv)
     batch = args.batch or None
     for line in format_machine(machine_info()):
         print(line)
+    if args.steps:
+        with limit_threads(1):
+            for b in (133, 16, 4):
+                t = step_timing(b, args.size, rounds=max(args.rounds, 3))
+                lo, med = t.ratio("ensemble")
+                print(f"steps, batch {b:3d}, {args.size} members: single "
+                      f"{t.best('single') / args.size * 1e3:.3f} ms, ensemble "
+                      f"{t.best('ensemble') / args.size * 1e3:.3f} ms per member-step; "
+                      f"throughput ratio {1 / med:.2f}x median ({1 / lo:.2f}x min)",
+                      flush=True)
+        return {}
     seeds = list(range(args.runs))
     contenders = {
         "single": (single_run, seeds),
