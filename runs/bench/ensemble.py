@@ -156,6 +156,7 @@ def main(argv=None) -> dict:
                     help="time engine steps alone (batch 133, 16, 4) instead of the sweep")
     args = ap.parse_args(argv)
     batch = args.batch or None
+    cap_threads(1)  # this process too (the header reports its BLAS threads)
     for line in format_machine(machine_info()):
         print(line)
     if args.steps:
