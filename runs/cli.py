@@ -8,6 +8,7 @@ import sys
 import threading
 
 from agents.errors import LocalpropError
+from networks.threads import cap_threads
 
 
 def _cmd_demo(args) -> int:
@@ -157,6 +158,9 @@ def main(argv: list[str] | None = None) -> int:
     if main_thread:
         signal.signal(signal.SIGTERM, _terminate)  # like Ctrl-C: stop workers, keep results
     try:
+        # one BLAS thread per process unless $LOCALPROP_BLAS_THREADS says otherwise: a run
+        # sharing the cores with another (or a sweep's workers) must not oversubscribe them
+        cap_threads()
         return args.func(args)
     except LocalpropError as err:
         return _error(err)

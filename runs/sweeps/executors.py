@@ -14,18 +14,15 @@ import time
 import traceback
 
 from agents.errors import ConfigError
+from networks.threads import cap_threads
 from runs.sweeps import results
 
 EXECUTORS = (None, "process", "sequential", "dask")
 
 
 def _one_blas_thread() -> None:
-    """Process-pool initializer: one BLAS thread per worker (as Dask workers do)."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        return
-    threadpool_limits(1)
+    """Process-pool initializer: one BLAS thread per worker, or $LOCALPROP_BLAS_THREADS."""
+    cap_threads()
 
 
 DASK_TIMEOUT_S = 5.0  # connecting to a Dask scheduler

@@ -53,3 +53,20 @@ def test_bad_graph_file_is_one_clear_line(tmp_path, capsys):
     assert "Traceback" not in err
 
 
+
+
+def test_cli_caps_blas_threads_as_configured(monkeypatch, capsys):
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    before = {i["filepath"]: i["num_threads"] for i in threadpool_info()
+              if i["user_api"] == "blas"}
+    try:
+        monkeypatch.setenv("LOCALPROP_BLAS_THREADS", "1")
+        assert main(["forward", "--steps", "3"]) == 0
+        assert {i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"} == {1}
+        monkeypatch.setenv("LOCALPROP_BLAS_THREADS", "many")
+        assert main(["forward", "--steps", "3"]) == 2
+        err = capsys.readouterr().err
+        assert "LOCALPROP_BLAS_THREADS" in err and "'many'" in err and len(err.splitlines()) == 1
+    finally:
+        threadpool_limits(limits=max(before.values(), default=1), user_api="blas")
