@@ -121,7 +121,8 @@ def execute(spec: RunSpec) -> tuple[str, dict]:
 
     Returns:
         ``(record as JSON text, snapshots)``; a failed run has status "failed", the error
-        as ``"Type: message"`` and the traceback, and no snapshots.
+        as ``"Type: message"``, the traceback, no snapshots and the rows the error
+        carries (a collapsed training run keeps its history up to the collapse).
     """
     from runs.experiments import get_experiment
 
@@ -138,7 +139,7 @@ def execute(spec: RunSpec) -> tuple[str, dict]:
         return results.to_json(rec), snaps
     except Exception as e:  # noqa: BLE001 - any error of a run is recorded, not raised
         rec = _record(spec, "failed", error=f"{type(e).__name__}: {e}",
-                      traceback=traceback.format_exc(),
+                      traceback=traceback.format_exc(), rows=list(getattr(e, "rows", [])),
                       duration_s=time.perf_counter() - start)
         return results.to_json(rec), {}
 
