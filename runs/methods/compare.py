@@ -91,7 +91,7 @@ def compare(methods: Sequence[Entry | str], graph, dataset, seeds: Sequence[int]
             trains from them with ``seed`` (its example order).
         engine: engine of the methods that run a rule.
         dtype: float dtype of every run.
-        with_cosine: record the methods' per-evaluation fidelity metrics (LP ``cos_bp``).
+        with_cosine: record the methods' per-evaluation fidelity metrics (LP ``cos_bptt``).
         fidelity: add ``cosine`` to each row (:attr:`Method.fidelity`).
         on_row: called with each row and its result as it is made (progress output).
 
