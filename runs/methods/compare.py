@@ -41,7 +41,8 @@ class Comparison:
     Attributes:
         rows: one per (seed, entry), in that order: ``seed``, ``method`` (the entry's
             name), ``train_acc``, ``test_acc``, ``seconds`` and, with ``fidelity``,
-            ``cosine`` (the method's update vs the exact gradient at the trained weights).
+            ``cosine`` (the method's update vs the BPTT gradient over the same window at the
+            trained weights, :attr:`Method.fidelity`).
         results: the :class:`TrainResult` of each ``(seed, name)``.
     """
 

@@ -21,6 +21,7 @@ METRIC_LABELS = {
     "test_loss": "test loss",
     "cos_bptt": "cosine(update, BPTT gradient over the same window)",
     "cosine": "cosine(update, BPTT gradient over the same window)",
+    "fidelity": "cosine(update, BPTT gradient over the same window)",
     "max_violation": "max constraint violation |G|",
     "dist_fixed_point": "distance to the fixed point max|x(t) − x*|",
     "mean_abs_x": "mean |x| over non-input neurons",
