@@ -22,6 +22,7 @@ Glossary — code name → symbol of the docs (docs/glossary.md):
 from agents.activations import ACTIVATIONS, ActivationMap, get_activation
 from agents.diffusion import DIFFUSION, DiffusionParams
 from agents.errors import (
+    CollapseError,
     ConfigError,
     ConvergenceError,
     DataError,
@@ -42,6 +43,6 @@ RULES = {"forward": FORWARD, "lp": LP, "lp2": LP_TWO_ROUND, "diffusion": DIFFUSI
 __all__ = [
     "ACTIVATIONS", "DIFFUSION", "FEEDBACK_ALIGNMENT", "FORWARD", "LOSSES", "LP", "LP_TWO_ROUND",
     "RULES", "DiffusionParams", "FAParams", "LPParams", "lp_rule", "ActivationMap", "Channel",
-    "ConfigError", "ConvergenceError", "DataError", "DivergenceError", "GraphError",
-    "LocalpropError", "Rule", "Stage", "StateVar", "get_activation", "get_loss",
+    "CollapseError", "ConfigError", "ConvergenceError", "DataError", "DivergenceError",
+    "GraphError", "LocalpropError", "Rule", "Stage", "StateVar", "get_activation", "get_loss",
 ]

@@ -31,6 +31,18 @@ class DivergenceError(LocalpropError, FloatingPointError):
     """A run whose state became NaN or infinite (names step, neuron and variable)."""
 
 
+class CollapseError(DivergenceError):
+    """A run whose accuracy or constraints collapsed after it had learned (names the cause).
+
+    Attributes:
+        rows: the evaluation history up to the collapse (kept by the sweep's record).
+    """
+
+    def __init__(self, message: str, rows=None):
+        super().__init__(message)
+        self.rows = list(rows or [])
+
+
 class LocalpropWarning(UserWarning):
     """Something legal but probably unintended (e.g. paths of different delays)."""
 

@@ -17,11 +17,13 @@ gradients: ``dw_ij = Σ_κ δ_iκ x_jκ``, ``db_i = Σ_κ δ_iκ``.
 Temporal oracle (:mod:`.bptt`): backpropagation through time over a window of steps of
 the delayed network, for any graph (cyclic or not) and time-varying streams ``u`` (T,
 n_in, B), ``y`` (T, n_out, B). :mod:`.fidelity` measures a rule's accumulated update
-against it.
+against it; :mod:`.settled` is BPTT of the forward predictor (input held from rest until
+the dynamics settle, last step scored): BP on a DAG, Almeida–Pineda at a stable fixed
+point, and still defined when there is none.
 
 Modules: :mod:`._common` (the :class:`Gradient` record, checks), :mod:`.dag` (forward
 pass, BP), :mod:`.recurrent` (fixed point, Almeida–Pineda), :mod:`.bptt`,
-:mod:`.fidelity`, :mod:`.numeric` (finite differences).
+:mod:`.settled`, :mod:`.fidelity`, :mod:`.numeric` (finite differences).
 """
 
 from networks.oracles._common import Gradient, total_loss
@@ -30,9 +32,11 @@ from networks.oracles.dag import bp_gradient, forward_pass
 from networks.oracles.fidelity import cosine, cosine_to_bptt
 from networks.oracles.numeric import finite_difference
 from networks.oracles.recurrent import exact_gradient, fixed_point, recurrent_gradient
+from networks.oracles.settled import SettledGradient, settle_steps, settled_bptt_gradient
 
 __all__ = [
     "Gradient",
+    "SettledGradient",
     "TrajectoryGradient",
     "bp_gradient",
     "bptt_gradient",
@@ -44,6 +48,8 @@ __all__ = [
     "fixed_point",
     "forward_pass",
     "recurrent_gradient",
+    "settle_steps",
+    "settled_bptt_gradient",
     "total_loss",
     "trajectory",
 ]

@@ -67,7 +67,7 @@ def run_method(cfg: dict, seed: int) -> RunOutput:
     """Train with the method named by ``[rule] name`` (experiments train, lp, bp, diffusion).
 
     Rows: the training history. Summary: the final metrics, ``seconds``; clamped methods
-    add ``fidelity`` (the cosine of the rule's update to the exact gradient at the
+    add ``fidelity`` (the cosine of the rule's update to the BPTT gradient at the
     trained weights, examples held T steps) and ``T``. LP with ``record.snapshots`` saves
     x, λ, the weights and the support fractions.
     """

@@ -70,7 +70,7 @@ def clamped_method(name: str, rule, params: type, *, defaults=None,
                    schedule: Schedule = CLAMPED_SCHEDULE) -> Method:
     """Register the method ``name``: ``rule`` presented by :class:`ClampedLearner`.
 
-    Its fidelity is the cosine of the rule's accumulated update to the exact gradient at
+    Its fidelity is the cosine of the rule's accumulated update to the BPTT gradient at
     the trained weights (weights frozen, examples held T steps,
     :func:`runs.methods.fidelity.trained_fidelity`).
     """

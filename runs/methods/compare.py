@@ -41,7 +41,8 @@ class Comparison:
     Attributes:
         rows: one per (seed, entry), in that order: ``seed``, ``method`` (the entry's
             name), ``train_acc``, ``test_acc``, ``seconds`` and, with ``fidelity``,
-            ``cosine`` (the method's update vs the exact gradient at the trained weights).
+            ``cosine`` (the method's update vs the BPTT gradient over the same window at the
+            trained weights, :attr:`Method.fidelity`).
         results: the :class:`TrainResult` of each ``(seed, name)``.
     """
 
@@ -91,7 +92,7 @@ def compare(methods: Sequence[Entry | str], graph, dataset, seeds: Sequence[int]
             trains from them with ``seed`` (its example order).
         engine: engine of the methods that run a rule.
         dtype: float dtype of every run.
-        with_cosine: record the methods' per-evaluation fidelity metrics (LP ``cos_bp``).
+        with_cosine: record the methods' per-evaluation fidelity metrics (LP ``cos_bptt``).
         fidelity: add ``cosine`` to each row (:attr:`Method.fidelity`).
         on_row: called with each row and its result as it is made (progress output).
 

@@ -1,13 +1,16 @@
-"""Gradient fidelity of backprop diffusion: its accumulated update vs the exact gradient.
+"""Gradient fidelity of backprop diffusion: its accumulated update vs BPTT, same window.
 
 With frozen weights (η = 0) a run accumulates the diffusion update
-``U_ij = Σ_s Σ_κ δ_iκ(s) x_jκ(s − d_ij)``; the reference is the exact gradient (oracle: BP
-on DAGs, recurrent backprop at the fixed point otherwise) summed over the frames whose
-targets reached the outputs during the run, ``R = Σ_{s ≤ S − τ_max} Σ_κ ∇_w E(u_κ(s),
-y_κ(s))`` with τ_max the largest output latency — for a stream holding each example for T
-steps, about T times the sum of the examples' gradients. Fidelity is ``cosine(U, R)``.
-(The last τ_max frames are left out of R because their targets were never presented; U,
-run over all S steps, contains no error signal about them.)
+``U_ij = Σ_s Σ_κ δ_iκ(s) x_jκ(s − d_ij)`` over the S steps of a stream. The reference is
+the exact gradient of what the network actually computed over those same S steps:
+backpropagation through time (:func:`networks.oracles.bptt_gradient`) of the loss the
+rule was given, ``R = ∇_w Σ_t Σ_o V(x_o(t), y_o(t − τ_o))`` on the same stream, from the
+same (zero) initial state, with the presenter's output latencies τ_o (a frame whose target
+reaches the outputs after step S is not scored, by either). Fidelity is ``cosine(U, R)``:
+"cosine to the BPTT gradient over the same window", a number on any graph, with or
+without a forward fixed point. On a layered DAG (every input-to-output path of equal
+delay) R equals the BP gradient summed over the scored frames,
+``Σ_{s ≤ S − τ} Σ_κ ∇_w E(u_κ(s), y_κ(s))``, exactly.
 """
 
 from dataclasses import dataclass, replace
@@ -18,7 +21,7 @@ from agents.diffusion import DIFFUSION
 from agents.rule import Rule
 from networks.compile import CompiledNetwork, compile_graph
 from networks.engines import as_compiled
-from networks.oracles import exact_gradient
+from networks.oracles import bptt_gradient
 from runs.data.streams import Stream, held_stream, presenter
 from runs.methods.evaluate import graph_with_params
 from runs.methods.metrics import cosine
@@ -29,9 +32,10 @@ class Fidelity:
     """Result of :func:`measure_fidelity` (edge arrays (E,), node arrays (N,)).
 
     Attributes:
-        cosine: cosine(update, reference) over the weights.
+        cosine: cosine(update, reference) over the weights: the cosine to the BPTT
+            gradient over the same window.
         cosine_all: the same over weights and biases.
-        update, reference: accumulated diffusion update U and oracle gradient R of w.
+        update, reference: accumulated diffusion update U and BPTT gradient R of w.
         bias_update, bias_reference: the same for the biases.
         steps: number of frames.
     """
@@ -46,29 +50,21 @@ class Fidelity:
 
 
 def reference_gradient(net: CompiledNetwork, stream: Stream, loss: str = "squared",
-                       weight=None, bias=None, *, frames: int | None = None
+                       weight=None, bias=None, *, latency=None
                        ) -> tuple[np.ndarray, np.ndarray]:
-    """Oracle gradient summed over frames: ``(Σ dw (E,), Σ db (N,))``.
+    """BPTT gradient of the stream's windowed loss: ``(dw (E,), db (N,))``.
 
     Args:
         net: the compiled network.
-        stream: the frames.
+        stream: the frames (u (S, n_in, B), y (S, n_out, B), frame convention).
         loss: ``"squared"`` or ``"bce"``.
         weight: optional weight override (E,).
         bias: optional bias override (N,).
-        frames: sum over the first ``frames`` frames only (default all).
-
-    Identical frames are computed once and weighted by their count.
+        latency: output latencies τ_o (default: the shortest path delays, as the
+            presenter's).
     """
-    S = stream.steps if frames is None else frames
-    _, n_in, B = stream.u.shape
-    both = np.concatenate([stream.u[:S], stream.y[:S]], axis=1)
-    cols = both.transpose(1, 0, 2).reshape(-1, S * B)
-    uniq, counts = np.unique(cols, axis=1, return_counts=True)
-    g = exact_gradient(net, uniq[:n_in], uniq[n_in:], loss, weight, bias)
-    c = counts.astype(np.float64)
-    dw = np.einsum("eb,eb,b->e", g.delta[net.tgt], g.x[net.src], c)
-    return dw, g.delta @ c
+    g = bptt_gradient(net, stream.u, stream.y, loss, weight, bias, latency=latency)
+    return g.dw, g.db
 
 
 def _frozen(rule, params):
@@ -80,7 +76,7 @@ def _frozen(rule, params):
 def measure_fidelity(net, stream: Stream, *, rule: Rule = DIFFUSION, params=None,
                      latency=None, engine: str = "vector", dtype="float64",
                      warn: bool = True, rng=0) -> Fidelity:
-    """Run ``stream`` with frozen weights and compare the accumulated update with BP.
+    """Run ``stream`` with frozen weights; compare the accumulated update with BPTT.
 
     Args:
         net: a graph or compiled network.
@@ -103,8 +99,7 @@ def measure_fidelity(net, stream: Stream, *, rule: Rule = DIFFUSION, params=None
                      latency=latency, warn=warn, rng=rng)
     feed.run(stream.u, stream.y)
     dw, db = feed.engine.state("dw_sum"), feed.engine.state("db_sum")
-    frames = max(stream.steps - int(feed.latency.max(initial=0)), 1)
-    ref_w, ref_b = reference_gradient(net, stream, params.loss, frames=frames)
+    ref_w, ref_b = reference_gradient(net, stream, params.loss, latency=feed.latency)
     return Fidelity(cosine=cosine(dw, ref_w),
                     cosine_all=cosine(np.concatenate([dw, db]), np.concatenate([ref_w, ref_b])),
                     update=dw, reference=ref_w, bias_update=db, bias_reference=ref_b,
@@ -113,7 +108,7 @@ def measure_fidelity(net, stream: Stream, *, rule: Rule = DIFFUSION, params=None
 
 def trained_fidelity(net: CompiledNetwork, weight, bias, data, T: int, *,
                      rule: Rule = DIFFUSION, params=None, seed=0) -> float:
-    """Cosine of the rule's update to the exact gradient at given (trained) weights.
+    """Cosine of the rule's update to the BPTT gradient at given (trained) weights.
 
     Weights frozen; 4 streams of 32 training examples each, every example held T steps
     (see :func:`measure_fidelity` for ``rule`` and ``params``); the engine is seeded

@@ -4,22 +4,27 @@ from __future__ import annotations
 
 import numpy as np
 
-from agents.errors import DivergenceError
+from agents.errors import CollapseError, DivergenceError
 from networks.engines.base import as_compiled
 from runs.methods.base import Method, Schedule, TrainResult, get_method
+from runs.methods.collapse import detect_collapse
 from runs.methods.evaluate import evaluate, saturated
 
 
 def train(method: str | Method, net, dataset, params=None, *,
           schedule: Schedule | dict | None = None, engine: str = "vector",
-          dtype: str = "float64", seed: int = 0, with_cosine: bool = True) -> TrainResult:
+          dtype: str = "float64", seed: int = 0, with_cosine: bool = True,
+          stop_on_collapse: bool = True) -> TrainResult:
     """Train ``net`` on ``dataset`` with a method.
 
     Every epoch presents each training example once (how: the method's presentation,
     :mod:`runs.methods.base`). The run is evaluated at epoch 0, every
     ``schedule.eval_every`` epochs and at the last epoch: the forward-pass predictor's
     loss and accuracies (:func:`runs.methods.evaluate.evaluate`) plus the method's own
-    metrics.
+    metrics. After each evaluation the history is checked by
+    :func:`runs.methods.collapse.detect_collapse` (train accuracies only): a run that
+    collapsed is stopped with a :class:`agents.errors.CollapseError` naming the cause
+    (its ``rows`` are the history so far), not reported as finished.
 
     Args:
         method: a registered method name (``"lp"``, ``"bp"``, ``"diffusion"`` ...) or a
@@ -32,7 +37,8 @@ def train(method: str | Method, net, dataset, params=None, *,
         dtype: ``"float64"`` or ``"float32"``: the dtype of all state of the run.
         seed: seed of the example order.
         with_cosine: compute the method's gradient-fidelity metric at each evaluation
-            (LP's ``cos_bp``: one exact gradient per evaluation).
+            (LP's ``cos_bptt``: one exact gradient per evaluation).
+        stop_on_collapse: stop a collapsed run (above); False only records it.
 
     Returns:
         A :class:`TrainResult`.
@@ -41,6 +47,7 @@ def train(method: str | Method, net, dataset, params=None, *,
         ConfigError: for bad parameters, schedule, engine or dtype.
         DataError: if the network does not fit the data.
         DivergenceError: when the state or a watched metric stops being finite.
+        CollapseError: when the run collapsed (``stop_on_collapse``).
     """
     method = get_method(method)
     params = method.make_params(params)
@@ -51,6 +58,7 @@ def train(method: str | Method, net, dataset, params=None, *,
                              dtype=np.dtype(dtype), seed=seed, with_cosine=with_cosine)
     rng = np.random.default_rng(seed)
     history: list[dict] = []
+    n_train = dataset.inputs("train").shape[1]
 
     def record(epoch: int) -> None:
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # checked below
@@ -68,6 +76,9 @@ def train(method: str | Method, net, dataset, params=None, *,
                 f"training example), so the network can no longer learn (loss "
                 f"{row['loss']:.3g}, train accuracy {row['train_acc']:.3g}); lower the step "
                 f"sizes")
+        cause = detect_collapse(history, n_examples=n_train) if stop_on_collapse else None
+        if cause:
+            raise CollapseError(f"{method.name} run (seed {seed}) stopped: {cause}", history)
 
     try:
         record(0)

@@ -4,7 +4,8 @@ For layered tanh nets of several depths (depth = number of weight layers; hidden
 of ``width`` neurons, identity outputs, all delays 1) and several seeds, random examples
 are presented one by one, each held for T steps (or, with ``--stream sine``, sinusoids
 of period T), with frozen weights. The cosine between the accumulated diffusion update
-and the summed BP gradient of the same frames (:func:`runs.methods.fidelity.measure_fidelity`)
+and the BPTT gradient of the same stream over the same steps (on these layered nets the
+summed BP gradient of the scored frames; :func:`runs.methods.fidelity.measure_fidelity`)
 is tabulated and plotted against T; the smallest T reaching 0.99 is reported per depth.
 
 Usage::

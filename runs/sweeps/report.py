@@ -23,7 +23,7 @@ from agents.errors import ConfigError
 from runs.sweeps.results import load_snapshots, read_results, read_runs
 from runs.viz import plots
 
-CURVE_METRICS = ("test_acc", "train_acc", "loss", "cos_bp", "max_violation",
+CURVE_METRICS = ("test_acc", "train_acc", "loss", "cos_bptt", "max_violation",
                  "dist_fixed_point", "mean_abs_x")
 
 #: What each built-in experiment's curves show, for the titles.

@@ -193,7 +193,7 @@ def plot_fidelity(table, *, threshold: float = 0.99, x: str = "T",
     if spans_decades(stats[x]):
         ax.set_xscale("log", base=2)
     ax.set_xlabel(xlabel)
-    ax.set_ylabel("cosine(diffusion update, BP gradient)")
+    ax.set_ylabel("cosine(diffusion update, BPTT gradient\nover the same window)")
     short = xlabel.split(" (")[0]
     ax.set_title(title or f"Backprop diffusion: gradient fidelity vs {short}")
     ax.grid(alpha=0.3)

@@ -210,7 +210,7 @@ def draw_metrics(frame, reference: str) -> Figure:
 
     Args:
         frame: the DataCollector's model-variables DataFrame (loss, accuracy, cosine).
-        reference: name of the exact gradient (or "no exact reference ...").
+        reference: what the exact gradient is (BP, or BPTT of the settled forward pass).
     """
     fig = Figure(figsize=(4.6, 6.2), dpi=96)
     fig.subplots_adjust(left=0.2, right=0.96, top=0.95, bottom=0.08, hspace=0.35)
@@ -234,9 +234,8 @@ def draw_metrics(frame, reference: str) -> Figure:
         last = y[np.isfinite(y)]
         ax.set_title(f"{col}: {last[-1]:.3g}" if last.size else f"{col}: —", fontsize=9,
                      loc="right")
-    note = reference if reference.startswith("no exact") else (
-        "no parameter update yet (learning rate 0 or no learning rule)"
-        if not np.isfinite(frame["cosine"].to_numpy(dtype=float)).any() else "")
+    note = ("no parameter update yet (learning rate 0 or no learning rule)"
+            if not np.isfinite(frame["cosine"].to_numpy(dtype=float)).any() else "")
     if note:
         axes[2].text(0.5, 0.5, note, ha="center", va="center", wrap=True,
                      transform=axes[2].transAxes, fontsize=8)

@@ -30,6 +30,12 @@ def test_demo_prints_table_and_writes_plots(tmp_path, capsys):
         assert test_acc >= 85.0, ln
     ff_bp = next(ln for ln in lines if ln.startswith("feedforward") and "BP" in ln)
     assert "1.0000" in ff_bp
+    # every method has a cosine on both networks, and the table says against what
+    assert "n/a" not in out and "nan" not in out.lower().split("plots written")[0]
+    for ln in lines:
+        assert -1.0 <= float(ln.split("%")[2].split()[0]) <= 1.0, ln
+    assert "cos(update, BPTT grad)" in out
+    assert "exact gradient of what the network computed over the same window" in out
     pngs = sorted(p.name for p in (tmp_path / "demo").glob("*.png"))
     assert {"learning_feedforward.png", "learning_cyclic.png", "fidelity.png",
             "raster.png", "lambda_feedforward.png", "lambda_cyclic.png"} <= set(pngs)

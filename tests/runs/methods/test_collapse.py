@@ -1,21 +1,23 @@
 """detect_collapse: fires on collapsed runs, names the cause, stays silent on healthy ones."""
 
-import copy
 import math
+import tomllib
 from pathlib import Path
 
 import pytest
 
-from agents.errors import ConfigError
-from runs.config import load_config
+from agents.errors import CollapseError, ConfigError
+from runs.config import validate_config
 from runs.experiments import get_experiment
 from runs.methods.collapse import detect_collapse
+from runs.sweeps.sweep import expand
 
 CYCLIC = Path(__file__).resolve().parents[3] / "runs" / "configs" / "cyclic_lp.toml"
 #: The cyclic LP settings measured to collapse on seeds 0, 1 (no bound on the recurrent
-#: weights: they grow until the forward map is no longer contractive).
-OLD_RULE = {"constraint": "lin", "rho": 1.0, "optimizer": "adam", "state_optimizer": "sgd",
-            "eta_w": 0.02, "eta_x": 0.2, "eta_lam": 0.2, "x_init": "forward"}
+#: weights, no ``cycle_gain``: they grow until the forward map is no longer contractive).
+OLD_RULE = {"name": "lp", "constraint": "lin", "rho": 1.0, "optimizer": "adam",
+            "state_optimizer": "sgd", "eta_w": 0.02, "eta_x": 0.2, "eta_lam": 0.2,
+            "x_init": "forward"}
 
 
 def rows(acc, state=None, viol=None):
@@ -102,13 +104,25 @@ def test_rows_need_step_and_train_acc():
         detect_collapse([{"step": 0}])
 
 
+def cyclic_run_config(seed: int, rule: dict | None = None, **schedule) -> dict:
+    """The resolved run config of ``cyclic_lp.toml`` for one seed, ``[rule]`` replaced."""
+    raw = tomllib.loads(CYCLIC.read_text(encoding="utf-8"))
+    if rule is not None:
+        raw["rule"] = dict(rule)
+    raw["schedule"] |= schedule
+    raw["record"] = {"snapshots": False}
+    raw["seeds"] = [seed]
+    return expand(validate_config(raw, str(CYCLIC), CYCLIC.parent))[0].config
+
+
 def _cyclic_rows(seed):
-    cfg = load_config(CYCLIC)
-    data = copy.deepcopy(cfg.data)
-    data["rule"] = {**OLD_RULE}
-    data["schedule"] |= {"epochs": 300, "eval_every": 20}
-    data["record"]["snapshots"] = False
-    return get_experiment("lp").fn(data, seed).rows
+    """History of the old settings (every evaluation: the loop's own detector is bypassed
+    by catching its error, whose rows are the history up to the collapse)."""
+    cfg = cyclic_run_config(seed, OLD_RULE, epochs=300, eval_every=20)
+    try:
+        return get_experiment("lp").fn(cfg, seed).rows
+    except CollapseError as e:
+        return e.rows
 
 
 @pytest.mark.parametrize("seed", [1, pytest.param(0, marks=pytest.mark.slow)])

@@ -4,10 +4,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from agents.errors import ConfigError, DataError
-from networks.builders import layered
+from agents.errors import ConfigError, ConvergenceError, DataError
+from networks.builders import layered, layered_recurrent
 from networks.compile import compile_graph
-from networks.oracles import exact_gradient
+from networks.contraction import cycle_gains
+from networks.oracles import cosine, exact_gradient
 from runs.data.streams import held_stream, sinusoid_stream
 from runs.methods.fidelity import measure_fidelity, record_waves, reference_gradient
 from runs.studies.input_speed import fidelity_net, fidelity_sweep, main, smallest_hold
@@ -46,17 +47,45 @@ def test_sinusoid_stream_is_periodic_and_can_use_a_teacher():
         sinusoid_stream(3, 2, 0, 10)
 
 
-def test_reference_gradient_sums_the_oracle_over_frames():
-    net = fidelity_net(2, 0)
-    rng = np.random.default_rng(0)
-    s = held_stream(rng.normal(size=(5, 4)), rng.normal(size=(2, 5)), 3, n_examples=4,
-                    batch=2, seed=0)
+def bp_over_frames(net, stream, frames, loss="squared"):
+    """The former reference: the BP oracle summed over the first ``frames`` frames."""
+    S, n_in, B = stream.u.shape
+    u = stream.u[:frames].transpose(1, 0, 2).reshape(n_in, frames * B)
+    y = stream.y[:frames].transpose(1, 0, 2).reshape(stream.y.shape[1], frames * B)
+    g = exact_gradient(net, u, y, loss)
+    return g.dw, g.db
+
+
+@pytest.mark.parametrize(("depth", "T", "seed"), [(1, 1, 0), (2, 3, 0), (3, 2, 4), (4, 8, 1)])
+def test_on_a_dag_the_bptt_reference_is_bp_over_the_scored_frames(depth, T, seed):
+    net = fidelity_net(depth, seed)
+    rng = np.random.default_rng(seed)
+    s = held_stream(rng.normal(size=(5, 4)), rng.normal(size=(2, 5)), T, n_examples=6,
+                    batch=2, seed=seed)
     dw, db = reference_gradient(net, s)
-    S, n_in, B = s.u.shape
-    g = exact_gradient(net, s.u.transpose(1, 0, 2).reshape(n_in, S * B),
-                       s.y.transpose(1, 0, 2).reshape(2, S * B))
-    np.testing.assert_allclose(dw, g.dw, rtol=1e-12)
-    np.testing.assert_allclose(db, g.db, rtol=1e-12, atol=1e-14)
+    # output latency = depth: the last `depth` frames never reach the outputs
+    bw, bb = bp_over_frames(net, s, s.steps - depth)
+    np.testing.assert_allclose(dw, bw, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(db, bb, rtol=1e-10, atol=1e-12)
+    # so the fidelity (cosine to BPTT over the same window) is the BP-based one
+    f = measure_fidelity(net, s)
+    assert f.cosine == pytest.approx(cosine(f.update, bw), abs=1e-8)
+
+
+def test_fidelity_on_a_cyclic_network_without_fixed_point_is_a_number():
+    G = layered_recurrent([3, 6, 2], "tanh", "sigmoid", self_loops=True, lateral=0.5,
+                          seed=2)
+    net = compile_graph(G)
+    net.weight[:] *= 6.0  # far from contractive: no stable forward fixed point
+    assert cycle_gains(net).max() > 3
+    with pytest.raises(ConvergenceError):
+        exact_gradient(net, np.ones(3), np.zeros(2))
+    rng = np.random.default_rng(2)
+    s = held_stream(rng.normal(size=(6, 3)), rng.uniform(size=(2, 6)), 8, n_examples=8,
+                    batch=2, seed=2)
+    f = measure_fidelity(net, s, warn=False)
+    assert np.isfinite(f.cosine) and -1 <= f.cosine <= 1
+    assert np.isfinite(f.reference).all() and np.abs(f.reference).max() > 0
 
 
 # ----------------------------------------------------------------------------- fidelity

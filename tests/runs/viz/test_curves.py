@@ -104,8 +104,8 @@ def test_legend_is_outside_the_data(table):
 
 
 def test_missing_column_is_named(table):
-    with pytest.raises(KeyError, match="cos_bp"):
-        plot_learning_curves(table, metric="cos_bp")
+    with pytest.raises(KeyError, match="cos_bptt"):
+        plot_learning_curves(table, metric="cos_bptt")
 
 
 # ------------------------------------------------------------------------- fidelity
@@ -141,9 +141,9 @@ def test_a_method_keeps_its_colour_in_every_metric_of_a_table():
     rng = np.random.default_rng(1)
     rows = _history("bp", range(10), [0, 1], rng) + _history("lp", range(10), [0, 1], rng)
     for r in rows:
-        r["cos_bp"] = 0.9 if r["method"] == "lp" else None
+        r["cos_bptt"] = 0.9 if r["method"] == "lp" else None
     table = pd.DataFrame(rows)
     acc = {ln.get_label().split(" (")[0]: ln.get_color()
            for ln in _curves(plot_learning_curves(table).axes[0])}
-    cos = _curves(plot_learning_curves(table, metric="cos_bp").axes[0])
+    cos = _curves(plot_learning_curves(table, metric="cos_bptt").axes[0])
     assert len(cos) == 1 and cos[0].get_color() == acc["lp"] != acc["bp"]
