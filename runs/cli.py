@@ -84,13 +84,26 @@ def _cmd_plot(args) -> int:
     return 0
 
 
+def package_version() -> str:
+    """The installed ``localprop`` version, or ``"unknown"`` when run from a bare source tree."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("localprop")
+    except PackageNotFoundError:
+        return "unknown"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``localprop``."""
     p = argparse.ArgumentParser(
         prog="localprop",
         description="Neural networks as agent-based models: local learning rules on "
-                    "feedforward and cyclic graphs.")
-    sub = p.add_subparsers(dest="command")
+                    "feedforward and cyclic graphs.",
+        epilog="Start with 'localprop demo'; 'localprop COMMAND --help' describes a "
+               "command. Without a command, localprop prints this help.")
+    p.add_argument("--version", action="version", version=f"localprop {package_version()}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
     d = sub.add_parser("demo", help="train BP, LP and diffusion on a built-in task "
                                     "(no download); print a table, write plots")
     d.add_argument("--out", default="localprop-demo", help="folder for the plots")
@@ -130,11 +143,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point; returns the exit status (2 for a user error, with a one-line message)."""
+    """Entry point; returns the exit status (2 for a user error, with a one-line message).
+
+    Without a command it prints the help and returns 0.
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
-        args = parser.parse_args(["demo", *(argv or [])])
+        parser.print_help()
+        return 0
     try:
         return args.func(args)
     except LocalpropError as err:
