@@ -112,7 +112,7 @@ sphinx_gallery_conf = {
     "plot_gallery": "True",
     "matplotlib_animations": False,
     "image_scrapers": ("matplotlib",),
-    "within_subsection_order": "FileNameSortKey",
+    "within_subsection_order": "localprop_docs.example_number",  # 1, 2, ... 9, 10
     "show_memory": False,
     "min_reported_time": 1,
 }

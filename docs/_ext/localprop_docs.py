@@ -216,6 +216,12 @@ def _xref(app, env, node, contnode, fullname: str, role: str | None = None):
     return result if isinstance(result, nodes.Node) else None
 
 
+def example_number(filename: str) -> int:
+    """Gallery order: by the number in ``plot_<n>_...`` (so that 10 comes after 9)."""
+    match = re.search(r"plot_(\d+)_", str(filename).replace("\\", "/").rsplit("/", 1)[-1])
+    return int(match.group(1)) if match else 10**6
+
+
 def setup(app):
     """Register the docstring hooks, the reference fixes and the reference fallback."""
     _autosummary._import_by_name = _module_first
