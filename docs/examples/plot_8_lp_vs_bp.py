@@ -2,7 +2,7 @@
 LP vs BP on a bundled data set
 ==============================
 
-:func:`runs.methods.compare` trains several methods on the same network, from the same
+:func:`runs.methods.compare <runs.methods.compare.compare>` trains several methods on the same network, from the same
 initial weights and on the same split, one seed at a time. Here Lagrangian local
 propagation (LP, every update local) and the BP baseline (exact gradients from the
 oracle, the same Adam optimiser) train a 13-30-3 sigmoid network on scikit-learn's

@@ -11,7 +11,7 @@ input-to-output path delay (2 steps) into the past.
 tanh hidden neurons, feedforward edges and initial weights; the cyclic one adds a
 self-loop on every hidden neuron and lateral hidden-to-hidden edges.
 :func:`runs.studies.recurrence.train_bptt` trains each with Adam on the exact
-backpropagation-through-time gradient (:func:`networks.oracles.bptt_gradient`), one fresh
+backpropagation-through-time gradient (:func:`networks.oracles.bptt.bptt_gradient`), one fresh
 batch of streams per iteration. The left panel shows the training loss, the right one a
 test stream: the cyclic network's answer follows the target; the feedforward one stays
 near 0, the best it can do without memory.

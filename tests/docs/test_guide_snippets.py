@@ -14,7 +14,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
 PAGES = ["guide/graphs.md", "guide/engines.md", "guide/training.md", "guide/experiments.md",
-         "rules.md"]
+         "rules.md", "math/lp.md"]
 BLOCK = re.compile(r"^```python\n(.*?)^```", re.MULTILINE | re.DOTALL)
 
 
@@ -56,3 +56,18 @@ def test_rule_page_engines_agree():
     for name in ("x", "weight"):
         assert abs(agent.state(name) - vector.state(name)).max() < 1e-10
     assert abs(vector.state("weight") - vector.net.weight).max() > 1e-3  # it learned
+
+
+def test_rule_page_shows_the_real_feedback_alignment_rule():
+    """The worked example is agents/feedback_alignment.py's code, and it behaves as said."""
+    source = (ROOT / "agents" / "feedback_alignment.py").read_text(encoding="utf-8")
+    body = source[source.index("import math"):].strip()
+    assert body in [block.strip() for block in snippets("rules.md")]
+    namespace: dict = {"__name__": "docs_snippet"}
+    for code in snippets("rules.md"):
+        exec(code, namespace)  # noqa: S102
+    fa = namespace["fa"]
+    assert abs(fa["agent"].state("weight") - fa["vector"].state("weight")).max() < 1e-10
+    assert abs(fa["vector"].state("weight") - fa["vector"].net.weight).max() > 1e-4
+    assert abs(namespace["same"].state("delta") - namespace["diff"].state("delta")).max() == 0
+    assert abs(namespace["diff"].state("delta")).max() > 0

@@ -25,7 +25,7 @@ def test_demo_prints_table_and_writes_plots(tmp_path, capsys):
     out = capsys.readouterr().out
     lines = [ln for ln in out.splitlines()
              if ln.startswith(("feedforward ", "cyclic ")) and "%" in ln]
-    assert len(lines) == 6
+    assert len(lines) == 8  # BP, LP, diffusion, feedback alignment × 2 networks
     for ln in lines:  # every method learns the moons task on both networks
         test_acc = float(ln.split("%")[1].split()[-1])
         assert test_acc >= 85.0, ln
