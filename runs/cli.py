@@ -95,7 +95,7 @@ def package_version() -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of ``localprop``."""
+    """The argument parser of ``localprop``; without a command it prints its help (status 0)."""
     p = argparse.ArgumentParser(
         prog="localprop",
         description="Neural networks as agent-based models: local learning rules on "
@@ -104,6 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
                "command. Without a command, localprop prints this help.")
     p.add_argument("--version", action="version", version=f"localprop {package_version()}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    # a bare `localprop` runs nothing: its command is this help (a subcommand replaces it)
+    p.set_defaults(command="help", func=lambda args: p.print_help() or 0)
     d = sub.add_parser("demo", help="train BP, LP and diffusion on a built-in task "
                                     "(no download); print a table, write plots")
     d.add_argument("--out", default="localprop-demo", help="folder for the plots")
@@ -143,15 +145,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point; returns the exit status (2 for a user error, with a one-line message).
-
-    Without a command it prints the help and returns 0.
-    """
+    """Entry point; returns the exit status (2 for a user error, with a one-line message)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
-        parser.print_help()
-        return 0
+        args = parser.parse_args(["demo", *(argv or [])])
     try:
         return args.func(args)
     except LocalpropError as err:
