@@ -1,7 +1,10 @@
 """Sphinx helpers of the localprop docs: docstring notation and short cross-references.
 
 * Property and attribute docstrings may open with a phrase and a colon; napoleon would
-  take the phrase for the object's type, so that colon becomes a dash.
+  take the phrase for the object's type, so that colon becomes a dash. So does the
+  first colon of an attribute's doc comment when several words precede it (a phrase,
+  not a type: ``#: suffix of the edge variable (node: ...)``).
+* A ``*`` right after a ``/`` is a glob in a path (``runs/*.json``), not emphasis.
 * An ``Attributes:`` entry may name several attributes (``x, lam: saddle point``); like
   napoleon does for ``Args:``, it becomes one field per name (Sphinx would otherwise read
   the first name as a type).
@@ -59,10 +62,11 @@ def _absorb(line: str) -> str:
 
 
 _PHRASE_COLON = re.compile(r"^([A-Z][\w-]*(?: [\w-]+)+): ")
+_WORDS_COLON = re.compile(r"^([^:`]*\w \w[^:`]*?): ")
 
 
 def prepare_docstring(app, what, name, obj, options, lines) -> None:
-    """Escape ``|`` outside inline literals and roles, in place (absolute values).
+    """Escape ``|`` (absolute values) and globs ``/*`` outside literals and roles, in place.
 
     Rows of simple tables keep their column positions: the added backslashes come out of
     the whitespace between columns. A property docstring that opens with a phrase and a
@@ -72,6 +76,8 @@ def prepare_docstring(app, what, name, obj, options, lines) -> None:
     """
     if what in ("property", "attribute", "data") and lines:
         lines[0] = _PHRASE_COLON.sub(r"\1 — ", lines[0])
+        if what != "property":
+            lines[0] = _WORDS_COLON.sub(r"\1 — ", lines[0])
     in_table = False
     for k, line in enumerate(lines):
         if _BORDER.match(line):
@@ -80,11 +86,12 @@ def prepare_docstring(app, what, name, obj, options, lines) -> None:
         if not line.strip():
             in_table = in_table and not (k > 0 and _BORDER.match(lines[k - 1]))
             continue
-        if "|" not in line or line.lstrip().startswith(("|", "+")):
+        if ("|" not in line and "/*" not in line) or line.lstrip().startswith(("|", "+")):
             continue
         parts = _LITERAL.split(line)
         for p in range(0, len(parts), 2):  # even parts: outside literals
             parts[p] = re.sub(r"(?<!\\)\|", r"\\|", parts[p])
+            parts[p] = re.sub(r"(?<=/)\*", r"\\*", parts[p])
         lines[k] = _absorb("".join(parts)) if in_table else "".join(parts)
 
 
