@@ -85,7 +85,7 @@ autodoc_mock_imports = [m for m in ("torch", "solara", "playwright", "dask", "di
 
 # Nitpicky mode checks the project's own cross-references; names from other packages
 # (no inventories are fetched) and the docstrings' shape/typing vocabulary are exempt.
-_EXTERNAL = (r"(np|numpy|nx|networkx|pd|pandas|sp|scipy|mesa|mpl|matplotlib|plt|dask|"
+_EXTERNAL = (r"(np|numpy|nx|networkx|pd|pandas|sp|scipy|sklearn|mesa|mpl|matplotlib|plt|dask|"
              r"distributed|concurrent|collections|typing|types|pathlib|os|io|json|argparse|"
              r"dataclasses|enum|abc|datetime|multiprocessing|weakref|numbers|tomllib|"
              r"importlib|warnings|functools|itertools|_io|builtins)(\..+)?")
@@ -112,7 +112,7 @@ sphinx_gallery_conf = {
     "plot_gallery": "True",
     "matplotlib_animations": False,
     "image_scrapers": ("matplotlib",),
-    "within_subsection_order": "FileNameSortKey",
+    "within_subsection_order": "localprop_docs.example_number",  # 1, 2, ... 9, 10
     "show_memory": False,
     "min_reported_time": 1,
 }

@@ -196,7 +196,7 @@ def stable_lp_params(net, u, y, base: LPParams | None = None, *, max_examples: i
         net: compiled network or graph (the current weights are used).
         u: inputs, shape (n_in, B).
         y: targets, shape (n_out, B).
-        base: parameters to complete (default :class:`LPParams`()).
+        base: parameters to complete (default ``LPParams()``).
         max_examples: examples analysed (the radius is a max over examples).
         seed: seed of the subset of examples.
 

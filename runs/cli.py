@@ -99,13 +99,28 @@ def _cmd_plot(args) -> int:
     return 0
 
 
+def package_version() -> str:
+    """The installed ``localprop`` version, or ``"unknown"`` when run from a bare source tree."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("localprop")
+    except PackageNotFoundError:
+        return "unknown"
+
+
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of ``localprop``."""
+    """The argument parser of ``localprop``; without a command it prints its help (status 0)."""
     p = argparse.ArgumentParser(
         prog="localprop",
         description="Neural networks as agent-based models: local learning rules on "
-                    "feedforward and cyclic graphs.")
-    sub = p.add_subparsers(dest="command")
+                    "feedforward and cyclic graphs.",
+        epilog="Start with 'localprop demo'; 'localprop COMMAND --help' describes a "
+               "command. Without a command, localprop prints this help.")
+    p.add_argument("--version", action="version", version=f"localprop {package_version()}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    # a bare `localprop` runs nothing: its command is this help (a subcommand replaces it)
+    p.set_defaults(command="help", func=lambda args: p.print_help() or 0)
     d = sub.add_parser("demo", help="train BP, LP and diffusion on a built-in task "
                                     "(no download); print a table, write plots")
     d.add_argument("--out", default="localprop-demo", help="folder for the plots")

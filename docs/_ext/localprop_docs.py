@@ -1,7 +1,17 @@
 """Sphinx helpers of the localprop docs: docstring notation and short cross-references.
 
-* Property docstrings may open with a phrase and a colon; napoleon would take the
-  phrase for the property's type, so that colon becomes a dash.
+* Property and attribute docstrings may open with a phrase and a colon; napoleon would
+  take the phrase for the object's type, so that colon becomes a dash. So does the
+  first colon of an attribute's doc comment when several words precede it (a phrase,
+  not a type: ``#: suffix of the edge variable (node: ...)``).
+* A ``*`` right after a ``/`` is a glob in a path (``runs/*.json``), not emphasis.
+* An ``Attributes:`` entry may name several attributes (``x, lam: saddle point``); like
+  napoleon does for ``Args:``, it becomes one field per name (Sphinx would otherwise read
+  the first name as a type).
+* A builtin name in a type (``type``, ``object``) is never a project object: it is looked
+  up exactly, not by suffix among the project's attributes.
+* A submodule whose package re-exports a function of the same name
+  (``runs.methods.compare``) is documented as the module.
 * The docstrings write absolute values as ``|x|``, which reStructuredText would read as a
   substitution reference; outside inline literals a ``|`` is escaped before parsing.
 * Docstrings refer to objects by short names (``:class:`ConfigError```, ``:meth:`advance```).
@@ -13,10 +23,13 @@
 
 from __future__ import annotations
 
+import builtins
 import importlib
 import inspect
 import re
+import sys
 
+import sphinx.ext.autosummary as _autosummary
 from docutils import nodes
 from sphinx.addnodes import pending_xref
 
@@ -49,18 +62,22 @@ def _absorb(line: str) -> str:
 
 
 _PHRASE_COLON = re.compile(r"^([A-Z][\w-]*(?: [\w-]+)+): ")
+_WORDS_COLON = re.compile(r"^([^:`]*\w \w[^:`]*?): ")
 
 
 def prepare_docstring(app, what, name, obj, options, lines) -> None:
-    """Escape ``|`` outside inline literals and roles, in place (absolute values).
+    """Escape ``|`` (absolute values) and globs ``/*`` outside literals and roles, in place.
 
     Rows of simple tables keep their column positions: the added backslashes come out of
     the whitespace between columns. A property docstring that opens with a phrase and a
     colon ("Recorded variables: ...") is not a type annotation: its colon becomes a dash
-    so that napoleon does not read the phrase as the property's type.
+    so that napoleon does not read the phrase as the property's type (same for
+    attributes and module data).
     """
-    if what == "property" and lines:
+    if what in ("property", "attribute", "data") and lines:
         lines[0] = _PHRASE_COLON.sub(r"\1 — ", lines[0])
+        if what != "property":
+            lines[0] = _WORDS_COLON.sub(r"\1 — ", lines[0])
     in_table = False
     for k, line in enumerate(lines):
         if _BORDER.match(line):
@@ -69,12 +86,68 @@ def prepare_docstring(app, what, name, obj, options, lines) -> None:
         if not line.strip():
             in_table = in_table and not (k > 0 and _BORDER.match(lines[k - 1]))
             continue
-        if "|" not in line or line.lstrip().startswith(("|", "+")):
+        if ("|" not in line and "/*" not in line) or line.lstrip().startswith(("|", "+")):
             continue
         parts = _LITERAL.split(line)
         for p in range(0, len(parts), 2):  # even parts: outside literals
             parts[p] = re.sub(r"(?<!\\)\|", r"\\|", parts[p])
+            parts[p] = re.sub(r"(?<=/)\*", r"\\*", parts[p])
         lines[k] = _absorb("".join(parts)) if in_table else "".join(parts)
+
+
+_MULTI_FIELD = re.compile(r"^(\s*):(ivar|var|cvar) (\w+(?:, \w+)+):(.*)$")
+
+
+def split_multi_fields(app, what, name, obj, options, lines) -> None:
+    """After napoleon: ``:ivar a, b: text`` becomes ``:ivar a: text`` and ``:ivar b: text``.
+
+    The description (with its continuation lines, those indented deeper than the field)
+    is repeated for each name, as napoleon does for ``Args:`` entries.
+    """
+    out, k = [], 0
+    while k < len(lines):
+        match = _MULTI_FIELD.match(lines[k])
+        if not match:
+            out.append(lines[k])
+            k += 1
+            continue
+        indent, kind, names, text = match.groups()
+        end = k + 1
+        while end < len(lines) and lines[end].strip() \
+                and len(lines[end]) - len(lines[end].lstrip()) > len(indent):
+            end += 1
+        for field_name in names.split(", "):
+            out.append(f"{indent}:{kind} {field_name}:{text}")
+            out.extend(lines[k + 1:end])
+        k = end
+    lines[:] = out
+
+
+def exact_builtins(app, doctree) -> None:
+    """Look builtin names in types up exactly (no suffix search among the project's)."""
+    for node in doctree.findall(pending_xref):
+        if node.get("refdomain") == "py" and hasattr(builtins, node.get("reftarget", "")):
+            if "refspecific" in node.attributes:
+                del node["refspecific"]
+
+
+_import_by_name = _autosummary._import_by_name
+
+
+def _module_first(name: str, *args, **kwargs):
+    """Autosummary's import, except that a project submodule wins over a package attribute.
+
+    ``runs.methods`` re-exports the function ``compare`` of its submodule
+    ``runs.methods.compare``; autosummary would document that name as the function.
+    """
+    if name.split(".")[0] in PACKAGES:
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            module = None
+        if module is not None and sys.modules.get(name) is module:
+            return module, None, name
+    return _import_by_name(name, *args, **kwargs)
 
 
 def _candidates(domain, target: str, role: str) -> list[str]:
@@ -150,8 +223,17 @@ def _xref(app, env, node, contnode, fullname: str, role: str | None = None):
     return result if isinstance(result, nodes.Node) else None
 
 
+def example_number(filename: str) -> int:
+    """Gallery order: by the number in ``plot_<n>_...`` (so that 10 comes after 9)."""
+    match = re.search(r"plot_(\d+)_", str(filename).replace("\\", "/").rsplit("/", 1)[-1])
+    return int(match.group(1)) if match else 10**6
+
+
 def setup(app):
-    """Register the docstring hook and the reference fallback."""
+    """Register the docstring hooks, the reference fixes and the reference fallback."""
+    _autosummary._import_by_name = _module_first
     app.connect("autodoc-process-docstring", prepare_docstring, priority=400)
+    app.connect("autodoc-process-docstring", split_multi_fields, priority=600)
+    app.connect("doctree-read", exact_builtins)
     app.connect("missing-reference", resolve_short, priority=900)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

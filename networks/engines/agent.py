@@ -111,7 +111,7 @@ class AgentEngine(EngineBase, mesa.Model):
     def step(self) -> None:
         """Mesa's step: every stage as send/receive rounds.
 
-        Call :meth:`advance`, which sets the inputs first.
+        Call :meth:`~networks.engines.base.EngineBase.advance`, which sets the inputs first.
         """
         for k in range(len(self.rule.stages)):
             self.agents.do("send", k)

@@ -45,10 +45,10 @@ class EngineBase(ABC):
         record: names (or one name) of node or edge variables to record after every step.
         check_finite: stop with a :class:`DivergenceError` when state becomes NaN/inf.
         rng: seed (default 0) or ``numpy.random.Generator``; the engine's Generator is
-            :attr:`rng` (:func:`engine_rng`). State variables with a random initial value
-            (:data:`agents.rule.InitFn`) draw it from :attr:`rng` before anything else
-            uses it, in canonical order, so both engines start from the same values for
-            the same seed.
+            the attribute ``rng`` (:func:`engine_rng`). State variables with a random
+            initial value (:data:`agents.rule.InitFn`) draw it from ``rng`` before
+            anything else uses it, in canonical order, so both engines start from the
+            same values for the same seed.
 
     Every argument is checked before anything is allocated (one-line ``ConfigError`` /
     ``GraphError`` naming it, see :mod:`networks.engines.checks`), including the size of

@@ -208,7 +208,7 @@ def bench_lp_memory(dataset_names=("wine", "digits"), hidden=(100,),
                     params=None) -> list[dict]:
     """Peak memory of full-batch LP (batch = n_train) per dataset and dtype.
 
-    For each dataset (:func:`runs.datasets.load_dataset`) and dtype: compile
+    For each dataset (:func:`runs.data.datasets.load_dataset`) and dtype: compile
     ``layered([d, *hidden, n_out], "sigmoid", seed=seed)`` and cast the training inputs
     (outside the measurement), then measure with ``tracemalloc`` the peak of building
     ``VectorEngine(net, LP, params, batch=n_train, dtype=dtype)`` and running ``steps``

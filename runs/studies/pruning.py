@@ -60,7 +60,7 @@ def prune_experiment(net: CompiledNetwork, weight, bias, fractions: dict, datase
         weight: trained weights, (E,).
         bias: trained biases, (N,).
         fractions: :func:`support_fractions` output.
-        dataset: a :class:`runs.datasets.Dataset` (accuracy on its train and test sets).
+        dataset: a :class:`runs.data.datasets.Dataset` (accuracy on its train and test sets).
         threshold: prune neurons supporting at most this fraction (0: none at all).
         compensate: if True, add each removed neuron's mean training output times the
             out-edge weight to the child's bias (a constant replaces the neuron).

@@ -67,6 +67,7 @@ class ExplorerModel(mesa.Model):
         self.rule_params = dict(rule_params or {})
         self.batch, self.hold, self.seed = batch, hold, seed
         self.net = compile_graph(data.graph)
+        #: the :class:`~networks.engines.agent.AgentEngine` the explorer steps
         self.engine = self._new_engine()
         self.twin = None
         self.cone: Cone | None = None
