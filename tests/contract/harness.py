@@ -138,9 +138,14 @@ def _recurrent(seed):
 
 def _permuted(seed):
     """The cyclic family with the nodes listed in a random order (inputs not first)."""
-    G0 = _cyclic(seed)
+    return permute_nodes(_cyclic(seed), seed)
+
+
+def permute_nodes(G0: nx.DiGraph, seed: int) -> nx.DiGraph:
+    """``G0`` with its nodes listed in a seeded random order; inputs (and outputs) keep
+    their relative order, so the same input columns reach the same neurons."""
     order = list(np.random.default_rng(seed).permutation(list(G0.nodes)))
-    for role in ("input", "output"):  # inputs (outputs) keep their relative order
+    for role in ("input", "output"):
         mine = [n for n in G0.nodes if G0.nodes[n]["role"] == role]
         slots = [k for k, n in enumerate(order) if n in mine]
         for k, n in zip(slots, mine, strict=True):

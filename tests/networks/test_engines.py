@@ -10,6 +10,7 @@ from agents.forward import FORWARD
 from networks.builders import layered, random_dag, random_digraph
 from networks.compile import compile_graph
 from networks.engines import AgentEngine, VectorEngine, make_engine
+from tests.contract.harness import permute_nodes
 from tests.contract.probe_rule import PROBE
 
 RULES = {"forward": FORWARD, "probe": PROBE}
@@ -125,15 +126,8 @@ def test_results_do_not_depend_on_the_node_order(rule, engine_kind):
     depend on where the user put the inputs in G.nodes. (That both engines agree on such
     graphs is the contract's "permuted" family, tests/contract.)"""
     G0 = _graph("cyclic", 20, 6)
-    order = list(np.random.default_rng(0).permutation(list(G0.nodes)))
-    for role in ("input", "output"):  # keep the relative order of inputs and of outputs
-        mine = [n for n in G0.nodes if G0.nodes[n]["role"] == role]
-        slots = [k for k, n in enumerate(order) if n in mine]
-        for k, n in zip(slots, mine, strict=True):
-            order[k] = n
-    G = nx.DiGraph()
-    G.add_nodes_from((n, G0.nodes[n]) for n in order)
-    G.add_edges_from(G0.edges(data=True))
+    G = permute_nodes(G0, 0)
+    order = list(G.nodes)
     net, net0 = compile_graph(G), compile_graph(G0)
     assert list(net.input_idx) != list(range(len(net.input_idx)))
     idx = [order.index(n) for n in G0.nodes]
