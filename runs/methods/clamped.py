@@ -65,6 +65,10 @@ class ClampedLearner:
 #: The default schedule of clamped methods: 50 epochs, 8 streams, examples held 8 steps.
 CLAMPED_SCHEDULE = Schedule(epochs=50, batch=8, eval_every=1, T=8)
 
+#: The default learning rate of clamped methods: the rules' own default is η = 0
+#: (measurement mode, weights frozen); a method with no arguments learns.
+CLAMPED_ETA = 0.05
+
 
 def clamped_method(name: str, rule, params: type, *, defaults=None,
                    schedule: Schedule = CLAMPED_SCHEDULE) -> Method:
@@ -83,11 +87,11 @@ def clamped_method(name: str, rule, params: type, *, defaults=None,
                                 seed=seed)
 
     return register(Method(name=name, params=params, learner=learner,
-                           presentation="clamped", defaults=defaults or params(),
+                           presentation="clamped", defaults=defaults or params(eta=CLAMPED_ETA),
                            schedule=schedule, fidelity=fidelity, rule=rule))
 
 
-#: Backprop diffusion (:mod:`agents.diffusion`): η = 0 by default (weights frozen).
+#: Backprop diffusion (:mod:`agents.diffusion`), learning at η = CLAMPED_ETA by default.
 DIFFUSION_METHOD = clamped_method("diffusion", DIFFUSION, DiffusionParams)
 
 #: Feedback alignment (:mod:`agents.feedback_alignment`): diffusion's waves, with the
