@@ -46,12 +46,27 @@ def _out_dir(args, cfg) -> str:
     return args.out or f"results/{cfg['name']}"
 
 
-def _report(summary, quiet: bool) -> int:
+def _report(cfg, summary, quiet: bool) -> int:
+    """Print the headline table (aggregated over seeds), every failure, the counts.
+
+    Failures are printed also with ``--quiet`` (which silences progress and tables).
+    """
+    import pandas as pd
+
+    from runs.experiments import get_experiment
+    from runs.sweeps.headline import failure_lines, headline_text
+
+    table = pd.read_csv(summary.out_dir / "summary.csv")
+    if not quiet:
+        text = headline_text(table, get_experiment(cfg["experiment"]).headline,
+                             params=list(cfg["sweep"]))
+        if text:
+            print(f"\n{cfg['experiment']}: mean ± std over seeds\n{text}\n")
+    for line in failure_lines(table):
+        print(line, file=sys.stderr)
     if not quiet:
         print(f"{summary.n_runs} runs: {summary.n_skipped} already done, {summary.n_ok} ok, "
               f"{summary.n_failed} failed now, in {summary.duration_s:.1f}s")
-        for rid in summary.failed:
-            print(f"  failed: {rid} (see {summary.out_dir}/runs/{rid}.json)")
         print(f"results: {summary.results_path}")
     return 1 if summary.failed else 0
 
@@ -64,13 +79,7 @@ def _cmd_run(args) -> int:
     summary = run_sweep(cfg, _out_dir(args, cfg), executor="sequential",
                         retry_failed=args.retry_failed, progress=not args.quiet,
                         force=args.force)
-    if not args.quiet:
-        from runs.sweeps.results import read_results
-
-        frame = read_results(summary.out_dir)
-        last = frame.sort_values("step").groupby("run_id").tail(1)
-        print(last.drop(columns=["status"]).to_string(index=False, max_cols=14))
-    return _report(summary, args.quiet)
+    return _report(cfg, summary, args.quiet)
 
 
 def _cmd_sweep(args) -> int:
@@ -87,7 +96,7 @@ def _cmd_sweep(args) -> int:
     summary = run_sweep(cfg, _out_dir(args, cfg), executor=executor, workers=args.workers,
                         dask_address=args.dask or None, retry_failed=args.retry_failed,
                         progress=not args.quiet, force=args.force)
-    return _report(summary, args.quiet)
+    return _report(cfg, summary, args.quiet)
 
 
 def _cmd_plot(args) -> int:

@@ -69,6 +69,9 @@ class Experiment:
         rules: the values ``[rule] name`` may take, the first being the default (a
             tuple, or a function returning one); empty: the experiment runs no named rule.
         rule_required: ``[rule] name`` must be given.
+        headline: the summary values ``localprop run``/``sweep`` print at the end,
+            aggregated over seeds per parameter point (:mod:`runs.sweeps.headline`);
+            empty: every numeric summary value but timings.
         keys: the config keys the experiment uses, as ``"section.key"`` (``"engine"`` and
             ``"dtype"`` for those top-level keys; ``"network"`` and ``"rule"`` for the
             whole open sections), or ``keys(cfg)`` giving them for a validated config
@@ -84,6 +87,7 @@ class Experiment:
     rules: tuple[str, ...] | Callable[[], tuple[str, ...]] = ()
     rule_required: bool = False
     keys: Collection[str] | Callable[[dict], Collection[str]] | None = None
+    headline: tuple[str, ...] = ()
 
     def rule_names(self) -> tuple[str, ...]:
         """The allowed ``[rule] name`` values."""
@@ -105,14 +109,14 @@ EXPERIMENTS: dict[str, Experiment] = {}
 
 
 def experiment(name: str, params=None, params_validator=None, needs: tuple[str, ...] = (),
-               rules=(), rule_required: bool = False, keys=None):
+               rules=(), rule_required: bool = False, keys=None, headline=()):
     """Decorator registering ``fn(cfg, seed) -> RunOutput`` as experiment ``name``.
 
     The keyword arguments are the :class:`Experiment` attributes.
     """
     def register(fn):
         EXPERIMENTS[name] = Experiment(name, fn, params, params_validator, tuple(needs),
-                                       rules, rule_required, keys)
+                                       rules, rule_required, keys, tuple(headline))
         return fn
     return register
 

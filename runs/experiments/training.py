@@ -88,11 +88,13 @@ def run_method(cfg: dict, seed: int) -> RunOutput:
 
 
 # "train" runs any method, named by [rule] name; "lp", "bp", "diffusion" fix the method.
+TRAIN_HEADLINE = ("train_acc", "test_acc", "loss")
 experiment("train", params=_params_of, needs=("network", "data"), keys=method_keys,
-           rules=lambda: tuple(METHODS), rule_required=True)(run_method)
+           rules=lambda: tuple(METHODS), rule_required=True,
+           headline=TRAIN_HEADLINE)(run_method)
 for _name in ("lp", "bp", "diffusion"):
     experiment(_name, params=_params_of, needs=("network", "data"), keys=method_keys,
-               rules=(_name,))(run_method)
+               rules=(_name,), headline=TRAIN_HEADLINE)(run_method)
 
 
 def _compare_keys(cfg: dict) -> tuple[str, ...]:
@@ -100,7 +102,8 @@ def _compare_keys(cfg: dict) -> tuple[str, ...]:
 
 
 @experiment("compare", params=_params_of, needs=("network", "data"), rules=("lp",),
-            keys=_compare_keys)
+            keys=_compare_keys, headline=("lp_test_acc", "bp_test_acc", "diff",
+                                          "lp_train_acc", "bp_train_acc"))
 def compare_with_bp(cfg: dict, seed: int) -> RunOutput:
     """The method and its matching BP baseline on the same network, weights and split.
 
@@ -125,7 +128,8 @@ def _pruning_keys(cfg: dict) -> tuple[str, ...]:
 
 
 @experiment("pruning", params=PruningParams, needs=("network", "data"), rules=("lp",),
-            keys=_pruning_keys)
+            keys=_pruning_keys, headline=("test_acc_before", "test_acc_after",
+                                          "n_hidden_before", "n_hidden_after"))
 def pruning(cfg: dict, seed: int) -> RunOutput:
     """Train with LP, then prune the neurons with little support and re-evaluate.
 

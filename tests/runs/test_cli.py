@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 from networks.builders import random_digraph
 from networks.graphio import save_graph
 from runs.cli import main
@@ -76,3 +78,64 @@ def test_cli_caps_blas_threads_as_configured(monkeypatch, capsys):
         assert "LOCALPROP_BLAS_THREADS" in err and "'many'" in err and len(err.splitlines()) == 1
     finally:
         threadpool_limits(limits=max(before.values(), default=1), user_api="blas")
+
+
+def _write_config(path, text):
+    path.write_text(text)
+    return str(path)
+
+
+COMPARE_TOML = """experiment = "compare"
+seeds = [0, 1]
+[data]
+name = "wine"
+[network]
+builder = "layered"
+sizes = [13, 20, 3]
+activation = "sigmoid"
+[schedule]
+epochs = 20
+eval_every = 10
+[sweep]
+"network.sizes" = [[13, 20, 3], [13, 10, 10, 3]]
+"""
+
+
+def test_run_prints_lp_and_bp_side_by_side_per_architecture(tmp_path, capsys):
+    cfg = _write_config(tmp_path / "cmp.toml", COMPARE_TOML)
+    assert main(["run", cfg, "--out", str(tmp_path / "out")]) == 0
+    out = capsys.readouterr().out
+    head = next(ln for ln in out.splitlines() if "lp_test_acc" in ln)
+    assert "bp_test_acc" in head and "seeds" in head and "network.sizes" in head
+    rows = [ln for ln in out.splitlines() if ln.strip().startswith("[13,")]
+    assert len(rows) == 2 and all(" 2 " in ln and "±" in ln for ln in rows)
+
+
+DIVERGING_TOML = """experiment = "lp"
+seeds = [0]
+[data]
+name = "xor"
+[network]
+builder = "layered"
+sizes = [2, 4, 1]
+activation = "tanh"
+output_activation = "sigmoid"
+[rule]
+rho = 1.0
+eta_w = 0.1
+eta_x = 0.2
+eta_lam = 1e12
+[schedule]
+epochs = 30
+eval_every = 10
+"""
+
+
+@pytest.mark.parametrize("quiet", [False, True])
+def test_a_failed_run_prints_its_one_line_error(tmp_path, capsys, quiet):
+    cfg = _write_config(tmp_path / "div.toml", DIVERGING_TOML)
+    argv = ["run", cfg, "--out", str(tmp_path / "out")] + (["--quiet"] if quiet else [])
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    lines = [ln for ln in err.splitlines() if ln.startswith("failed: run ")]
+    assert len(lines) == 1 and "(seed 0)" in lines[0] and "DivergenceError: step" in lines[0]
