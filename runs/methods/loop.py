@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+from contextvars import ContextVar
+
 import numpy as np
 
 from agents.errors import CollapseError, DivergenceError
@@ -9,6 +12,21 @@ from networks.engines.base import as_compiled
 from runs.methods.base import Method, Schedule, TrainResult, get_method
 from runs.methods.collapse import detect_collapse
 from runs.methods.evaluate import evaluate, saturated
+
+_EPOCH_CALLBACK: ContextVar = ContextVar("epoch_callback", default=None)
+
+
+@contextmanager
+def epoch_progress(callback):
+    """Call ``callback(epoch, epochs)`` after every epoch of every :func:`train` in the block.
+
+    The CLI uses it to show per-epoch progress of long single runs (sequential sweeps).
+    """
+    token = _EPOCH_CALLBACK.set(callback)
+    try:
+        yield
+    finally:
+        _EPOCH_CALLBACK.reset(token)
 
 
 def train(method: str | Method, net, dataset, params=None, *,
@@ -80,12 +98,15 @@ def train(method: str | Method, net, dataset, params=None, *,
         if cause:
             raise CollapseError(f"{method.name} run (seed {seed}) stopped: {cause}", history)
 
+    tick = _EPOCH_CALLBACK.get()
     try:
         record(0)
         for epoch in range(1, schedule.epochs + 1):
             learner.epoch(rng)
             if epoch % schedule.eval_every == 0 or epoch == schedule.epochs:
                 record(epoch)
+            if tick is not None:
+                tick(epoch, schedule.epochs)
     except DivergenceError as e:
         e.rows = history  # the evaluations up to the divergence, kept in the run record
         raise

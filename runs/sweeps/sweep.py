@@ -29,6 +29,7 @@ from pathlib import Path
 
 from agents.errors import ConfigError
 from runs.config import Config, apply_point
+from runs.methods.loop import epoch_progress
 from runs.sweeps import records, results
 from runs.sweeps.executors import (
     EXECUTORS,
@@ -194,6 +195,15 @@ def _run_claimed(config, out_dir, specs, previous, executor, workers, dask_addre
         results.write_combined(out_dir)
     bar = tqdm(total=len(specs), initial=summary.n_skipped, unit="run",
                desc=config["name"], disable=not progress)
+    # a run in this process (sequential) also shows its epochs: long single runs move
+    in_process = progress and (executor == "sequential" or not todo)
+    epochs = tqdm(unit="epoch", desc="  epochs", leave=False, position=1,
+                  disable=not in_process)
+
+    def tick(epoch: int, total: int) -> None:
+        if epoch == 1:
+            epochs.reset(total=total)
+        epochs.update(1)
 
     def save(text: str, snaps: dict) -> None:
         rec = json.loads(text)
@@ -215,6 +225,8 @@ def _run_claimed(config, out_dir, specs, previous, executor, workers, dask_addre
     close = close or (lambda: ex.shutdown(wait=True, cancel_futures=True))
     suspects: deque[RunSpec] = deque()  # held by a pool that broke: rerun one at a time
     inflight: dict[cf.Future, tuple[RunSpec, bool]] = {}
+    watch = epoch_progress(tick)
+    watch.__enter__()
     try:
         while todo or suspects or inflight:
             while suspects and not inflight:
@@ -266,6 +278,8 @@ def _run_claimed(config, out_dir, specs, previous, executor, workers, dask_addre
         abort(ex)
         raise
     finally:
+        watch.__exit__(None, None, None)
+        epochs.close()
         bar.close()
         close()
     summary.results_path = results.write_combined(out_dir)

@@ -163,3 +163,16 @@ def test_clamped_schedules_get_streams_and_T_from_the_method():
     assert get_method("lp").make_schedule(Schedule(epochs=2)).batch is None  # full batch
     with pytest.raises(ConfigError, match="'T' is not used by method 'lp'"):
         get_method("lp").make_schedule(Schedule(T=3))
+
+
+def test_epoch_progress_sees_every_epoch_of_a_run():
+    from runs.methods.loop import epoch_progress
+
+    ds = load_dataset("xor", seed=0)
+    seen = []
+    with epoch_progress(lambda epoch, total: seen.append((epoch, total))):
+        train("bp", layered([2, 4, 1], "tanh", output_activation="sigmoid", seed=1), ds,
+              schedule={"epochs": 7, "eval_every": 3})
+    assert seen == [(e, 7) for e in range(1, 8)]
+    train("bp", layered([2, 4, 1], seed=1), ds, schedule={"epochs": 2})  # outside: no calls
+    assert len(seen) == 7
