@@ -24,6 +24,7 @@ import json
 import time
 import traceback
 from collections import deque
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -225,8 +226,8 @@ def _run_claimed(config, out_dir, specs, previous, executor, workers, dask_addre
     close = close or (lambda: ex.shutdown(wait=True, cancel_futures=True))
     suspects: deque[RunSpec] = deque()  # held by a pool that broke: rerun one at a time
     inflight: dict[cf.Future, tuple[RunSpec, bool]] = {}
-    watch = epoch_progress(tick)
-    watch.__enter__()
+    watching = ExitStack()
+    watching.enter_context(epoch_progress(tick))
     try:
         while todo or suspects or inflight:
             while suspects and not inflight:
@@ -278,7 +279,7 @@ def _run_claimed(config, out_dir, specs, previous, executor, workers, dask_addre
         abort(ex)
         raise
     finally:
-        watch.__exit__(None, None, None)
+        watching.close()
         epochs.close()
         bar.close()
         close()
