@@ -33,7 +33,7 @@ from agents.errors import ConfigError
 
 #: Modules of the package that register experiments (imported on the first miss).
 BUILTIN_MODULES = ("runs.experiments.forward", "runs.experiments.training",
-                   "runs.experiments.studies")
+                   "runs.experiments.studies", "runs.experiments.tasks")
 
 
 @dataclass

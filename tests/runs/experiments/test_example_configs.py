@@ -25,6 +25,8 @@ def _shortened(path: Path) -> dict:
         raw["sweep"] = {"rule.depth": [1, 2], "schedule.T": [1, 4]}
     if raw["experiment"] == "lp_paper":  # wine, 2 folds, 3 epochs; writes under the cwd
         raw["rule"].update(datasets=["wine", "pima"], folds=2, epochs=3)
+    if raw["experiment"] == "recurrence":  # a few BPTT steps, a short diffusion stream
+        raw["rule"].update(iters=5, hidden=6, diffusion_steps=50, etas=[0.01])
     raw.pop("n_seeds", None)
     raw["seeds"] = [0]
     return raw
@@ -46,6 +48,13 @@ def test_example_config_runs_and_plots(path, tmp_path, monkeypatch):
     assert (table["status"] == "ok").all()
     if cfg.data["experiment"] == "lp_paper":  # its tables are its output: checked there
         assert (tmp_path / "results" / "lp_paper" / "lp_paper.md").is_file()
+        return
+    if cfg.data["experiment"] == "recurrence":  # its table is its output: every method's MSE
+        summary_table = pd.read_csv(tmp_path / path.stem / "summary.csv")
+        for net in ("cyclic", "feedforward"):
+            for col in (f"{net}_bptt_mse", f"{net}_bptt_readout_mse",
+                        f"{net}_diffusion_eta0.01_mse"):
+                assert summary_table[col].notna().all(), col
         return
     paths = plot_results(tmp_path / path.stem)
     assert paths and all(p.is_file() and p.stat().st_size > 3000 for p in paths)
