@@ -35,7 +35,6 @@ import argparse
 import json
 import os
 import subprocess
-import time
 import tracemalloc
 from pathlib import Path
 
@@ -112,18 +111,6 @@ def bench_torch_peer(sizes=(784, 256, 256, 10), batch: int = 128, dtype: str = "
                             "--dtype", np.dtype(dtype).name, "--seconds", str(seconds))
 
 
-def _best_time(fn, seconds: float, warmup: int = 3, min_reps: int = 5) -> tuple[float, float]:
-    """(best, median) seconds of one call of ``fn`` (same protocol as bench_torch.py)."""
-    for _ in range(warmup):
-        fn()
-    times: list[float] = []
-    while len(times) < min_reps or sum(times) < seconds:
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times), float(np.median(times))
-
-
 def compare_torch(sizes=(784, 256, 256, 10), batch: int = 128, dtype: str = "float64",
                   seconds: float = 2.0, seed: int = 0) -> dict:
     """The torch peer's and the vectorised engine's seconds per LP step, same problem size.
@@ -137,6 +124,7 @@ def compare_torch(sizes=(784, 256, 256, 10), batch: int = 128, dtype: str = "flo
     from networks.builders import layered
     from networks.compile import compile_graph
     from networks.engines import VectorEngine
+    from runs.bench.torch_peer import best_time
 
     dt = np.dtype(dtype)
     out: dict = {"sizes": "-".join(map(str, sizes)), "batch": batch, "dtype": dt.name,
@@ -150,8 +138,9 @@ def compare_torch(sizes=(784, 256, 256, 10), batch: int = 128, dtype: str = "flo
     for key, rule in (("lp", LP), ("lp2", LP_TWO_ROUND)):
         p = dict(params, two_round=rule is LP_TWO_ROUND)
         eng = VectorEngine(net, rule, p, batch=batch, dtype=dt, check_finite=False)
-        out[f"{key}_s"], out[f"{key}_median_s"] = _best_time(lambda e=eng: e.advance(u, y),
-                                                             seconds)
+        # the peer's own timing loop (torch_peer.py is standalone: it imports no localprop)
+        out[f"{key}_s"], out[f"{key}_median_s"], _ = best_time(lambda e=eng: e.advance(u, y),
+                                                               seconds)
     peer = bench_torch_peer(sizes, batch, dt.name, seconds)
     if peer is None:
         out.update(torch_s=None, torch_median_s=None, lp_over_torch=None, lp2_over_torch=None,
