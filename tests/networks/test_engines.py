@@ -105,16 +105,21 @@ def test_bad_data_and_config_are_named(engine_kind):
         make_engine("gpu", G, FORWARD)
 
 
-@pytest.mark.parametrize("engine_kind", ["agent", "vector"])
-def test_divergence_names_step_neuron_and_variable(engine_kind):
+def self_exciting(gain: float) -> nx.DiGraph:
+    """input → 1 → out, neuron 1 identity with a self-loop of weight ``gain`` (delay 1)."""
     G = nx.DiGraph()
     G.add_node(0, role="input")
     G.add_node(1, role="hidden", activation="identity")
     G.add_node("out", role="output", activation="identity")
     G.add_edge(0, 1, weight=1.0)
-    G.add_edge(1, 1, weight=1e200)
+    G.add_edge(1, 1, weight=gain)
     G.add_edge(1, "out", weight=1.0)
-    eng = make_engine(engine_kind, G, FORWARD)
+    return G
+
+
+@pytest.mark.parametrize("engine_kind", ["agent", "vector"])
+def test_divergence_names_step_neuron_and_variable(engine_kind):
+    eng = make_engine(engine_kind, self_exciting(1e200), FORWARD)
     with pytest.raises(DivergenceError, match=r"step 4: variable '(x|a)' of neuron 1"):
         eng.run(np.ones((10, 1)))
 

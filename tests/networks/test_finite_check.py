@@ -17,6 +17,7 @@ from agents.lp import LP
 from networks.builders import layered, random_digraph
 from networks.compile import compile_graph
 from networks.engines import make_engine
+from tests.networks.test_engines import self_exciting
 
 KINDS = ["agent", "vector"]
 
@@ -86,14 +87,7 @@ def test_overflowing_sum_of_finite_values_is_not_a_divergence(kind):
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_divergence_during_a_run_names_the_first_bad_step(kind):
-    G = nx.DiGraph()
-    G.add_node(0, role="input")
-    G.add_node(1, role="hidden", activation="identity")
-    G.add_node("out", role="output", activation="identity")
-    G.add_edge(0, 1, weight=1.0)
-    G.add_edge(1, 1, weight=1e100)
-    G.add_edge(1, "out", weight=1.0)
-    eng = make_engine(kind, G, FORWARD)
+    eng = make_engine(kind, self_exciting(1e100), FORWARD)
     # delay 1: x_1 = 0, 1, 1e100, 1e200, 1e300 (finite) at steps 1-5, inf at step 6
     with pytest.raises(DivergenceError, match=r"step 6: variable '(x|a)' of neuron 1 "
                                               r"became -?inf"):
