@@ -9,6 +9,7 @@ import numpy as np
 
 from agents.errors import CollapseError, DivergenceError
 from networks.engines.base import as_compiled
+from networks.threads import configured_threads, limit_threads
 from runs.methods.base import Method, Schedule, TrainResult, get_method
 from runs.methods.collapse import detect_collapse
 from runs.methods.evaluate import evaluate, saturated
@@ -32,7 +33,7 @@ def epoch_progress(callback):
 def train(method: str | Method, net, dataset, params=None, *,
           schedule: Schedule | dict | None = None, engine: str = "vector",
           dtype: str = "float64", seed: int = 0, with_cosine: bool = True,
-          stop_on_collapse: bool = True) -> TrainResult:
+          stop_on_collapse: bool = True, blas_threads: int | None = None) -> TrainResult:
     """Train ``net`` on ``dataset`` with a method.
 
     Every epoch presents each training example once (how: the method's presentation,
@@ -57,16 +58,29 @@ def train(method: str | Method, net, dataset, params=None, *,
         with_cosine: compute the method's gradient-fidelity metric at each evaluation
             (LP's ``cos_bptt``: one exact gradient per evaluation).
         stop_on_collapse: stop a collapsed run (above); False only records it.
+        blas_threads: BLAS threads while training (restored afterwards); None:
+            ``$LOCALPROP_BLAS_THREADS`` if set, else 1 — several runs side by side, or a
+            run next to other work, then never oversubscribe the cores (a small net's
+            step with one thread per core can run tens of times slower when another
+            process holds a core). Give more for large nets on an idle machine.
 
     Returns:
         A :class:`TrainResult`.
 
     Raises:
-        ConfigError: for bad parameters, schedule, engine or dtype.
+        ConfigError: for bad parameters, schedule, engine, dtype or ``blas_threads``.
         DataError: if the network does not fit the data.
         DivergenceError: when the state or a watched metric stops being finite.
         CollapseError: when the run collapsed (``stop_on_collapse``).
     """
+    threads = configured_threads(1) if blas_threads is None else blas_threads
+    with limit_threads(threads):
+        return _train(method, net, dataset, params, schedule, engine, dtype, seed,
+                      with_cosine, stop_on_collapse)
+
+
+def _train(method, net, dataset, params, schedule, engine, dtype, seed, with_cosine,
+           stop_on_collapse) -> TrainResult:
     method = get_method(method)
     params = method.make_params(params)
     schedule = method.make_schedule(schedule)

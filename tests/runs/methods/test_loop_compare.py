@@ -176,3 +176,31 @@ def test_epoch_progress_sees_every_epoch_of_a_run():
     assert seen == [(e, 7) for e in range(1, 8)]
     train("bp", layered([2, 4, 1], seed=1), ds, schedule={"epochs": 2})  # outside: no calls
     assert len(seen) == 7
+
+
+@pytest.mark.parametrize("given, env, expected", [(None, None, 1), (None, "2", 2), (2, "1", 2)])
+def test_train_caps_blas_threads_while_training_and_restores_them(net, moons, monkeypatch,
+                                                                  given, env, expected):
+    from threadpoolctl import threadpool_limits
+
+    from networks.threads import ENV_VAR, blas_threads
+    from runs.methods.loop import epoch_progress
+
+    if env is None:
+        monkeypatch.delenv(ENV_VAR, raising=False)
+    else:
+        monkeypatch.setenv(ENV_VAR, env)
+    seen = []
+    with threadpool_limits(limits=2, user_api="blas"):
+        before = blas_threads()
+        with epoch_progress(lambda epoch, epochs: seen.append(blas_threads())):
+            train("bp", net, moons, {"eta": 0.2}, schedule={"epochs": 2, "eval_every": 1},
+                  blas_threads=given)
+        assert seen == [expected, expected]
+        assert blas_threads() == before
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, True])
+def test_train_refuses_a_bad_blas_thread_count(net, moons, bad):
+    with pytest.raises(ConfigError, match="BLAS threads"):
+        train("bp", net, moons, {"eta": 0.2}, schedule={"epochs": 1}, blas_threads=bad)
