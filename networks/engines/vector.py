@@ -16,13 +16,13 @@ by node id (:meth:`~networks.engines.base.EngineBase.neuron`).
 from __future__ import annotations
 
 import math
-from types import SimpleNamespace
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.linalg import blas
 
 from agents.activations import ActivationMap
-from agents.errors import ConfigError, DivergenceError
+from agents.errors import ConfigError
 from agents.rule import Rule, Stage
 from networks.compile import plan_blocks
 from networks.engines.base import EngineBase
@@ -57,10 +57,40 @@ def _square_sum_finite(value: np.ndarray) -> bool:
     return math.isfinite(np.dot(flat, flat))
 
 
-def _first_nonfinite(value: np.ndarray):
-    """Index of the first non-finite entry of ``value`` (None if all are finite)."""
-    bad = np.argwhere(~np.isfinite(value))
-    return None if len(bad) == 0 else tuple(bad[0])
+class _Neurons:
+    """What the rule's update functions see of all active neurons (``agents.rule.Neurons``).
+
+    ``out(name, like)`` hands out the engine's spare array of node variable ``name``
+    (its new value is meant to go there; the engine swaps it with the current one) or a
+    scratch array kept per name: no allocation per step.
+    """
+
+    def __init__(self, act, is_output, outputs, width, dtype):
+        n = len(is_output)
+        self.act, self.is_output, self.outputs = act, is_output, outputs
+        self.is_input = np.zeros_like(is_output)
+        self.target = np.zeros((n, width), dtype=dtype)
+        self.has_target = np.zeros((n, 1), dtype=bool)
+        self.t, self.batch = 0, width
+        self.spare: dict[str, np.ndarray] = {}
+
+    def out(self, name: str, like: np.ndarray) -> np.ndarray:
+        buf = self.spare.get(name)
+        if buf is None or buf.shape != like.shape or buf.dtype != like.dtype:
+            buf = self.spare[name] = np.empty(like.shape, like.dtype)
+        return buf
+
+
+def _gemm_into(gemm, coef, post, pre, beta, view) -> None:
+    """``view ← coef · post @ preᵀ + beta · view`` in place by one BLAS call.
+
+    ``view`` (n_post, n_pre), ``post`` (n_post, B) and ``pre`` (n_pre, B) are C-contiguous,
+    so their transposes are Fortran-contiguous and BLAS reads and writes them directly.
+    """
+    c = view.T
+    out = gemm(coef, pre.T, post.T, beta=beta, c=c, trans_a=1, overwrite_c=1)
+    if out is not c and not np.shares_memory(out, view):  # never: a copy would be lost
+        view[...] = out.T
 
 
 class _Rows:
@@ -113,7 +143,9 @@ class VectorEngine(EngineBase):
             var.name: _initial_rows(initial[var.name], self.block_order)
             for var in rule.all_edge_vars}
         # variables written since the last finiteness check (only they can have become
-        # non-finite): all of them at first
+        # non-finite): by the rule, and from outside (all of them at first)
+        self._written_nodes: set[str] = set()
+        self._written_edges: set[str] = set()
         self._dirty_nodes = set(self._nodes)
         self._dirty_edges = set(self._edges)
         self.depth = net.max_delay
@@ -138,19 +170,23 @@ class VectorEngine(EngineBase):
                                   (blk.tgt - n_in, blk.src)), shape=(n - n_in, n))
                 m.sort_indices()
                 self._csr[k] = m
-        is_output = net.is_output[active][:, None]
-        self._neurons = SimpleNamespace(
-            act=ActivationMap([net.activation[k] for k in active]),
-            is_input=np.zeros_like(is_output), is_output=is_output,
-            target=np.zeros((n - n_in, width), dtype=self.dtype),
-            has_target=np.zeros((n - n_in, 1), dtype=bool),
-            t=0, batch=width,
-        )
         self._out_rows = self.position[net.output_idx] - n_in
-        if len(self._out_rows) and np.array_equal(
-                self._out_rows, np.arange(self._out_rows[0], self._out_rows[-1] + 1)):
+        if len(self._out_rows) == 0:
+            self._out_rows = slice(0, 0)
+        elif np.array_equal(self._out_rows,
+                            np.arange(self._out_rows[0], self._out_rows[-1] + 1)):
             self._out_rows = slice(int(self._out_rows[0]), int(self._out_rows[-1]) + 1)
+        self._neurons = _Neurons(ActivationMap([net.activation[k] for k in active]),
+                                 net.is_output[active][:, None], self._out_rows, width,
+                                 self.dtype)
         self._last_mask = None
+        self._retired: dict[str, np.ndarray] = {}   # arrays replaced this step → spares
+        self._inbox: dict[str, np.ndarray] = {}     # one reused array per channel
+        self._all_dense = all(blk.kind == "dense" for blk in self.blocks)
+        self._blas = {name: blas.get_blas_funcs(name, dtype=self.dtype)
+                      for name in ("gemm", "axpy", "scal")}
+        self._linear_for = None  # (params, {stage index: linear plan}) of the last step
+        self._finite_plan()
 
     # ----------------------------------------------------------------- aggregation
     def _sent(self, channel):
@@ -206,7 +242,7 @@ class VectorEngine(EngineBase):
         n_in, n = self.n_in, self.net.n_nodes
         forward = channel.direction == "forward"
         plan, zero_rows = self._plans.get("fwd" if forward else "bwd") or self._plan(forward)
-        out = np.empty_like(self._nodes[channel.source])
+        out = self._inbox_array(channel)
         if zero_rows is not None:
             out[zero_rows] = 0.0
         w = self._edges[channel.weight]
@@ -232,6 +268,17 @@ class VectorEngine(EngineBase):
                 out += m @ vals[0:n]
             else:
                 out += (m.T @ vals[n_in:n])[n_in:]
+        return out
+
+    def _inbox_array(self, channel) -> np.ndarray:
+        """The array a channel's inbox is aggregated into, reused from step to step.
+
+        The rule may overwrite it; the engine copies whatever it returns.
+        """
+        like = self._nodes[channel.source]
+        out = self._inbox.get(channel.name)
+        if out is None or out.shape != like.shape:
+            out = self._inbox[channel.name] = np.empty(like.shape, self.dtype)
         return out
 
     def _hebb(self, post: np.ndarray, sent) -> np.ndarray:
@@ -269,36 +316,119 @@ class VectorEngine(EngineBase):
         for stage in self.rule.stages:
             self._round(stage)
         self._step_sent = {}  # drop this step's messages (and any (N, B) copies) now
+        spare = self._neurons.spare
+        for name, old in self._retired.items():
+            spare.setdefault(name, old)
+        self._retired.clear()
         pos = self.t % self.depth
         for name, buf in self._buffers.items():
             buf[pos, :self.n_in] = self._head[name]
             buf[pos, self.n_in:] = self._nodes[name]
 
     def _round(self, stage: Stage) -> None:
-        nodes = self._nodes
+        nodes, nrn = self._nodes, self._neurons
         sent = self._step_sent
         sent.update({ch.name: self._sent(ch) for ch in stage.channels})
         inbox = {ch.name: self._aggregate(ch, sent[ch.name]) for ch in stage.channels}
-        new = stage.node_update(nodes, inbox, self._neurons, self.params)
+        new = stage.node_update(nodes, inbox, nrn, self.params)
+        spare, retired, written = nrn.spare, self._retired, self._written_nodes
         for name, value in new.items():
             old = nodes.get(name)
             if old is None:
                 raise ConfigError(f"rule {self.rule.name!r} updated undeclared node "
                                   f"variable {name!r}")
-            value = np.asarray(value, dtype=self.dtype)
-            nodes[name] = value if value.shape == old.shape else \
-                np.broadcast_to(value, old.shape).copy()
-            self._dirty_nodes.add(name)
+            if value is not spare.get(name):
+                target = nrn.out(name, old)
+                np.copyto(target, value)
+                value = target
+            # the old array may still be read this step (messages sent, hebb): it becomes
+            # the spare only when the step is over
+            del spare[name]
+            if old.flags.writeable and name not in retired:
+                retired[name] = old
+            nodes[name] = value
+            written.add(name)
         if stage.edge_update is not None:
+            linear = self._linear(stage)
+            if linear is not None:
+                self._edge_linear(stage, linear, sent)
+                return
             hebb = {name: self._hebb(nodes[post], sent[chan])
                     for name, (post, chan) in stage.hebb.items()}
-            new_edges = stage.edge_update(self._edges, hebb, self._neurons, self.params)
+            new_edges = stage.edge_update(self._edges, hebb, nrn, self.params)
             for name, value in new_edges.items():
                 if name not in self._edges:
                     raise ConfigError(f"rule {self.rule.name!r} updated undeclared edge "
                                       f"variable {name!r}")
                 self._edges[name] = np.asarray(value, dtype=self.dtype)
-                self._dirty_edges.add(name)
+                self._written_edges.add(name)
+
+    def _linear(self, stage: Stage):
+        """The stage's linear edge update for the current params (None: not linear)."""
+        if stage.edge_linear is None:
+            return None
+        if self._linear_for is None or self._linear_for[0] is not self.params:
+            self._linear_for = (self.params, {})
+        cache, key = self._linear_for[1], id(stage)
+        if key not in cache:
+            linear = stage.edge_linear(self.params, self.n_batch)
+            if linear is not None:
+                for name in linear:
+                    if name not in self._edges:
+                        raise ConfigError(f"rule {self.rule.name!r} updated undeclared "
+                                          f"edge variable {name!r}")
+                linear = {name: (h, float(coef), float(decay))
+                          for name, (h, coef, decay) in linear.items()}
+            cache[key] = linear
+        return cache[key]
+
+    def _edge_linear(self, stage: Stage, linear, sent) -> None:
+        """``v ← (1 − decay) v + coef · hebb`` in place (``agents.rule.apply_linear``).
+
+        Per Hebbian product: a variable that *is* the product (coef 1, decay 1) receives
+        it from the GEMMs; with no such variable and a single target on a network of dense
+        blocks, the update is folded into the GEMMs (``beta = 1 − decay``); otherwise the
+        product is made once and the variables follow by ``axpy``.
+        """
+        edges, axpy, scal = self._edges, self._blas["axpy"], self._blas["scal"]
+        by_hebb: dict[str, list] = {}
+        for name, (h, coef, decay) in linear.items():
+            by_hebb.setdefault(h, []).append((name, coef, decay))
+        for h, targets in by_hebb.items():
+            post, chan = stage.hebb[h]
+            post, pre = self._nodes[post], sent[chan]
+            carrier = next((name for name, coef, decay in targets
+                            if coef == 1.0 and decay == 1.0), None)
+            if self._all_dense and carrier is None and len(targets) == 1:
+                name, coef, decay = targets[0]
+                self._dense_hebb(post, pre, _writable(edges, name), coef, 1.0 - decay)
+                self._written_edges.add(name)
+                continue
+            if carrier is not None and self._all_dense:
+                product = self._dense_hebb(post, pre, _writable(edges, carrier), 1.0, 0.0)
+            else:
+                product = self._hebb(post, pre)
+                if carrier is not None:
+                    edges[carrier] = product
+            for name, coef, decay in targets:
+                self._written_edges.add(name)
+                if name == carrier:
+                    continue
+                arr = _writable(edges, name)
+                if decay != 0.0:
+                    scal(1.0 - decay, arr)
+                axpy(product, arr, a=coef)
+
+    def _dense_hebb(self, post, sent, out, coef: float, beta: float) -> np.ndarray:
+        """``out ← coef · Σ_κ post_iκ m_jκ + beta · out`` per edge, all blocks dense."""
+        n_in = self.n_in
+        gemm = self._blas["gemm"]
+        for blk in self.blocks:
+            (t0, t1), (s0, s1) = blk.tgt_range, blk.src_range
+            view = out[blk.start:blk.stop].reshape(t1 - t0, s1 - s0)
+            _gemm_into(gemm, coef, post[t0 - n_in:t1 - n_in], sent(blk.delay)[s0:s1], beta,
+                       view)
+        return out
 
     # ----------------------------------------------------------------- state access
     def _get_node(self, name):
@@ -330,28 +460,56 @@ class VectorEngine(EngineBase):
         self._dirty_nodes.update(self._nodes)
         self._dirty_edges.update(self._edges)
 
+    def _finite_plan(self) -> None:
+        """Prepare the finiteness check: which written variable vouches for which."""
+        self._checked_for: dict = {}
+        implied = self.rule.finite_implied
+
+        def vouched(name, written, seen=()):
+            """Whether a non-finite ``name`` cannot go unseen by the checked variables."""
+            if name not in implied:
+                return False
+            witness = implied[name]
+            if witness is None:
+                return True
+            if witness not in written or witness in seen:
+                return False
+            return witness not in implied or vouched(witness, written, (*seen, name))
+
+        self._vouched = vouched
+
+    def _to_check(self, written: frozenset) -> tuple[list, list]:
+        """Node and edge variables to check after a step writing ``written`` (cached)."""
+        plan = self._checked_for.get(written)
+        if plan is None:
+            keep = {name for name in written if not self._vouched(name, written)}
+            plan = self._checked_for[written] = (
+                [n for n in self.node_var_names if n in keep],
+                [n for n in self.edge_var_names if n in keep])
+        return plan
+
     def _check_finite(self) -> None:
         # one reduction per variable written since the last check — the sum of squares
-        # (a BLAS dot, twice as fast as a sum): a NaN or inf anywhere makes it non-finite;
-        # only then (or when it overflows on finite values) is the culprit sought, in
-        # declaration order (so the variable named is always the same)
+        # (a BLAS dot, twice as fast as a sum): a NaN or inf anywhere makes it non-finite.
+        # Of the variables the rule wrote, those another written variable vouches for
+        # (Rule.finite_implied) are skipped; what was written from outside is always
+        # checked. Only on a non-finite sum (or one overflowing on finite values) is the
+        # culprit sought, by the same search as the agent engine's (same message)
         nodes, edges = self._nodes, self._edges
-        dirty_nodes, dirty_edges = self._dirty_nodes, self._dirty_edges
-        bad_nodes = [n for n in nodes if n in dirty_nodes and not _square_sum_finite(nodes[n])]
-        bad_edges = [n for n in edges if n in dirty_edges and not _square_sum_finite(edges[n])]
-        for name in bad_nodes:
-            value = nodes[name]
-            bad = _first_nonfinite(value)
-            if bad is not None:
-                node = self.net.node_ids[self.perm[bad[0] + self.n_in]]
-                raise DivergenceError(
-                    f"step {self.t}: variable {name!r} of neuron {node!r} became "
-                    f"{value[bad]} (non-finite); lower the step sizes or the weight scale")
-        if any(_first_nonfinite(edges[name]) is not None for name in bad_edges):
-            return super()._check_finite()   # names the edge in canonical terms
+        written = frozenset(self._written_nodes | self._written_edges)
+        check_nodes, check_edges = self._to_check(written)
+        ok = all(_square_sum_finite(nodes[n]) for n in check_nodes) and \
+            all(_square_sum_finite(edges[n]) for n in check_edges)
+        if ok and self._dirty_nodes:
+            ok = all(_square_sum_finite(nodes[n]) for n in self._dirty_nodes)
+        if ok and self._dirty_edges:
+            ok = all(_square_sum_finite(edges[n]) for n in self._dirty_edges)
+        if not ok:
+            super()._check_finite()   # raises naming the step, neuron/edge and variable
+        self._written_nodes.clear()
+        self._written_edges.clear()
         self._dirty_nodes.clear()
         self._dirty_edges.clear()
-        return None
 
     def fill_history(self, name: str | None = None) -> None:
         """Set the delay buffers of ``name`` (default: all) to the variable's current value."""
