@@ -186,6 +186,7 @@ class VectorEngine(EngineBase):
         self._blas = {name: blas.get_blas_funcs(name, dtype=self.dtype)
                       for name in ("gemm", "axpy", "scal")}
         self._linear_for = None  # (params, {stage index: linear plan}) of the last step
+        self._slots = None       # {var: its two arena slots}, set after the first step
         self._finite_plan()
 
     # ----------------------------------------------------------------- aggregation
@@ -308,22 +309,51 @@ class VectorEngine(EngineBase):
         nrn.t = self.t
         if y is not None:
             nrn.target[self._out_rows] = y
-        if self._last_mask is None or not np.array_equal(self._last_mask, y_mask):
+        mask = y_mask.tobytes()
+        if mask != self._last_mask:
             nrn.has_target[self._out_rows, 0] = y_mask
-            self._last_mask = y_mask.copy()
+            self._last_mask = mask
         self._head[self.rule.output_var] = u
         self._step_sent = {}  # what each channel carried this step (hebb may use earlier rounds)
         for stage in self.rule.stages:
             self._round(stage)
         self._step_sent = {}  # drop this step's messages (and any (N, B) copies) now
-        spare = self._neurons.spare
-        for name, old in self._retired.items():
-            spare.setdefault(name, old)
-        self._retired.clear()
+        self._recycle()
         pos = self.t % self.depth
         for name, buf in self._buffers.items():
             buf[pos, :self.n_in] = self._head[name]
             buf[pos, self.n_in:] = self._nodes[name]
+
+    def _recycle(self) -> None:
+        """End of step: the arrays the rule replaced become the spares of the next step.
+
+        After the first step, the batched node variables the rule writes get two slots
+        each in one arena (checked ones first), so that the finiteness check reads them
+        with one reduction: the next value goes to the slot the current one is not in.
+        """
+        spare, nodes, slots = self._neurons.spare, self._nodes, self._slots
+        if slots is None:
+            self._build_arena()
+            slots = self._slots
+        for name, old in self._retired.items():
+            if name in slots:
+                s0, s1 = slots[name]
+                spare[name] = s1 if nodes[name] is s0 else s0
+            else:
+                spare.setdefault(name, old)
+        self._retired.clear()
+
+    def _build_arena(self) -> None:
+        written = frozenset(self._written_nodes | self._written_edges)
+        checked = self._to_check(written)[0]
+        width = self.n_batch
+        shape = self._nodes[self.rule.output_var].shape
+        names = [n for n in self.node_var_names if n in self._written_nodes
+                 and self._nodes[n].shape == shape and width > 1]
+        names.sort(key=lambda n: n not in checked)  # stable: declaration order kept
+        arena = np.empty((2, len(names), *shape), dtype=self.dtype)
+        self._arena, self._arena_index = arena, {n: k for k, n in enumerate(names)}
+        self._slots = {n: (arena[0, k], arena[1, k]) for k, n in enumerate(names)}
 
     def _round(self, stage: Stage) -> None:
         nodes, nrn = self._nodes, self._neurons
@@ -485,8 +515,36 @@ class VectorEngine(EngineBase):
             keep = {name for name in written if not self._vouched(name, written)}
             plan = self._checked_for[written] = (
                 [n for n in self.node_var_names if n in keep],
-                [n for n in self.edge_var_names if n in keep])
+                [n for n in self.edge_var_names if n in keep], None)
         return plan
+
+    def _arena_plan(self, written: frozenset, check_nodes: list):
+        """(first arena var, slice of arena rows, the other checked node vars) or None."""
+        key = ("arena", written)
+        if key not in self._checked_for:
+            index = getattr(self, "_arena_index", {})
+            mine = sorted(index[n] for n in check_nodes if n in index)
+            plan = None
+            if len(mine) > 1 and mine == list(range(mine[0], mine[-1] + 1)):
+                inside = [n for n in check_nodes if n in index]
+                plan = (inside, slice(mine[0], mine[-1] + 1),
+                        [n for n in check_nodes if n not in index])
+            self._checked_for[key] = plan
+        return self._checked_for[key]
+
+    def _nodes_finite(self, written: frozenset, check_nodes: list) -> bool:
+        nodes = self._nodes
+        plan = self._arena_plan(written, check_nodes) if self._slots else None
+        if plan is not None:
+            inside, rows, rest = plan
+            first = nodes[inside[0]]
+            s0, s1 = self._slots[inside[0]]
+            parity = 0 if first is s0 else 1 if first is s1 else None
+            if parity is not None and all(nodes[n] is self._slots[n][parity]
+                                          for n in inside):
+                return _square_sum_finite(self._arena[parity, rows]) and \
+                    all(_square_sum_finite(nodes[n]) for n in rest)
+        return all(_square_sum_finite(nodes[n]) for n in check_nodes)
 
     def _check_finite(self) -> None:
         # one reduction per variable written since the last check — the sum of squares
@@ -497,8 +555,8 @@ class VectorEngine(EngineBase):
         # culprit sought, by the same search as the agent engine's (same message)
         nodes, edges = self._nodes, self._edges
         written = frozenset(self._written_nodes | self._written_edges)
-        check_nodes, check_edges = self._to_check(written)
-        ok = all(_square_sum_finite(nodes[n]) for n in check_nodes) and \
+        check_nodes, check_edges, _ = self._to_check(written)
+        ok = self._nodes_finite(written, check_nodes) and \
             all(_square_sum_finite(edges[n]) for n in check_edges)
         if ok and self._dirty_nodes:
             ok = all(_square_sum_finite(nodes[n]) for n in self._dirty_nodes)
