@@ -339,7 +339,7 @@ class VectorEngine(EngineBase):
             if name in slots:
                 s0, s1 = slots[name]
                 spare[name] = s1 if nodes[name] is s0 else s0
-            else:
+            elif old.flags.writeable:   # (not a read-only initial constant)
                 spare.setdefault(name, old)
         self._retired.clear()
 
@@ -374,10 +374,9 @@ class VectorEngine(EngineBase):
             # the old array may still be read this step (messages sent, hebb): it becomes
             # the spare only when the step is over
             del spare[name]
-            if old.flags.writeable and name not in retired:
-                retired[name] = old
+            retired.setdefault(name, old)
             nodes[name] = value
-            written.add(name)
+        written.update(new)
         if stage.edge_update is not None:
             linear = self._linear(stage)
             if linear is not None:
@@ -394,7 +393,12 @@ class VectorEngine(EngineBase):
                 self._written_edges.add(name)
 
     def _linear(self, stage: Stage):
-        """The stage's linear edge update for the current params (None: not linear)."""
+        """The stage's linear edge update for the current params, compiled.
+
+        None when the update is not linear, else ``(groups, variables written)``, a group
+        per product ``(post var, channel, fold, carrier, [(var, coef, decay)])`` (see
+        :meth:`_edge_linear`).
+        """
         if stage.edge_linear is None:
             return None
         if self._linear_for is None or self._linear_for[0] is not self.params:
@@ -403,12 +407,20 @@ class VectorEngine(EngineBase):
         if key not in cache:
             linear = stage.edge_linear(self.params, self.n_batch)
             if linear is not None:
-                for name in linear:
+                by_hebb: dict[str, list] = {}
+                for name, (h, coef, decay) in linear.items():
                     if name not in self._edges:
                         raise ConfigError(f"rule {self.rule.name!r} updated undeclared "
                                           f"edge variable {name!r}")
-                linear = {name: (h, float(coef), float(decay))
-                          for name, (h, coef, decay) in linear.items()}
+                    by_hebb.setdefault(h, []).append((name, float(coef), float(decay)))
+                groups = []
+                for h, targets in by_hebb.items():
+                    carrier = next((name for name, coef, decay in targets
+                                    if coef == 1.0 and decay == 1.0), None)
+                    fold = self._all_dense and carrier is None and len(targets) == 1
+                    groups.append((*stage.hebb[h], fold, carrier,
+                                   [t for t in targets if t[0] != carrier]))
+                linear = (groups, tuple(linear))
             cache[key] = linear
         return cache[key]
 
@@ -421,18 +433,12 @@ class VectorEngine(EngineBase):
         product is made once and the variables follow by ``axpy``.
         """
         edges, axpy, scal = self._edges, self._blas["axpy"], self._blas["scal"]
-        by_hebb: dict[str, list] = {}
-        for name, (h, coef, decay) in linear.items():
-            by_hebb.setdefault(h, []).append((name, coef, decay))
-        for h, targets in by_hebb.items():
-            post, chan = stage.hebb[h]
+        groups, names = linear
+        for post, chan, fold, carrier, targets in groups:
             post, pre = self._nodes[post], sent[chan]
-            carrier = next((name for name, coef, decay in targets
-                            if coef == 1.0 and decay == 1.0), None)
-            if self._all_dense and carrier is None and len(targets) == 1:
+            if fold:
                 name, coef, decay = targets[0]
                 self._dense_hebb(post, pre, _writable(edges, name), coef, 1.0 - decay)
-                self._written_edges.add(name)
                 continue
             if carrier is not None and self._all_dense:
                 product = self._dense_hebb(post, pre, _writable(edges, carrier), 1.0, 0.0)
@@ -441,13 +447,11 @@ class VectorEngine(EngineBase):
                 if carrier is not None:
                     edges[carrier] = product
             for name, coef, decay in targets:
-                self._written_edges.add(name)
-                if name == carrier:
-                    continue
                 arr = _writable(edges, name)
                 if decay != 0.0:
                     scal(1.0 - decay, arr)
                 axpy(product, arr, a=coef)
+        self._written_edges.update(names)
 
     def _dense_hebb(self, post, sent, out, coef: float, beta: float) -> np.ndarray:
         """``out ← coef · Σ_κ post_iκ m_jκ + beta · out`` per edge, all blocks dense."""
