@@ -15,7 +15,7 @@ from agents.rule import Rule, StateVar, apply_linear
 from networks.builders import layered
 from networks.compile import compile_graph
 from networks.engines import VectorEngine, make_engine
-from networks.engines.vector import _gemm_into
+from networks.engines.buffered import gemm_into
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
@@ -33,7 +33,7 @@ def test_gemm_fold_updates_the_weights_in_place(seed, dtype, coef, beta):
     assert np.shares_memory(out, W)      # BLAS wrote into W itself
     W2 = W0.copy()
     address = W2.__array_interface__["data"][0]
-    _gemm_into(gemm, coef, post, pre, beta, W2)   # the engine's call
+    gemm_into(gemm, coef, post, pre, beta, W2)   # the engine's call
     assert W2.__array_interface__["data"][0] == address
     tol = 1e-12 if dtype == np.float64 else 1e-5
     np.testing.assert_allclose(W, expected, rtol=tol, atol=tol)

@@ -1,0 +1,270 @@
+"""The vectorised engine's step without temporaries: buffers, folded weight updates, check.
+
+:class:`BufferedStep` is a part of :class:`~networks.engines.vector.VectorEngine`:
+
+* **Buffers.** The rule's update functions compute into arrays the engine hands out
+  (:class:`Neurons` ``.out``, ``agents.rule``'s "who may write where"): two per node
+  variable, swapped every step. After the first step the batched variables the rule
+  writes get their two slots in one arena, the ones the finiteness check reads first, so
+  that one reduction checks them all. (A temporary of a large array costs more than a
+  pass over it: freed and re-allocated memory is page-faulted in again.)
+* **Linear edge updates** (``Stage.edge_linear``): ``v ← (1 − decay) v + coef · hebb`` is
+  folded into the Hebbian product's GEMM (``beta = 1 − decay``, in place), or the
+  product is written once into the variable that *is* it and the others follow by
+  ``axpy``.
+* **The finiteness check** reads the variables written since the last check, except
+  those another written variable vouches for (``Rule.finite_implied``); on a non-finite
+  sum the culprit is sought by the search both engines share.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from agents.errors import ConfigError
+from agents.rule import Stage
+
+
+def writable(arrays: dict, name: str) -> np.ndarray:
+    """``arrays[name]``, replaced first by a writable copy if it is a lazy constant."""
+    arr = arrays[name]
+    if not arr.flags.writeable:
+        arrays[name] = arr = arr.copy()
+    return arr
+
+
+def square_sum_finite(value: np.ndarray) -> bool:
+    """Whether Σ value² is finite: False if any entry is NaN or ±inf (or on overflow)."""
+    flat = value.reshape(-1)
+    return math.isfinite(np.dot(flat, flat))
+
+
+class Neurons:
+    """What the rule's update functions see of all active neurons (``agents.rule.Neurons``).
+
+    ``out(name, like)`` hands out the engine's spare array of node variable ``name``
+    (its new value is meant to go there; the engine swaps it with the current one) or a
+    scratch array kept per name: no allocation per step.
+    """
+
+    def __init__(self, act, is_output, outputs, width, dtype):
+        n = len(is_output)
+        self.act, self.is_output, self.outputs = act, is_output, outputs
+        self.is_input = np.zeros_like(is_output)
+        self.target = np.zeros((n, width), dtype=dtype)
+        self.has_target = np.zeros((n, 1), dtype=bool)
+        self.t, self.batch = 0, width
+        self.spare: dict[str, np.ndarray] = {}
+
+    def out(self, name: str, like: np.ndarray) -> np.ndarray:
+        """The spare array of node variable ``name``, or the scratch array ``name``."""
+        buf = self.spare.get(name)
+        if buf is None or buf.shape != like.shape or buf.dtype != like.dtype:
+            buf = self.spare[name] = np.empty(like.shape, like.dtype)
+        return buf
+
+
+def gemm_into(gemm, coef, post, pre, beta, view) -> None:
+    """``view ← coef · post @ preᵀ + beta · view`` in place by one BLAS call.
+
+    ``view`` (n_post, n_pre), ``post`` (n_post, B) and ``pre`` (n_pre, B) are C-contiguous,
+    so their transposes are Fortran-contiguous and BLAS reads and writes them directly.
+    """
+    c = view.T
+    out = gemm(coef, pre.T, post.T, beta=beta, c=c, trans_a=1, overwrite_c=1)
+    if out is not c and not np.shares_memory(out, view):  # never: a copy would be lost
+        view[...] = out.T
+
+
+class BufferedStep:
+    """The buffer, linear-update and finiteness-check methods of the vectorised engine.
+
+    Expects the engine's ``_nodes``, ``_edges``, ``_neurons`` (a :class:`Neurons`),
+    ``_retired``, ``_written_nodes``/``_written_edges`` (written by the rule since the
+    last check), ``_dirty_nodes``/``_dirty_edges`` (written from outside), ``_blas``,
+    ``_all_dense``, ``blocks``, ``n_in``, ``rule``, ``params``.
+    """
+
+    def _recycle(self) -> None:
+        """End of step: the arrays the rule replaced become the spares of the next step.
+
+        After the first step, the batched node variables the rule writes get two slots
+        each in one arena (checked ones first), so that the finiteness check reads them
+        with one reduction: the next value goes to the slot the current one is not in.
+        """
+        spare, nodes, slots = self._neurons.spare, self._nodes, self._slots
+        if slots is None:
+            self._build_arena()
+            slots = self._slots
+        for name, old in self._retired.items():
+            if name in slots:
+                s0, s1 = slots[name]
+                spare[name] = s1 if nodes[name] is s0 else s0
+            elif old.flags.writeable:   # (not a read-only initial constant)
+                spare.setdefault(name, old)
+        self._retired.clear()
+
+    def _build_arena(self) -> None:
+        written = frozenset(self._written_nodes | self._written_edges)
+        checked = self._to_check(written)[0]
+        width = self.n_batch
+        shape = self._nodes[self.rule.output_var].shape
+        names = [n for n in self.node_var_names if n in self._written_nodes
+                 and self._nodes[n].shape == shape and width > 1]
+        names.sort(key=lambda n: n not in checked)  # stable: declaration order kept
+        arena = np.empty((2, len(names), *shape), dtype=self.dtype)
+        self._arena, self._arena_index = arena, {n: k for k, n in enumerate(names)}
+        self._slots = {n: (arena[0, k], arena[1, k]) for k, n in enumerate(names)}
+
+    def _linear(self, stage: Stage):
+        """The stage's linear edge update for the current params, compiled.
+
+        None when the update is not linear, else ``(groups, variables written)``, a group
+        per product ``(post var, channel, fold, carrier, [(var, coef, decay)])`` (see
+        :meth:`_edge_linear`).
+        """
+        if stage.edge_linear is None:
+            return None
+        if self._linear_for is None or self._linear_for[0] is not self.params:
+            self._linear_for = (self.params, {})
+        cache, key = self._linear_for[1], id(stage)
+        if key not in cache:
+            linear = stage.edge_linear(self.params, self.n_batch)
+            if linear is not None:
+                by_hebb: dict[str, list] = {}
+                for name, (h, coef, decay) in linear.items():
+                    if name not in self._edges:
+                        raise ConfigError(f"rule {self.rule.name!r} updated undeclared "
+                                          f"edge variable {name!r}")
+                    by_hebb.setdefault(h, []).append((name, float(coef), float(decay)))
+                groups = []
+                for h, targets in by_hebb.items():
+                    carrier = next((name for name, coef, decay in targets
+                                    if coef == 1.0 and decay == 1.0), None)
+                    fold = self._all_dense and carrier is None and len(targets) == 1
+                    groups.append((*stage.hebb[h], fold, carrier,
+                                   [t for t in targets if t[0] != carrier]))
+                linear = (groups, tuple(linear))
+            cache[key] = linear
+        return cache[key]
+
+    def _edge_linear(self, stage: Stage, linear, sent) -> None:
+        """``v ← (1 − decay) v + coef · hebb`` in place (``agents.rule.apply_linear``).
+
+        Per Hebbian product: a variable that *is* the product (coef 1, decay 1) receives
+        it from the GEMMs; with no such variable and a single target on a network of dense
+        blocks, the update is folded into the GEMMs (``beta = 1 − decay``); otherwise the
+        product is made once and the variables follow by ``axpy``.
+        """
+        edges, axpy, scal = self._edges, self._blas["axpy"], self._blas["scal"]
+        groups, names = linear
+        for post, chan, fold, carrier, targets in groups:
+            post, pre = self._nodes[post], sent[chan]
+            if fold:
+                name, coef, decay = targets[0]
+                self._dense_hebb(post, pre, writable(edges, name), coef, 1.0 - decay)
+                continue
+            if carrier is not None and self._all_dense:
+                product = self._dense_hebb(post, pre, writable(edges, carrier), 1.0, 0.0)
+            else:
+                product = self._hebb(post, pre)
+                if carrier is not None:
+                    edges[carrier] = product
+            for name, coef, decay in targets:
+                arr = writable(edges, name)
+                if decay != 0.0:
+                    scal(1.0 - decay, arr)
+                axpy(product, arr, a=coef)
+        self._written_edges.update(names)
+
+    def _dense_hebb(self, post, sent, out, coef: float, beta: float) -> np.ndarray:
+        """``out ← coef · Σ_κ post_iκ m_jκ + beta · out`` per edge, all blocks dense."""
+        n_in = self.n_in
+        gemm = self._blas["gemm"]
+        for blk in self.blocks:
+            (t0, t1), (s0, s1) = blk.tgt_range, blk.src_range
+            view = out[blk.start:blk.stop].reshape(t1 - t0, s1 - s0)
+            gemm_into(gemm, coef, post[t0 - n_in:t1 - n_in], sent(blk.delay)[s0:s1], beta,
+                       view)
+        return out
+
+    def _finite_plan(self) -> None:
+        """Prepare the finiteness check: which written variable vouches for which."""
+        self._checked_for: dict = {}
+        implied = self.rule.finite_implied
+
+        def vouched(name, written, seen=()):
+            """Whether a non-finite ``name`` cannot go unseen by the checked variables."""
+            if name not in implied:
+                return False
+            witness = implied[name]
+            if witness is None:
+                return True
+            if witness not in written or witness in seen:
+                return False
+            return witness not in implied or vouched(witness, written, (*seen, name))
+
+        self._vouched = vouched
+
+    def _to_check(self, written: frozenset) -> tuple[list, list]:
+        """Node and edge variables to check after a step writing ``written`` (cached)."""
+        plan = self._checked_for.get(written)
+        if plan is None:
+            keep = {name for name in written if not self._vouched(name, written)}
+            plan = self._checked_for[written] = (
+                [n for n in self.node_var_names if n in keep],
+                [n for n in self.edge_var_names if n in keep], None)
+        return plan
+
+    def _arena_plan(self, written: frozenset, check_nodes: list):
+        """(first arena var, slice of arena rows, the other checked node vars) or None."""
+        key = ("arena", written)
+        if key not in self._checked_for:
+            index = getattr(self, "_arena_index", {})
+            mine = sorted(index[n] for n in check_nodes if n in index)
+            plan = None
+            if len(mine) > 1 and mine == list(range(mine[0], mine[-1] + 1)):
+                inside = [n for n in check_nodes if n in index]
+                plan = (inside, slice(mine[0], mine[-1] + 1),
+                        [n for n in check_nodes if n not in index])
+            self._checked_for[key] = plan
+        return self._checked_for[key]
+
+    def _nodes_finite(self, written: frozenset, check_nodes: list) -> bool:
+        nodes = self._nodes
+        plan = self._arena_plan(written, check_nodes) if self._slots else None
+        if plan is not None:
+            inside, rows, rest = plan
+            first = nodes[inside[0]]
+            s0, s1 = self._slots[inside[0]]
+            parity = 0 if first is s0 else 1 if first is s1 else None
+            if parity is not None and all(nodes[n] is self._slots[n][parity]
+                                          for n in inside):
+                return square_sum_finite(self._arena[parity, rows]) and \
+                    all(square_sum_finite(nodes[n]) for n in rest)
+        return all(square_sum_finite(nodes[n]) for n in check_nodes)
+
+    def _check_finite(self) -> None:
+        # one reduction per variable written since the last check — the sum of squares
+        # (a BLAS dot, twice as fast as a sum): a NaN or inf anywhere makes it non-finite.
+        # Of the variables the rule wrote, those another written variable vouches for
+        # (Rule.finite_implied) are skipped; what was written from outside is always
+        # checked. Only on a non-finite sum (or one overflowing on finite values) is the
+        # culprit sought, by the same search as the agent engine's (same message)
+        nodes, edges = self._nodes, self._edges
+        written = frozenset(self._written_nodes | self._written_edges)
+        check_nodes, check_edges, _ = self._to_check(written)
+        ok = self._nodes_finite(written, check_nodes) and \
+            all(square_sum_finite(edges[n]) for n in check_edges)
+        if ok and self._dirty_nodes:
+            ok = all(square_sum_finite(nodes[n]) for n in self._dirty_nodes)
+        if ok and self._dirty_edges:
+            ok = all(square_sum_finite(edges[n]) for n in self._dirty_edges)
+        if not ok:
+            super()._check_finite()   # raises naming the step, neuron/edge and variable
+        self._written_nodes.clear()
+        self._written_edges.clear()
+        self._dirty_nodes.clear()
+        self._dirty_edges.clear()
