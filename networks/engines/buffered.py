@@ -82,7 +82,7 @@ class BufferedStep:
     """The buffer, linear-update and finiteness-check methods of the vectorised engine.
 
     Expects the engine's ``_nodes``, ``_edges``, ``_neurons`` (a :class:`Neurons`),
-    ``_retired``, ``_written_nodes``/``_written_edges`` (written by the rule since the
+    ``_retired``, ``_written`` (node and edge variables written by the rule since the
     last check), ``_dirty_nodes``/``_dirty_edges`` (written from outside), ``_blas``,
     ``_all_dense``, ``blocks``, ``n_in``, ``rule``, ``params``.
     """
@@ -90,9 +90,9 @@ class BufferedStep:
     def _recycle(self) -> None:
         """End of step: the arrays the rule replaced become the spares of the next step.
 
-        After the first step, the batched node variables the rule writes get two slots
-        each in one arena (checked ones first), so that the finiteness check reads them
-        with one reduction: the next value goes to the slot the current one is not in.
+        After the first step, the node variables the rule writes get two slots each in
+        one arena (checked ones first), so that the finiteness check reads them with one
+        reduction: the next value goes to the slot the current one is not in.
         """
         spare, nodes, slots = self._neurons.spare, self._nodes, self._slots
         if slots is None:
@@ -107,16 +107,25 @@ class BufferedStep:
         self._retired.clear()
 
     def _build_arena(self) -> None:
-        written = frozenset(self._written_nodes | self._written_edges)
+        """Two flat slots per node variable the rule wrote in the first step.
+
+        The variables the finiteness check reads come first (in declaration order), so
+        they are contiguous.
+        """
+        written = frozenset(self._written)
         checked = self._to_check(written)[0]
-        width = self.n_batch
-        shape = self._nodes[self.rule.output_var].shape
-        names = [n for n in self.node_var_names if n in self._written_nodes
-                 and self._nodes[n].shape == shape and width > 1]
+        names = [n for n in self.node_var_names if n in self._written]
         names.sort(key=lambda n: n not in checked)  # stable: declaration order kept
-        arena = np.empty((2, len(names), *shape), dtype=self.dtype)
-        self._arena, self._arena_index = arena, {n: k for k, n in enumerate(names)}
-        self._slots = {n: (arena[0, k], arena[1, k]) for k, n in enumerate(names)}
+        shapes = [self._nodes[n].shape for n in names]
+        sizes = [math.prod(shape) for shape in shapes]
+        arena = np.empty((2, sum(sizes)), dtype=self.dtype)
+        self._arena, self._slots, self._arena_span = arena, {}, {}
+        offset = 0
+        for name, shape, size in zip(names, shapes, sizes, strict=True):
+            self._slots[name] = tuple(arena[p, offset:offset + size].reshape(shape)
+                                      for p in (0, 1))
+            self._arena_span[name] = (offset, offset + size)
+            offset += size
 
     def _linear(self, stage: Stage):
         """The stage's linear edge update for the current params, compiled.
@@ -177,7 +186,7 @@ class BufferedStep:
                 if decay != 0.0:
                     scal(1.0 - decay, arr)
                 axpy(product, arr, a=coef)
-        self._written_edges.update(names)
+        self._written.update(names)
 
     def _dense_hebb(self, post, sent, out, coef: float, beta: float) -> np.ndarray:
         """``out ← coef · Σ_κ post_iκ m_jκ + beta · out`` per edge, all blocks dense."""
@@ -208,63 +217,69 @@ class BufferedStep:
 
         self._vouched = vouched
 
-    def _to_check(self, written: frozenset) -> tuple[list, list]:
-        """Node and edge variables to check after a step writing ``written`` (cached)."""
+    def _to_check(self, written: frozenset) -> tuple:
+        """What to check after a step writing ``written`` (cached once the arena exists).
+
+        Returns ``(node vars, edge vars, arena part)``; the arena part ``(vars, start,
+        stop, other node vars)`` says which checked node variables one reduction over
+        ``arena[parity, start:stop]`` covers (None when they are not contiguous in it).
+        """
         plan = self._checked_for.get(written)
         if plan is None:
             keep = {name for name in written if not self._vouched(name, written)}
-            plan = self._checked_for[written] = (
-                [n for n in self.node_var_names if n in keep],
-                [n for n in self.edge_var_names if n in keep], None)
+            nodes = [n for n in self.node_var_names if n in keep]
+            inside = sorted((n for n in nodes if n in (self._slots or {})),
+                            key=lambda n: self._arena_span[n])
+            spans = [self._arena_span[n] for n in inside]
+            part = None
+            if len(inside) > 1 and all(a[1] == b[0] for a, b in
+                                       zip(spans[:-1], spans[1:], strict=True)):
+                part = (inside, spans[0][0], spans[-1][1],
+                        [n for n in nodes if n not in inside])
+            plan = (nodes, [n for n in self.edge_var_names if n in keep], part)
+            if self._slots is not None:  # (before the arena exists: no caching)
+                self._checked_for[written] = plan
         return plan
 
-    def _arena_plan(self, written: frozenset, check_nodes: list):
-        """(first arena var, slice of arena rows, the other checked node vars) or None."""
-        key = ("arena", written)
-        if key not in self._checked_for:
-            index = getattr(self, "_arena_index", {})
-            mine = sorted(index[n] for n in check_nodes if n in index)
-            plan = None
-            if len(mine) > 1 and mine == list(range(mine[0], mine[-1] + 1)):
-                inside = [n for n in check_nodes if n in index]
-                plan = (inside, slice(mine[0], mine[-1] + 1),
-                        [n for n in check_nodes if n not in index])
-            self._checked_for[key] = plan
-        return self._checked_for[key]
-
-    def _nodes_finite(self, written: frozenset, check_nodes: list) -> bool:
+    def _nodes_finite(self, check_nodes: list, part) -> bool:
         nodes = self._nodes
-        plan = self._arena_plan(written, check_nodes) if self._slots else None
-        if plan is not None:
-            inside, rows, rest = plan
+        if part is not None:
+            inside, start, stop, rest = part
+            slots = self._slots
+            s0, s1 = slots[inside[0]]
             first = nodes[inside[0]]
-            s0, s1 = self._slots[inside[0]]
             parity = 0 if first is s0 else 1 if first is s1 else None
-            if parity is not None and all(nodes[n] is self._slots[n][parity]
-                                          for n in inside):
-                return square_sum_finite(self._arena[parity, rows]) and \
-                    all(square_sum_finite(nodes[n]) for n in rest)
-        return all(square_sum_finite(nodes[n]) for n in check_nodes)
+            if parity is not None:
+                for n in inside:
+                    if nodes[n] is not slots[n][parity]:
+                        break
+                else:  # all in one arena row: one reduction
+                    if not square_sum_finite(self._arena[parity, start:stop]):
+                        return False
+                    check_nodes = rest
+        for n in check_nodes:
+            if not square_sum_finite(nodes[n]):
+                return False
+        return True
 
     def _check_finite(self) -> None:
-        # one reduction per variable written since the last check — the sum of squares
-        # (a BLAS dot, twice as fast as a sum): a NaN or inf anywhere makes it non-finite.
+        # a reduction over the variables written since the last check — the sum of
+        # squares (a BLAS dot, twice as fast as a sum): a NaN or inf anywhere makes it
+        # non-finite; one for the node variables in the arena, one per other variable.
         # Of the variables the rule wrote, those another written variable vouches for
         # (Rule.finite_implied) are skipped; what was written from outside is always
         # checked. Only on a non-finite sum (or one overflowing on finite values) is the
         # culprit sought, by the same search as the agent engine's (same message)
         nodes, edges = self._nodes, self._edges
-        written = frozenset(self._written_nodes | self._written_edges)
-        check_nodes, check_edges, _ = self._to_check(written)
-        ok = self._nodes_finite(written, check_nodes) and \
-            all(square_sum_finite(edges[n]) for n in check_edges)
-        if ok and self._dirty_nodes:
-            ok = all(square_sum_finite(nodes[n]) for n in self._dirty_nodes)
-        if ok and self._dirty_edges:
-            ok = all(square_sum_finite(edges[n]) for n in self._dirty_edges)
+        check_nodes, check_edges, part = self._to_check(frozenset(self._written))
+        ok = self._nodes_finite(check_nodes, part)
+        for n in check_edges:
+            ok = ok and square_sum_finite(edges[n])
+        if ok and (self._dirty_nodes or self._dirty_edges):
+            ok = all(square_sum_finite(nodes[n]) for n in self._dirty_nodes) and \
+                all(square_sum_finite(edges[n]) for n in self._dirty_edges)
         if not ok:
             super()._check_finite()   # raises naming the step, neuron/edge and variable
-        self._written_nodes.clear()
-        self._written_edges.clear()
+        self._written.clear()
         self._dirty_nodes.clear()
         self._dirty_edges.clear()

@@ -96,8 +96,7 @@ class VectorEngine(BufferedStep, EngineBase):
             for var in rule.all_edge_vars}
         # variables written since the last finiteness check (only they can have become
         # non-finite): by the rule, and from outside (all of them at first)
-        self._written_nodes: set[str] = set()
-        self._written_edges: set[str] = set()
+        self._written: set[str] = set()
         self._dirty_nodes = set(self._nodes)
         self._dirty_edges = set(self._edges)
         self.depth = net.max_delay
@@ -282,7 +281,7 @@ class VectorEngine(BufferedStep, EngineBase):
         sent.update({ch.name: self._sent(ch) for ch in stage.channels})
         inbox = {ch.name: self._aggregate(ch, sent[ch.name]) for ch in stage.channels}
         new = stage.node_update(nodes, inbox, nrn, self.params)
-        spare, retired, written = nrn.spare, self._retired, self._written_nodes
+        spare, retired, written = nrn.spare, self._retired, self._written
         for name, value in new.items():
             old = nodes.get(name)
             if old is None:
@@ -311,7 +310,7 @@ class VectorEngine(BufferedStep, EngineBase):
                     raise ConfigError(f"rule {self.rule.name!r} updated undeclared edge "
                                       f"variable {name!r}")
                 self._edges[name] = np.asarray(value, dtype=self.dtype)
-                self._written_edges.add(name)
+                self._written.add(name)
 
     # ----------------------------------------------------------------- state access
     def _get_node(self, name):
