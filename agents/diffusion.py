@@ -82,7 +82,7 @@ def diffusion_node_update(state, inbox, nrn, p):
     back = np.add(e, inbox["back"], out=inbox["back"])
     delta = nrn.act.df(a, x, out=nrn.out("delta", x))
     delta *= back
-    db = delta.sum(axis=1, keepdims=True)
+    db = np.add.reduce(delta, axis=1, keepdims=True)
     new = {"a": a, "x": x, "e": e, "delta": delta, "db_sum": state["db_sum"] + db}
     if p.eta:
         scale = p.eta / nrn.batch if p.average else p.eta

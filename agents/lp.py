@@ -211,12 +211,14 @@ def _update_part(state, G, g, s, back, nrn, p: LPParams) -> dict:
                                           p.eta_lam, *k)
         out |= {"x": x_new, "lam": lam_new, "mx": mx, "vx": vx, "ml": ml, "vl": vl}
     scale = nrn.batch if p.reduce == "mean" else 1.0
-    db = -s.sum(axis=1, keepdims=True) / scale
-    b_new, mb, vb = optim.step(p.optimizer, state["bias"], db, state["mb"], state["vb"],
-                               nrn.t, p.eta_w, p.beta1, p.beta2, p.adam_eps)
-    out["bias"] = b_new
-    if p.optimizer == "adam":
-        out |= {"mb": mb, "vb": vb}
+    total = np.add.reduce(s, axis=1, keepdims=True)   # Σ_κ s: ∂L/∂b = −Σ_κ s (/B)
+    if p.optimizer == "sgd":   # b − η_w (−Σ s / B) = b + (η_w / B) Σ s
+        total *= p.eta_w / scale
+        out["bias"] = np.add(state["bias"], total, out=total)
+        return out
+    b_new, mb, vb = optim.adam_step(state["bias"], -total / scale, state["mb"], state["vb"],
+                                    nrn.t, p.eta_w, p.beta1, p.beta2, p.adam_eps)
+    out |= {"bias": b_new, "mb": mb, "vb": vb}
     return out
 
 
