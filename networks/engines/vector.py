@@ -106,6 +106,8 @@ class VectorEngine(BufferedStep, EngineBase):
             for name in rule.delayed_sources
         }
         del initial
+        # per delayed source: how many ring slots hold its current head (all, at first)
+        self._head_fresh = dict.fromkeys(self._buffers, self.depth)
         self._plans: dict = {}
         self._csr, self._small = {}, {}
         for k, blk in enumerate(self.blocks):
@@ -270,9 +272,13 @@ class VectorEngine(BufferedStep, EngineBase):
             self._round(stage)
         self._step_sent = {}  # drop this step's messages (and any (N, B) copies) now
         self._recycle()
-        pos = self.t % self.depth
+        pos, fresh = self.t % self.depth, self._head_fresh
         for name, buf in self._buffers.items():
-            buf[pos, :self.n_in] = self._head[name]
+            # a clamped head other than the input changes only from outside: once every
+            # slot holds it, it is not copied again
+            if name == self.rule.output_var or fresh[name] < self.depth:
+                buf[pos, :self.n_in] = self._head[name]
+                fresh[name] += 1
             buf[pos, self.n_in:] = self._nodes[name]
 
     def _round(self, stage: Stage) -> None:
@@ -321,6 +327,8 @@ class VectorEngine(BufferedStep, EngineBase):
         self._head[name] = internal[:self.n_in].copy()
         self._nodes[name] = internal[self.n_in:].copy()
         self._dirty_nodes.add(name)
+        if name in self._head_fresh:
+            self._head_fresh[name] = 0
 
     def _get_edge(self, name):
         return self._edges[name][self._inverse_order]
@@ -341,6 +349,7 @@ class VectorEngine(BufferedStep, EngineBase):
             writable(self._edges, name)[mine] += noise(len(mine))
         self._dirty_nodes.update(self._nodes)
         self._dirty_edges.update(self._edges)
+        self._head_fresh = dict.fromkeys(self._buffers, 0)
 
     def fill_history(self, name: str | None = None) -> None:
         """Set the delay buffers of ``name`` (default: all) to the variable's current value."""
@@ -348,3 +357,4 @@ class VectorEngine(BufferedStep, EngineBase):
             if name is None or var == name:
                 buf[:, :self.n_in] = self._head[var]
                 buf[:, self.n_in:] = self._nodes[var]
+                self._head_fresh[var] = self.depth

@@ -122,3 +122,24 @@ def test_node_variables_live_in_two_arrays_each(rule):
             seen.setdefault(name, set()).add(arr.__array_interface__["data"][0])
     written = [n for n in ("x", "a") if n in eng._nodes]
     assert written and all(len(seen[n]) == 2 for n in written), seen
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_a_clamped_head_set_from_outside_reaches_the_delay_buffers(seed):
+    """Input neurons' delayed variables other than the input are copied into the ring
+    buffer only until every slot holds them; a value set later must still be sent."""
+    from tests.contract.harness import family_net
+    from tests.contract.probe_rule import PROBE
+
+    net = family_net("delays", seed)
+    rng = np.random.default_rng(seed)
+    u = rng.normal(size=(len(net.input_idx), 2))
+    engines = [make_engine(kind, net, PROBE, batch=2, rng=seed) for kind in ("agent", "vector")]
+    z = rng.normal(size=(net.n_nodes, 2))
+    for eng in engines:
+        eng.run(u, steps=4)
+        eng.set_state("z", z)
+        eng.run(u, steps=5)
+    for name in ("z", "x", "weight", "trace"):
+        np.testing.assert_allclose(engines[0].state(name), engines[1].state(name),
+                                   rtol=1e-10, atol=1e-12)
