@@ -17,27 +17,60 @@ import numpy as np
 from agents.errors import GraphError
 
 
-def _sigmoid(a):
-    # 0.5 (1 + tanh(a/2)) never overflows, unlike 1 / (1 + exp(-a)).
-    return 0.5 * (1.0 + np.tanh(0.5 * a))
+def _sigmoid(a, out=None):
+    # 0.5 (1 + tanh(a/2)) never overflows, unlike 1 / (1 + exp(-a)); four passes and no
+    # temporary (a temporary of a large array costs more than a pass: page faults)
+    out = np.multiply(a, 0.5, out=out)
+    np.tanh(out, out=out)
+    out += 1.0
+    out *= 0.5
+    return out
+
+
+def _dsigmoid(a, x, out=None):
+    out = np.subtract(1.0, x, out=out)
+    out *= x
+    return out
+
+
+def _dtanh(a, x, out=None):
+    out = np.multiply(x, x, out=out)
+    return np.subtract(1.0, out, out=out)
+
+
+def _drelu(a, x, out=None):
+    if out is None:
+        return (a > 0).astype(np.result_type(a))
+    return np.greater(a, 0.0, out=out)
+
+
+def _didentity(a, x, out=None):
+    if out is None:
+        return np.ones_like(a)
+    out.fill(1.0)
+    return out
 
 
 @dataclass(frozen=True)
 class Activation:
-    """One activation function σ with its derivative σ'(a) given ``x = σ(a)``."""
+    """One activation function σ with its derivative σ'(a) given ``x = σ(a)``.
+
+    ``f(a, out=None)`` and ``df(a, x, out=None)`` write into ``out`` when it is given (an
+    array of ``a``'s shape; it may be ``a`` itself for ``f``, ``a`` or ``x`` for ``df``)
+    and return it; otherwise they return a new array.
+    """
 
     name: str
-    f: Callable[[np.ndarray], np.ndarray]
-    df: Callable[[np.ndarray, np.ndarray], np.ndarray]
+    f: Callable[..., np.ndarray]
+    df: Callable[..., np.ndarray]
 
 
 ACTIVATIONS: dict[str, Activation] = {
-    "tanh": Activation("tanh", np.tanh, lambda a, x: 1.0 - x * x),
-    "sigmoid": Activation("sigmoid", _sigmoid, lambda a, x: x * (1.0 - x)),
-    "relu": Activation(
-        "relu", lambda a: np.maximum(a, 0.0), lambda a, x: (a > 0).astype(np.result_type(a))
-    ),
-    "identity": Activation("identity", lambda a: 1.0 * a, lambda a, x: np.ones_like(a)),
+    "tanh": Activation("tanh", lambda a, out=None: np.tanh(a, out=out), _dtanh),
+    "sigmoid": Activation("sigmoid", _sigmoid, _dsigmoid),
+    "relu": Activation("relu", lambda a, out=None: np.maximum(a, 0.0, out=out), _drelu),
+    "identity": Activation("identity", lambda a, out=None: np.multiply(a, 1.0, out=out),
+                           _didentity),
 }
 
 
@@ -87,20 +120,28 @@ class ActivationMap:
         """The single activation if every neuron uses the same one, else None."""
         return self.groups[0][1] if len(self.groups) == 1 else None
 
-    def f(self, a: np.ndarray) -> np.ndarray:
-        """σ(a) for ``a`` of shape (N, ...)."""
+    def f(self, a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """σ(a) for ``a`` of shape (N, ...), into ``out`` if given (which may be ``a``)."""
         if (act := self.uniform) is not None:
-            return act.f(a)
-        out = np.empty_like(a)
-        for idx, act in self.groups:
-            out[idx] = act.f(a[idx])
+            return act.f(a, out=out)
+        if out is None:
+            out = np.empty_like(a)
+        for idx, act in self.groups:  # an index array reads a copy: ``out`` may be ``a``
+            if isinstance(idx, slice):
+                act.f(a[idx], out=out[idx])
+            else:
+                out[idx] = act.f(a[idx])
         return out
 
-    def df(self, a: np.ndarray, x: np.ndarray) -> np.ndarray:
-        """σ'(a) for ``a`` and ``x = σ(a)`` of shape (N, ...)."""
+    def df(self, a: np.ndarray, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """σ'(a) for ``a`` and ``x = σ(a)`` of shape (N, ...), into ``out`` if given."""
         if (act := self.uniform) is not None:
-            return act.df(a, x)
-        out = np.empty_like(a)
+            return act.df(a, x, out=out)
+        if out is None:
+            out = np.empty_like(a)
         for idx, act in self.groups:
-            out[idx] = act.df(a[idx], x[idx])
+            if isinstance(idx, slice):
+                act.df(a[idx], x[idx], out=out[idx])
+            else:
+                out[idx] = act.df(a[idx], x[idx])
         return out

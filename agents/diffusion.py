@@ -33,8 +33,8 @@ import networkx as nx
 import numpy as np
 
 from agents.errors import ConfigError, GraphError, LocalpropWarning
-from agents.losses import LOSSES, get_loss
-from agents.rule import Channel, Rule, Stage, StateVar
+from agents.losses import LOSSES, add_loss_grad
+from agents.rule import Channel, Rule, Stage, StateVar, apply_linear
 
 
 @dataclass(frozen=True)
@@ -70,17 +70,19 @@ class DiffusionParams:
 def diffusion_node_update(state, inbox, nrn, p):
     """Forward value, output error and backward signal of neuron(s); shapes (n, B).
 
-    ``inbox["net"] = Σ_j w_ij x_j(t − d_ij)``, ``inbox["back"] = Σ_h w_hi δ_h(t − d_hi)``.
+    ``inbox["net"] = Σ_j w_ij x_j(t − d_ij)``, ``inbox["back"] = Σ_h w_hi δ_h(t − d_hi)``
+    (the update's own arrays: ``back`` is overwritten). Input neurons run no update.
     """
-    a = inbox["net"] + state["bias"]
-    x = nrn.act.f(a)
-    e = np.zeros_like(x)
-    rows = nrn.is_output[:, 0]
-    if rows.any():
-        grad = get_loss(p.loss).grad(x[rows], nrn.target[rows])
-        e[rows] = np.where(nrn.has_target[rows], grad, 0.0)
-    delta = np.where(nrn.is_input, 0.0, nrn.act.df(a, x) * (e + inbox["back"]))
-    db = delta.sum(axis=1, keepdims=True)
+    net = inbox["net"]
+    a = np.add(net, state["bias"], out=nrn.out("a", net))
+    x = nrn.act.f(a, out=nrn.out("x", a))
+    e = nrn.out("e", x)
+    e.fill(0.0)
+    add_loss_grad(e, x, nrn, p.loss)
+    back = np.add(e, inbox["back"], out=inbox["back"])
+    delta = nrn.act.df(a, x, out=nrn.out("delta", x))
+    delta *= back
+    db = np.add.reduce(delta, axis=1, keepdims=True)
     new = {"a": a, "x": x, "e": e, "delta": delta, "db_sum": state["db_sum"] + db}
     if p.eta:
         scale = p.eta / nrn.batch if p.average else p.eta
@@ -88,14 +90,27 @@ def diffusion_node_update(state, inbox, nrn, p):
     return new
 
 
+def diffusion_edge_linear(p, batch: int) -> dict:
+    """The edge update, linear in the product ``dw`` (rule interface ``edge_linear``).
+
+    ``dw`` is the product, ``dw_sum`` accumulates it, ``w ← w − η dw (/B)``.
+    """
+    linear = {"dw": ("dw", 1.0, 1.0), "dw_sum": ("dw", 1.0, 0.0)}
+    if p.eta:
+        linear["weight"] = ("dw", -(p.eta / batch if p.average else p.eta), 0.0)
+    return linear
+
+
 def diffusion_edge_update(edge, hebb, nrn, p):
     """``dw = Σ_κ δ_i(t) x_j(t − d_ij)``; accumulate it; ``w ← w − η dw (/B)``; shape (k,)."""
-    dw = hebb["dw"]
-    new = {"dw": dw, "dw_sum": edge["dw_sum"] + dw}
-    if p.eta:
-        scale = p.eta / nrn.batch if p.average else p.eta
-        new["weight"] = edge["weight"] - scale * dw
-    return new
+    return apply_linear(edge, hebb, diffusion_edge_linear(p, nrn.batch))
+
+
+#: Variables an engine need not check for finiteness (``Rule.finite_implied``; IEEE
+#: arithmetic propagates NaN/inf through sums and products, 0 · inf is NaN): x = σ(a) is
+#: finite for finite a (every σ), so x non-finite ⇒ a non-finite; e ⇒ e + back ⇒ δ =
+#: σ'(a) (e + back) (σ' is finite or NaN); δ ⇒ Σ_κ δ ⇒ db_sum; dw ⇒ dw_sum = dw_sum + dw.
+FINITE_IMPLIED = {"x": "a", "e": "delta", "delta": "db_sum", "dw": "dw_sum"}
 
 
 DIFFUSION = Rule(
@@ -118,9 +133,11 @@ DIFFUSION = Rule(
             node_update=diffusion_node_update,
             edge_update=diffusion_edge_update,
             hebb={"dw": ("delta", "net")},
+            edge_linear=diffusion_edge_linear,
         ),
     ),
     params=DiffusionParams,
+    finite_implied=FINITE_IMPLIED,
 )
 
 

@@ -100,4 +100,5 @@ FEEDBACK_ALIGNMENT = Rule(
                         doc="B_hi: fixed random feedback weight of edge (i, h), owned by h")),
     stages=tuple(_with_feedback_channel(stage) for stage in DIFFUSION.stages),
     params=FAParams,
+    finite_implied=DIFFUSION.finite_implied,
 )

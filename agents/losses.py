@@ -47,3 +47,16 @@ def get_loss(name: str) -> Loss:
         return LOSSES[name]
     except (KeyError, TypeError):
         raise ConfigError(f"unknown loss {name!r}; choose one of {sorted(LOSSES)}") from None
+
+
+def add_loss_grad(dx, x, nrn, loss: str) -> None:
+    """``dx += ∂V(x, y)/∂x`` on the output rows that have a target, in place. (n, B)."""
+    rows = nrn.outputs  # a slice (or an index array) of the neurons' rows
+    if isinstance(rows, slice):
+        if rows.start == rows.stop:
+            return
+        grad = get_loss(loss).grad(x[rows], nrn.target[rows])
+        np.add(dx[rows], grad, out=dx[rows], where=nrn.has_target[rows])
+    elif len(rows):
+        grad = get_loss(loss).grad(x[rows], nrn.target[rows])
+        dx[rows] += np.where(nrn.has_target[rows], grad, 0.0)

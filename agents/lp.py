@@ -66,8 +66,8 @@ import numpy as np
 from agents import optim
 from agents.constraints import get_constraint
 from agents.errors import ConfigError
-from agents.losses import get_loss
-from agents.rule import Channel, Rule, Stage, StateVar
+from agents.losses import add_loss_grad, get_loss
+from agents.rule import Channel, Rule, Stage, StateVar, apply_linear
 
 REDUCTIONS = ("mean", "sum")
 
@@ -161,53 +161,82 @@ def reaction(c, lam, p: LPParams):
     return G, (lam + p.rho * G) * con.dg(c, p.eps)
 
 
-def _forward_part(state, x_in, nrn, p: LPParams) -> dict:
+def _reaction_into(c, lam, g, p: LPParams):
+    """:func:`reaction` with g written into ``g``; G is ``c`` itself for G = lin."""
+    if p.constraint == "lin":  # G = c, G' = 1: g = λ + ρ c (the same rounding)
+        np.multiply(c, p.rho, out=g)
+        g += lam
+        return c, g
+    G, value = reaction(c, lam, p)
+    np.copyto(g, value)
+    return G, g
+
+
+def _forward_part(state, x_in, nrn, p: LPParams):
     """a, c, G(c), g, s of the neuron(s) from the forward inbox and own x, λ. Shapes (n, B).
 
     Input neurons never run node updates (the engines clamp them), so no role masks.
+    ``x_in`` (the update's own) is overwritten.
     """
-    a = x_in + state["bias"]
-    sig = nrn.act.f(a)
-    c = state["x"] - sig
-    G, g = reaction(c, state["lam"], p)
-    return {"a": a, "c": c, "g": g, "s": g * nrn.act.df(a, sig), "_G": G}
+    a = np.add(x_in, state["bias"], out=nrn.out("a", x_in))
+    sig = nrn.act.f(a, out=x_in)
+    c = np.subtract(state["x"], sig, out=nrn.out("c", a))
+    G, g = _reaction_into(c, state["lam"], nrn.out("g", a), p)
+    s = nrn.act.df(a, sig, out=nrn.out("s", a))
+    s *= g
+    return a, c, G, g, s
 
 
 def _update_part(state, G, g, s, back, nrn, p: LPParams) -> dict:
-    """Descent on x and b, ascent on λ, from own G(c), g, s and the backward inbox."""
+    """Descent on x and b, ascent on λ, from own G(c), g, s and the backward inbox.
+
+    ``back`` (the update's own) is overwritten.
+    """
     x, lam = state["x"], state["lam"]
-    dx = g - back
+    dx = np.subtract(g, back, out=back)
     if p.alpha:
-        dx = dx + p.alpha * np.sign(x)
-    if nrn.is_output.any():
-        has_v = nrn.is_output & nrn.has_target
-        dx = dx + np.where(has_v, get_loss(p.loss).grad(x, nrn.target), 0.0)
-    age = state["age"] + 1.0
-    k = (p.beta1, p.beta2, p.adam_eps)
-    so = p.state_optimizer or "sgd"
-    x_new, mx, vx = optim.step(so, x, dx, state["mx"], state["vx"], age, p.eta_x, *k)
-    lam_new, ml, vl = optim.step(so, lam, -G, state["ml"], state["vl"], age, p.eta_lam, *k)
+        dx += p.alpha * np.sign(x)
+    add_loss_grad(dx, x, nrn, p.loss)
+    age = np.add(state["age"], 1.0, out=nrn.out("age", dx))
+    out = {"age": age}
+    if (p.state_optimizer or "sgd") == "sgd":  # θ − η ∇, no temporary
+        dx *= p.eta_x
+        out["x"] = np.subtract(x, dx, out=nrn.out("x", dx))
+        step = np.multiply(G, p.eta_lam, out=nrn.out("_lam_step", G))
+        out["lam"] = np.add(lam, step, out=nrn.out("lam", G))   # λ − η (−G)
+    else:
+        k = (p.beta1, p.beta2, p.adam_eps)
+        x_new, mx, vx = optim.adam_step(x, dx, state["mx"], state["vx"], age, p.eta_x, *k)
+        lam_new, ml, vl = optim.adam_step(lam, -G, state["ml"], state["vl"], age,
+                                          p.eta_lam, *k)
+        out |= {"x": x_new, "lam": lam_new, "mx": mx, "vx": vx, "ml": ml, "vl": vl}
     scale = nrn.batch if p.reduce == "mean" else 1.0
-    db = -s.sum(axis=1, keepdims=True) / scale
-    b_new, mb, vb = optim.step(p.optimizer, state["bias"], db, state["mb"], state["vb"],
-                               nrn.t, p.eta_w, *k)
-    out = {"x": x_new, "lam": lam_new, "bias": b_new, "age": age}
-    if so == "adam":
-        out |= {"mx": mx, "vx": vx, "ml": ml, "vl": vl}
-    if p.optimizer == "adam":
-        out |= {"mb": mb, "vb": vb}
+    total = np.add.reduce(s, axis=1, keepdims=True)   # Σ_κ s: ∂L/∂b = −Σ_κ s (/B)
+    if p.optimizer == "sgd":   # b − η_w (−Σ s / B) = b + (η_w / B) Σ s
+        total *= p.eta_w / scale
+        out["bias"] = np.add(state["bias"], total, out=total)
+        return out
+    b_new, mb, vb = optim.adam_step(state["bias"], -total / scale, state["mb"], state["vb"],
+                                    nrn.t, p.eta_w, p.beta1, p.beta2, p.adam_eps)
+    out |= {"bias": b_new, "mb": mb, "vb": vb}
     return out
+
+
+def _edge_linear(p: LPParams, batch: int):
+    """Plain SGD on w is linear in ``sx``: ``w ← (1 − η_w μ) w + (η_w / B_or_1) sx``."""
+    if p.optimizer != "sgd":
+        return None
+    scale = batch if p.reduce == "mean" else 1.0
+    return {"weight": ("sx", p.eta_w / scale, p.eta_w * p.mu)}
 
 
 def _edge_update(edge, hebb, nrn, p: LPParams) -> dict:
     """``w ← w − η_w (−Σ_κ s_i x_j / B_or_1 + μ w)`` with the chosen optimiser."""
+    linear = _edge_linear(p, nrn.batch)
+    if linear is not None:
+        return apply_linear(edge, hebb, linear)
     scale = nrn.batch if p.reduce == "mean" else 1.0
     w = edge["weight"]
-    if p.optimizer == "sgd":  # the same step, in two passes over the edges
-        step = (p.eta_w / scale) * hebb["sx"]
-        if p.mu:
-            step -= (p.eta_w * p.mu) * w
-        return {"weight": w + step}
     grad = -hebb["sx"] / scale + p.mu * w
     w, mw, vw = optim.step(p.optimizer, w, grad, edge["mw"], edge["vw"], nrn.t, p.eta_w,
                            p.beta1, p.beta2, p.adam_eps)
@@ -223,20 +252,21 @@ def _check_variant(p: LPParams, two_round: bool) -> None:
 
 def _one_round(state, inbox, nrn, p: LPParams) -> dict:
     _check_variant(p, False)
-    fw = _forward_part(state, inbox["x_in"], nrn, p)
-    G = fw.pop("_G")
-    return fw | _update_part(state, G, fw["g"], fw["s"], inbox["s_back"], nrn, p)
+    a, c, G, g, s = _forward_part(state, inbox["x_in"], nrn, p)
+    out = _update_part(state, G, g, s, inbox["s_back"], nrn, p)
+    out |= {"a": a, "c": c, "g": g, "s": s}
+    return out
 
 
 def _round1(state, inbox, nrn, p: LPParams) -> dict:
     _check_variant(p, True)
-    fw = _forward_part(state, inbox["x_in"], nrn, p)
-    del fw["_G"]
-    return fw
+    a, c, _, g, s = _forward_part(state, inbox["x_in"], nrn, p)
+    return {"a": a, "c": c, "g": g, "s": s}
 
 
 def _round2(state, inbox, nrn, p: LPParams) -> dict:
-    G = get_constraint(p.constraint).g(state["c"], p.eps)
+    c = state["c"]
+    G = c if p.constraint == "lin" else get_constraint(p.constraint).g(c, p.eps)
     return _update_part(state, G, state["g"], state["s"], inbox["s_back"], nrn, p)
 
 
@@ -259,6 +289,15 @@ EDGE_VARS = (
     StateVar("mw", batched=False, doc="Adam first moment of w"),
     StateVar("vw", batched=False, doc="Adam second moment of w"),
 )
+#: Variables an engine need not check for finiteness (see ``Rule.finite_implied``): in
+#: IEEE arithmetic a sum, product or difference with a NaN/inf operand is NaN/inf (inf −
+#: inf and 0 · inf are NaN), and σ' of a finite σ(a) is finite or NaN. So, in one step:
+#: c non-finite ⇒ G(c) non-finite (every G: max/abs/square propagate NaN) ⇒ λ ± η G(c),
+#: or its Adam moments and step, non-finite; g ⇒ dx = g − back + … ⇒ x − η dx (or its
+#: Adam step) non-finite; s = g σ' ⇒ Σ_κ s ⇒ b non-finite (SGD or Adam); mx ⇒ x (m̂ in
+#: the numerator); ml ⇒ λ; mb ⇒ b; age + 1 is finite for every finite age.
+FINITE_IMPLIED = {"c": "lam", "g": "x", "s": "bias", "mx": "x", "ml": "lam", "mb": "bias",
+                  "age": None}
 #: Per-example node variables (what a mini-batch trainer swaps in and out).
 EXAMPLE_VARS = tuple(v.name for v in NODE_VARS if v.batched)
 
@@ -269,9 +308,11 @@ LP = Rule(
     stages=(
         Stage(channels=(Channel("x_in", "x", "forward", delayed=False),
                         Channel("s_back", "s", "backward", delayed=False)),
-              node_update=_one_round, edge_update=_edge_update, hebb={"sx": ("s", "x_in")}),
+              node_update=_one_round, edge_update=_edge_update, hebb={"sx": ("s", "x_in")},
+              edge_linear=_edge_linear),
     ),
     params=LPParams,
+    finite_implied=FINITE_IMPLIED,
 )
 
 LP_TWO_ROUND = Rule(
@@ -282,9 +323,11 @@ LP_TWO_ROUND = Rule(
         Stage(channels=(Channel("x_in", "x", "forward", delayed=False),),
               node_update=_round1),
         Stage(channels=(Channel("s_back", "s", "backward", delayed=False),),
-              node_update=_round2, edge_update=_edge_update, hebb={"sx": ("s", "x_in")}),
+              node_update=_round2, edge_update=_edge_update, hebb={"sx": ("s", "x_in")},
+              edge_linear=_edge_linear),
     ),
     params=LPParams,
+    finite_implied=FINITE_IMPLIED,
 )
 
 

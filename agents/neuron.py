@@ -74,6 +74,7 @@ class NeuronAgent(mesa.Agent):
         self.is_input = np.array([[role_input]])
         self._clamped = bool(role_input)
         self.is_output = np.array([[role_output]])
+        self.outputs = slice(0, int(bool(role_output)))  # its rows that are outputs
         self.state = state
         self.in_edges = in_edges
         self.edge_state = edge_state
@@ -129,6 +130,11 @@ class NeuronAgent(mesa.Agent):
     def batch(self) -> int:
         """B, the number of examples processed in parallel."""
         return self.model.n_batch
+
+    @staticmethod
+    def out(name: str, like: np.ndarray) -> np.ndarray:
+        """A new array shaped like ``like`` for an update to write into (rule interface)."""
+        return np.empty_like(like)
 
     # ----------------------------------------------------------------- phase 1
     def send(self, stage_index: int) -> None:

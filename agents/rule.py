@@ -30,7 +30,29 @@ Update functions are written once with numpy broadcasting. Node arrays have the 
 axis first: shape ``(n, B)`` for a variable with an example axis and ``(n, 1)`` without,
 where the agent engine calls them with ``n = 1`` for one neuron and the vectorised engine
 with ``n = N``. Edge arrays have shape ``(k,)`` (one neuron's in-edges, or all edges).
-Functions return a dict of the variables they change (new arrays, never in-place).
+Functions return a dict of the variables they change.
+
+**Who may write where.** An update function never writes into the ``state`` or ``edge``
+arrays it is given (they are the engine's: another round of the step may still read
+them). It may write into the ``inbox`` and ``hebb`` arrays (fresh each call, the
+update's to use) and into arrays it gets from ``neurons.out(name, like)``: a writable
+array shaped like ``like`` whose content is undefined. For ``name`` a node variable, it
+is the place where that variable's new value is meant to go (the vectorised engine keeps
+two arrays per variable and swaps them: no allocation per step); any other name gives a
+scratch array private to that name, overwritten by the next call. Whatever array an
+update returns, the engine stores its values (copying them when it is not the variable's
+``out`` array), so returning a scratch or inbox array is safe.
+
+**Linear edge updates.** A stage whose edge update is, for some parameters, linear in
+its Hebbian products (``v ← (1 − decay) v + coef · hebb``, as for plain SGD) may say so
+with ``edge_linear``; the vectorised engine then folds the update into the product's
+matrix multiplication (no per-edge temporary), the agent engine runs ``edge_update``.
+Write ``edge_update`` with :func:`apply_linear` so that both compute the same formula.
+
+**Finiteness witnesses.** ``Rule.finite_implied`` lets an engine skip checking a
+variable written in a step when a non-finite value in it necessarily makes another
+variable written in the same step non-finite (or when its update can never produce a
+non-finite value from finite state); each entry is argued where the rule is defined.
 
 Glossary (symbols of docs/math/notation.md): ``x`` output x, ``a`` activation a, ``bias`` b,
 ``weight`` w, ``lam`` λ, ``delta`` δ, ``g`` reaction g, ``s`` = g σ'(a).
@@ -135,9 +157,35 @@ class Neurons(Protocol):
     t: int
     batch: int
 
+    def out(self, name: str, like: Array) -> Array:
+        """A writable array shaped like ``like`` (module doc: who may write where)."""
+
 
 NodeUpdate = Callable[[Mapping[str, Array], Mapping[str, Array], Neurons, Any], dict]
 EdgeUpdate = Callable[[Mapping[str, Array], Mapping[str, Array], Neurons, Any], dict]
+#: ``(params, batch) -> {edge var: (hebb name, coef, decay)}`` or None (not linear)
+EdgeLinear = Callable[[Any, int], Mapping[str, tuple[str, float, float]] | None]
+
+
+def apply_linear(edge: Mapping[str, Array], hebb: Mapping[str, Array],
+                 linear: Mapping[str, tuple[str, float, float]]) -> dict:
+    """The values of a linear edge update: ``v ← (1 − decay) v + coef · hebb[h]``.
+
+    ``decay = 1`` does not read the old value (so a non-finite old value is forgotten).
+    The vectorised engine computes the same formula with BLAS (``gemm``/``axpy``).
+
+    Args:
+        edge: the edge variables, shape (k,) each.
+        hebb: the Hebbian products, shape (k,) each.
+        linear: ``{edge var: (hebb name, coef, decay)}``.
+    """
+    out = {}
+    for name, (h, coef, decay) in linear.items():
+        value = coef * hebb[h]
+        if decay != 1.0:
+            value += edge[name] if decay == 0.0 else (1.0 - decay) * edge[name]
+        out[name] = value
+    return out
 
 
 @dataclass(frozen=True)
@@ -153,12 +201,17 @@ class Stage:
             ``edge_update``, ``hebb[name]_ij = Σ_κ post_var_iκ · m_jκ`` where ``m_j`` is
             what arrived from j on ``forward_channel`` this step (a forward channel of
             this stage or of an earlier stage of the same step).
+        edge_linear: ``(params, batch) -> {edge var: (hebb name, coef, decay)}`` when
+            ``edge_update`` is exactly :func:`apply_linear` of that mapping for these
+            parameters (it must then change no other variable), None otherwise
+            (module doc); None: never linear.
     """
 
     channels: tuple[Channel, ...]
     node_update: NodeUpdate
     edge_update: EdgeUpdate | None = None
     hebb: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    edge_linear: EdgeLinear | None = None
 
 
 @dataclass(frozen=True)
@@ -177,6 +230,11 @@ class Rule:
         stages: the rounds of one step, in order.
         output_var: the variable clamped to the input u on input neurons.
         params: dataclass type of the rule's parameters.
+        finite_implied: ``{var: witness}``: whenever a step's update writes a
+            non-finite value into ``var`` it also writes one into ``witness`` (node or
+            edge variable), or, with witness None, it never writes a non-finite value
+            into ``var`` when the state it reads is finite. An engine may then check
+            ``witness`` instead of ``var`` (module doc); each entry must be argued.
     """
 
     name: str
@@ -185,6 +243,7 @@ class Rule:
     stages: tuple[Stage, ...]
     output_var: str = "x"
     params: type = NoParams
+    finite_implied: Mapping[str, str | None] = field(default_factory=dict)
 
     def __post_init__(self):
         names = [v.name for v in self.node_vars]
@@ -225,6 +284,11 @@ class Rule:
                     )
         if self.output_var not in names:
             raise ConfigError(f"rule {self.name!r}: output_var {self.output_var!r} undeclared")
+        every = {v.name for v in self.all_node_vars} | set(edge_names)
+        for var, witness in self.finite_implied.items():
+            if var not in every or (witness is not None and witness not in every):
+                raise ConfigError(f"rule {self.name!r}: finite_implied entry {var!r} -> "
+                                  f"{witness!r} names an undeclared variable")
 
     @property
     def all_node_vars(self) -> tuple[StateVar, ...]:

@@ -7,6 +7,7 @@ when the engine was made with ``batch=None`` — and edge variables shape (E,).
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from typing import Any
@@ -147,6 +148,16 @@ class EngineBase(ABC):
 
         Node ids are looked up only for an error message (not on every step).
         """
+        if arr.__class__ is np.ndarray and arr.dtype == self.dtype and self.batch is not None \
+                and arr.shape == (rows, self.batch):
+            # the common case, in two calls: a copy (the engine never aliases user data)
+            # and one sum of squares that is finite unless a value is NaN/inf (or it
+            # overflows: then the full check below names the value)
+            copy = arr.copy()
+            flat = copy.reshape(-1)
+            if math.isfinite(np.dot(flat, flat)):
+                return copy
+
         def where(pos):
             if not pos or pos[0] >= len(idx):
                 return f" at index {list(pos)}"
@@ -203,7 +214,9 @@ class EngineBase(ABC):
         u, y = self._inputs(u), self._targets(y)
         self.t += 1
         if self.check_finite:  # overflow is detected below, named by step/neuron/variable
-            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            # (all="ignore": over, invalid, divide, and underflow, which numpy ignores by
+            # default anyway; the shorter form costs half as much per step)
+            with np.errstate(all="ignore"):
                 self._step_arrays(u, y, mask)
                 self._check_finite()  # (its sums may overflow: no warning)
         else:

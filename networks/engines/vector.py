@@ -10,22 +10,24 @@ weights are viewed as an (n_tgt, n_src) matrix, a sparse block's as the data of 
 matrix. Delayed channel sources keep a ring buffer of shape (D, N, B): after step t,
 ``buffer[t % D]`` holds the value at time t, so the value at time t − d is
 ``buffer[(t − d) % D]``. Public arrays are in canonical order; neurons stay inspectable
-by node id (:meth:`~networks.engines.base.EngineBase.neuron`).
+by node id (:meth:`~networks.engines.base.EngineBase.neuron`). A step allocates nothing
+large: the rule computes into buffers, weight updates linear in a Hebbian product are
+folded into its GEMM, and the finiteness check reads few arrays
+(:mod:`networks.engines.buffered`).
 """
 
 from __future__ import annotations
 
-import math
-from types import SimpleNamespace
-
 import numpy as np
 import scipy.sparse as sp
+from scipy.linalg import blas
 
 from agents.activations import ActivationMap
-from agents.errors import ConfigError, DivergenceError
+from agents.errors import ConfigError
 from agents.rule import Rule, Stage
 from networks.compile import plan_blocks
 from networks.engines.base import EngineBase
+from networks.engines.buffered import BufferedStep, Neurons, writable
 
 #: Rows × batch of the largest (E, B) gather the sparse Hebbian product makes at once.
 HEBB_CHUNK = 1 << 17
@@ -41,26 +43,6 @@ def _initial_rows(values: np.ndarray, idx: np.ndarray) -> np.ndarray:
     if not values.flags.writeable and values.size and not any(values.strides):
         return _constant(values.flat[0], (len(idx), *values.shape[1:]), values.dtype)
     return values[idx]
-
-
-def _writable(arrays: dict, name: str) -> np.ndarray:
-    """``arrays[name]``, replaced first by a writable copy if it is a lazy constant."""
-    arr = arrays[name]
-    if not arr.flags.writeable:
-        arrays[name] = arr = arr.copy()
-    return arr
-
-
-def _square_sum_finite(value: np.ndarray) -> bool:
-    """Whether Σ value² is finite: False if any entry is NaN or ±inf (or on overflow)."""
-    flat = value.reshape(-1)
-    return math.isfinite(np.dot(flat, flat))
-
-
-def _first_nonfinite(value: np.ndarray):
-    """Index of the first non-finite entry of ``value`` (None if all are finite)."""
-    bad = np.argwhere(~np.isfinite(value))
-    return None if len(bad) == 0 else tuple(bad[0])
 
 
 class _Rows:
@@ -82,7 +64,7 @@ class _Rows:
         return self._full[idx]
 
 
-class VectorEngine(EngineBase):
+class VectorEngine(BufferedStep, EngineBase):
     """Executes a rule on all neurons at once with numpy (see :class:`EngineBase`)."""
 
     kind = "vector"
@@ -113,7 +95,8 @@ class VectorEngine(EngineBase):
             var.name: _initial_rows(initial[var.name], self.block_order)
             for var in rule.all_edge_vars}
         # variables written since the last finiteness check (only they can have become
-        # non-finite): all of them at first
+        # non-finite): by the rule, and from outside (all of them at first)
+        self._written: set[str] = set()
         self._dirty_nodes = set(self._nodes)
         self._dirty_edges = set(self._edges)
         self.depth = net.max_delay
@@ -123,6 +106,8 @@ class VectorEngine(EngineBase):
             for name in rule.delayed_sources
         }
         del initial
+        # per delayed source: how many ring slots hold its current head (all, at first)
+        self._head_fresh = dict.fromkeys(self._buffers, self.depth)
         self._plans: dict = {}
         self._csr, self._small = {}, {}
         for k, blk in enumerate(self.blocks):
@@ -138,19 +123,24 @@ class VectorEngine(EngineBase):
                                   (blk.tgt - n_in, blk.src)), shape=(n - n_in, n))
                 m.sort_indices()
                 self._csr[k] = m
-        is_output = net.is_output[active][:, None]
-        self._neurons = SimpleNamespace(
-            act=ActivationMap([net.activation[k] for k in active]),
-            is_input=np.zeros_like(is_output), is_output=is_output,
-            target=np.zeros((n - n_in, width), dtype=self.dtype),
-            has_target=np.zeros((n - n_in, 1), dtype=bool),
-            t=0, batch=width,
-        )
         self._out_rows = self.position[net.output_idx] - n_in
-        if len(self._out_rows) and np.array_equal(
-                self._out_rows, np.arange(self._out_rows[0], self._out_rows[-1] + 1)):
+        if len(self._out_rows) == 0:
+            self._out_rows = slice(0, 0)
+        elif np.array_equal(self._out_rows,
+                            np.arange(self._out_rows[0], self._out_rows[-1] + 1)):
             self._out_rows = slice(int(self._out_rows[0]), int(self._out_rows[-1]) + 1)
+        self._neurons = Neurons(ActivationMap([net.activation[k] for k in active]),
+                                 net.is_output[active][:, None], self._out_rows, width,
+                                 self.dtype)
         self._last_mask = None
+        self._retired: dict[str, np.ndarray] = {}   # arrays replaced this step → spares
+        self._inbox: dict[str, np.ndarray] = {}     # one reused array per channel
+        self._all_dense = all(blk.kind == "dense" for blk in self.blocks)
+        self._blas = {name: blas.get_blas_funcs(name, dtype=self.dtype)
+                      for name in ("gemm", "axpy", "scal")}
+        self._linear_for = None  # (params, {stage index: linear plan}) of the last step
+        self._slots = None       # {var: its two arena slots}, set after the first step
+        self._finite_plan()
 
     # ----------------------------------------------------------------- aggregation
     def _sent(self, channel):
@@ -206,7 +196,7 @@ class VectorEngine(EngineBase):
         n_in, n = self.n_in, self.net.n_nodes
         forward = channel.direction == "forward"
         plan, zero_rows = self._plans.get("fwd" if forward else "bwd") or self._plan(forward)
-        out = np.empty_like(self._nodes[channel.source])
+        out = self._inbox_array(channel)
         if zero_rows is not None:
             out[zero_rows] = 0.0
         w = self._edges[channel.weight]
@@ -232,6 +222,17 @@ class VectorEngine(EngineBase):
                 out += m @ vals[0:n]
             else:
                 out += (m.T @ vals[n_in:n])[n_in:]
+        return out
+
+    def _inbox_array(self, channel) -> np.ndarray:
+        """The array a channel's inbox is aggregated into, reused from step to step.
+
+        The rule may overwrite it; the engine copies whatever it returns.
+        """
+        like = self._nodes[channel.source]
+        out = self._inbox.get(channel.name)
+        if out is None or out.shape != like.shape:
+            out = self._inbox[channel.name] = np.empty(like.shape, self.dtype)
         return out
 
     def _hebb(self, post: np.ndarray, sent) -> np.ndarray:
@@ -261,44 +262,61 @@ class VectorEngine(EngineBase):
         nrn.t = self.t
         if y is not None:
             nrn.target[self._out_rows] = y
-        if self._last_mask is None or not np.array_equal(self._last_mask, y_mask):
+        mask = y_mask.tobytes()
+        if mask != self._last_mask:
             nrn.has_target[self._out_rows, 0] = y_mask
-            self._last_mask = y_mask.copy()
+            self._last_mask = mask
         self._head[self.rule.output_var] = u
         self._step_sent = {}  # what each channel carried this step (hebb may use earlier rounds)
         for stage in self.rule.stages:
             self._round(stage)
         self._step_sent = {}  # drop this step's messages (and any (N, B) copies) now
-        pos = self.t % self.depth
+        self._recycle()
+        pos, fresh = self.t % self.depth, self._head_fresh
         for name, buf in self._buffers.items():
-            buf[pos, :self.n_in] = self._head[name]
+            # a clamped head other than the input changes only from outside: once every
+            # slot holds it, it is not copied again
+            if name == self.rule.output_var or fresh[name] < self.depth:
+                buf[pos, :self.n_in] = self._head[name]
+                fresh[name] += 1
             buf[pos, self.n_in:] = self._nodes[name]
 
     def _round(self, stage: Stage) -> None:
-        nodes = self._nodes
+        nodes, nrn = self._nodes, self._neurons
         sent = self._step_sent
         sent.update({ch.name: self._sent(ch) for ch in stage.channels})
         inbox = {ch.name: self._aggregate(ch, sent[ch.name]) for ch in stage.channels}
-        new = stage.node_update(nodes, inbox, self._neurons, self.params)
+        new = stage.node_update(nodes, inbox, nrn, self.params)
+        spare, retired, written = nrn.spare, self._retired, self._written
         for name, value in new.items():
             old = nodes.get(name)
             if old is None:
                 raise ConfigError(f"rule {self.rule.name!r} updated undeclared node "
                                   f"variable {name!r}")
-            value = np.asarray(value, dtype=self.dtype)
-            nodes[name] = value if value.shape == old.shape else \
-                np.broadcast_to(value, old.shape).copy()
-            self._dirty_nodes.add(name)
+            if value is not spare.get(name):
+                target = nrn.out(name, old)
+                np.copyto(target, value)
+                value = target
+            # the old array may still be read this step (messages sent, hebb): it becomes
+            # the spare only when the step is over
+            del spare[name]
+            retired.setdefault(name, old)
+            nodes[name] = value
+        written.update(new)
         if stage.edge_update is not None:
+            linear = self._linear(stage)
+            if linear is not None:
+                self._edge_linear(stage, linear, sent)
+                return
             hebb = {name: self._hebb(nodes[post], sent[chan])
                     for name, (post, chan) in stage.hebb.items()}
-            new_edges = stage.edge_update(self._edges, hebb, self._neurons, self.params)
+            new_edges = stage.edge_update(self._edges, hebb, nrn, self.params)
             for name, value in new_edges.items():
                 if name not in self._edges:
                     raise ConfigError(f"rule {self.rule.name!r} updated undeclared edge "
                                       f"variable {name!r}")
                 self._edges[name] = np.asarray(value, dtype=self.dtype)
-                self._dirty_edges.add(name)
+                self._written.add(name)
 
     # ----------------------------------------------------------------- state access
     def _get_node(self, name):
@@ -309,6 +327,8 @@ class VectorEngine(EngineBase):
         self._head[name] = internal[:self.n_in].copy()
         self._nodes[name] = internal[self.n_in:].copy()
         self._dirty_nodes.add(name)
+        if name in self._head_fresh:
+            self._head_fresh[name] = 0
 
     def _get_edge(self, name):
         return self._edges[name][self._inverse_order]
@@ -321,37 +341,15 @@ class VectorEngine(EngineBase):
         p = self.position[i]
         for name in self._nodes:
             part, row = (self._head, p) if p < self.n_in else (self._nodes, p - self.n_in)
-            _writable(part, name)[row] += noise(part[name][row].shape)
+            writable(part, name)[row] += noise(part[name][row].shape)
         for buf in self._buffers.values():
             buf[:, p] += noise(buf[:, p].shape)
         mine = self._inverse_order[self.net.in_ptr[i]:self.net.in_ptr[i + 1]]
         for name in self._edges:
-            _writable(self._edges, name)[mine] += noise(len(mine))
+            writable(self._edges, name)[mine] += noise(len(mine))
         self._dirty_nodes.update(self._nodes)
         self._dirty_edges.update(self._edges)
-
-    def _check_finite(self) -> None:
-        # one reduction per variable written since the last check — the sum of squares
-        # (a BLAS dot, twice as fast as a sum): a NaN or inf anywhere makes it non-finite;
-        # only then (or when it overflows on finite values) is the culprit sought, in
-        # declaration order (so the variable named is always the same)
-        nodes, edges = self._nodes, self._edges
-        dirty_nodes, dirty_edges = self._dirty_nodes, self._dirty_edges
-        bad_nodes = [n for n in nodes if n in dirty_nodes and not _square_sum_finite(nodes[n])]
-        bad_edges = [n for n in edges if n in dirty_edges and not _square_sum_finite(edges[n])]
-        for name in bad_nodes:
-            value = nodes[name]
-            bad = _first_nonfinite(value)
-            if bad is not None:
-                node = self.net.node_ids[self.perm[bad[0] + self.n_in]]
-                raise DivergenceError(
-                    f"step {self.t}: variable {name!r} of neuron {node!r} became "
-                    f"{value[bad]} (non-finite); lower the step sizes or the weight scale")
-        if any(_first_nonfinite(edges[name]) is not None for name in bad_edges):
-            return super()._check_finite()   # names the edge in canonical terms
-        self._dirty_nodes.clear()
-        self._dirty_edges.clear()
-        return None
+        self._head_fresh = dict.fromkeys(self._buffers, 0)
 
     def fill_history(self, name: str | None = None) -> None:
         """Set the delay buffers of ``name`` (default: all) to the variable's current value."""
@@ -359,3 +357,4 @@ class VectorEngine(EngineBase):
             if name is None or var == name:
                 buf[:, :self.n_in] = self._head[var]
                 buf[:, self.n_in:] = self._nodes[var]
+                self._head_fresh[var] = self.depth
