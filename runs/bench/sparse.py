@@ -46,12 +46,16 @@ class ScipyDiffusion:
     """Backprop diffusion on a delay-1 graph written plainly with one scipy CSR matrix.
 
     The state is the full (N, B) arrays; inputs clamped, squared loss on the outputs.
+    ``WT``, the transpose for the backward product, is made once: a CSC view sharing
+    ``W``'s arrays (the weight step updates ``W.data`` in place), so no step pays for
+    building it.
     """
 
     def __init__(self, net, batch: int, eta: float = 1e-4, dtype=np.float64):
         self.W = sp.csr_array((net.weight.astype(dtype), (net.tgt, net.src)),
                               shape=(net.n_nodes, net.n_nodes))
         self.W.sort_indices()
+        self.WT = self.W.T
         self.rows = np.repeat(np.arange(net.n_nodes), np.diff(self.W.indptr))
         self.b = net.bias.astype(dtype)[:, None]
         self.x = np.zeros((net.n_nodes, batch), dtype)
@@ -64,7 +68,7 @@ class ScipyDiffusion:
         x[self.inp] = u
         e = np.zeros_like(x)
         e[self.out] = x[self.out] - y
-        delta = (1.0 - x * x) * (e + self.W.T @ self.delta)
+        delta = (1.0 - x * x) * (e + self.WT @ self.delta)
         delta[self.inp] = 0.0
         dw = np.einsum("eb,eb->e", delta[self.rows], self.x[self.W.indices])
         self.W.data -= (self.eta / self.batch) * dw

@@ -68,6 +68,7 @@ def test_scipy_baseline_is_the_engines_diffusion_step(seed):
     np.testing.assert_allclose(eng.state("delta"), ref.delta, rtol=1e-12, atol=1e-14)
     w = ref.W.toarray()[net.tgt, net.src]
     np.testing.assert_allclose(eng.state("weight"), w, rtol=1e-12, atol=1e-14)
+    np.testing.assert_array_equal(ref.WT.toarray(), ref.W.toarray().T)  # a view, in step
 
 
 def test_minimal_mesa_model_is_the_forward_rule():
