@@ -34,6 +34,9 @@ from scipy.sparse._sparsetools import csr_matvecs as _csr_matvecs
 #: at 10^5 and 10^6 edges, batch 16).
 HEBB_CHUNK = 1 << 17
 
+#: Parts with fewer edges keep native (intp) index arrays, larger ones 32-bit ones.
+SMALL_PART = 1 << 16
+
 
 def inputs_first(blocks, block_order: np.ndarray, n_in: int):
     """Reorder every sparse block: edges from input neurons first, each part in CSR order.
@@ -95,12 +98,15 @@ class _Part:
     def __init__(self, lo, hi, read: slice, rows, cols, n_rows):
         self.lo, self.hi, self.read = lo, hi, read
         self.n_col = read.stop - read.start
-        self.indptr = np.zeros(n_rows + 1, dtype=np.intp)
+        # large parts: 32-bit indices (half the memory; scipy's kernels run ~10% faster
+        # on them at 10^6 edges); small ones: native (gathers convert 32-bit indices,
+        # ~1 µs per call at 10^3 edges)
+        index = np.int32 if SMALL_PART <= hi - lo and max(n_rows, self.n_col) < 2**31 \
+            else np.intp
+        self.indptr = np.zeros(n_rows + 1, dtype=index)
         np.cumsum(np.bincount(rows, minlength=n_rows), out=self.indptr[1:])
-        self.cols = np.ascontiguousarray(cols, dtype=np.intp)
-        # row of each edge, for the Hebbian gather (int32 when it fits: half the memory,
-        # measured as fast)
-        self.rows = rows.astype(np.int32 if n_rows < 2**31 else np.intp)
+        self.cols = np.ascontiguousarray(cols, dtype=index)
+        self.rows = np.ascontiguousarray(rows, dtype=index)   # for the Hebbian gather
 
 
 class SparseBlock:
@@ -169,12 +175,24 @@ class SparseBlock:
                 self._chunks(part, np.broadcast_to(post, (post.shape[0], width)),
                              np.broadcast_to(pre, (pre.shape[0], width)), dst)
             elif post.shape[1] == 1:
-                # (n, 1) arrays: flat indices are rows; mode="clip" since the indices are
-                # valid by construction and "raise" buffers the output (a copy per call)
-                pre.take(part.cols, out=dst, mode="clip")
-                dst *= post.take(part.rows, mode="clip")
+                self._chunks_1(part, post, pre, dst)
             else:
                 self._chunks(part, post, pre, dst)
+
+    @staticmethod
+    def _chunks_1(part: _Part, post, pre, out) -> None:
+        """The Hebbian product of one part without batch: post and pre of shape (n, 1)."""
+        # flat indices of (n, 1) arrays are rows; mode="clip" since the indices are valid
+        # by construction and "raise" buffers the output (a copy per call)
+        rows, cols = part.rows, part.cols
+        if len(cols) <= HEBB_CHUNK:
+            pre.take(cols, out=out, mode="clip")
+            out *= post.take(rows, mode="clip")
+            return
+        for lo in range(0, len(cols), HEBB_CHUNK):
+            hi = min(lo + HEBB_CHUNK, len(cols))
+            dst = pre.take(cols[lo:hi], out=out[lo:hi], mode="clip")
+            dst *= post.take(rows[lo:hi], mode="clip")
 
     def _chunks(self, part: _Part, post, pre, out) -> None:
         """The Hebbian product of one part in chunks, gathered into reused buffers."""

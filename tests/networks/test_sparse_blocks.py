@@ -30,16 +30,21 @@ def _block(src, tgt, n_in, n):
     return sb.SparseBlock(src[idx], tgt[idx], n_in, n), src[idx], tgt[idx]
 
 
-CASES = [(seed, batch, dtype, from_inputs)
+CASES = [(seed, batch, dtype, from_inputs, small_part)
          for seed in range(4) for batch in (1, 3, 16)
-         for dtype in (np.float64, np.float32) for from_inputs in (True, False)]
+         for dtype in (np.float64, np.float32) for from_inputs in (True, False)
+         for small_part in ((0, sb.SMALL_PART) if seed < 2 else (sb.SMALL_PART,))]
 
 
-@pytest.mark.parametrize(("seed", "batch", "dtype", "from_inputs"), CASES)
-def test_products_equal_dense_reference(seed, batch, dtype, from_inputs):
+@pytest.mark.parametrize(("seed", "batch", "dtype", "from_inputs", "small_part"), CASES)
+def test_products_equal_dense_reference(monkeypatch, seed, batch, dtype, from_inputs,
+                                        small_part):
+    """Native and (small_part = 0) 32-bit index arrays."""
+    monkeypatch.setattr(sb, "SMALL_PART", small_part)
     rng = np.random.default_rng(seed)
     n_in, n = int(rng.integers(1, 5)), int(rng.integers(12, 40))
     blk, src, tgt = _block(*_pattern(rng, n_in, n, 4 * n, from_inputs), n_in, n)
+    assert blk.parts[-1].cols.dtype == (np.int32 if small_part == 0 else np.intp)
     w = rng.normal(size=len(src)).astype(dtype)
     W = np.zeros((n, n))
     W[tgt, src] = w
@@ -104,10 +109,12 @@ def test_constant_messages_weights_and_unbatched_sides(seed):
 
 
 @pytest.mark.parametrize("chunk", [1, 7, 64])
-@pytest.mark.parametrize("batch", [2, 16])
-def test_hebb_in_chunks_covers_every_edge(monkeypatch, chunk, batch):
+@pytest.mark.parametrize("batch", [1, 2, 16])
+@pytest.mark.parametrize("small_part", [0, sb.SMALL_PART])
+def test_hebb_in_chunks_covers_every_edge(monkeypatch, chunk, batch, small_part):
     """Chunks smaller than a batch row, uneven last chunks, many chunks."""
     monkeypatch.setattr(sb, "HEBB_CHUNK", chunk)
+    monkeypatch.setattr(sb, "SMALL_PART", small_part)
     rng = np.random.default_rng(chunk + batch)
     n_in, n = 4, 50
     blk, src, tgt = _block(*_pattern(rng, n_in, n, 300), n_in, n)
