@@ -105,8 +105,9 @@ class _Part:
             else np.intp
         self.indptr = np.zeros(n_rows + 1, dtype=index)
         np.cumsum(np.bincount(rows, minlength=n_rows), out=self.indptr[1:])
-        self.cols = np.ascontiguousarray(cols, dtype=index)
-        self.rows = np.ascontiguousarray(rows, dtype=index)   # for the Hebbian gather
+        # copies: a view would keep the whole block's arrays alive
+        self.cols = np.array(cols, dtype=index)
+        self.rows = np.array(rows, dtype=index)   # for the Hebbian gather
 
 
 class SparseBlock:
