@@ -127,7 +127,9 @@ def test_sharing_benchmark_runs_capped_and_uncapped_pairs():
 
 
 def test_page_faults_count_fresh_pages_only():
-    """A fresh 80 MB array (always mapped anew) faults its pages in; reused memory not."""
-    buf = np.zeros(10**7)
-    assert sparse.page_faults(lambda: np.ones(10**7).sum()) > 1000
-    assert sparse.page_faults(lambda: buf.fill(1.0)) < 100
+    """A fresh 80 MB array (always mapped anew) faults its pages in (at least 40 even
+    with 2 MB transparent huge pages); memory in use does not."""
+    buf = np.ones(10**7)
+    fresh = sparse.page_faults(lambda: np.ones(10**7).sum())
+    assert fresh >= 40
+    assert sparse.page_faults(lambda: buf.fill(1.0)) < fresh / 10
