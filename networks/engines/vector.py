@@ -19,7 +19,6 @@ folded into its GEMM, and the finiteness check reads few arrays
 from __future__ import annotations
 
 import numpy as np
-import scipy.sparse as sp
 from scipy.linalg import blas
 
 from agents.activations import ActivationMap
@@ -28,9 +27,7 @@ from agents.rule import Rule, Stage
 from networks.compile import plan_blocks
 from networks.engines.base import EngineBase
 from networks.engines.buffered import BufferedStep, Neurons, writable
-
-#: Rows × batch of the largest (E, B) gather the sparse Hebbian product makes at once.
-HEBB_CHUNK = 1 << 17
+from networks.engines.sparse_blocks import sparse_blocks
 
 
 def _constant(value: float, shape: tuple, dtype) -> np.ndarray:
@@ -80,8 +77,10 @@ class VectorEngine(BufferedStep, EngineBase):
         self.position = np.empty(n, dtype=np.intp)       # canonical index → internal
         self.position[self.perm] = np.arange(n)
         self.n_in = n_in = len(net.input_idx)
-        self.blocks, self.block_order = plan_blocks(
-            net.layer[self.perm], self.position[net.src], self.position[net.tgt], net.delay)
+        # sparse blocks: their products on prebuilt CSR arrays (networks.engines.sparse_blocks)
+        self.blocks, self.block_order, self._sparse = sparse_blocks(
+            *plan_blocks(net.layer[self.perm], self.position[net.src],
+                         self.position[net.tgt], net.delay), n_in, n)
         self._inverse_order = np.empty_like(self.block_order)
         self._inverse_order[self.block_order] = np.arange(net.n_edges)
         self._head: dict[str, np.ndarray] = {}
@@ -109,20 +108,6 @@ class VectorEngine(BufferedStep, EngineBase):
         # per delayed source: how many ring slots hold its current head (all, at first)
         self._head_fresh = dict.fromkeys(self._buffers, self.depth)
         self._plans: dict = {}
-        self._csr, self._small = {}, {}
-        for k, blk in enumerate(self.blocks):
-            if blk.kind != "sparse":
-                continue
-            nnz = blk.stop - blk.start
-            if (n - n_in) * n <= 16 * nnz + 20_000:
-                # small: a dense matrix refilled each step beats scipy's per-call overhead
-                self._small[k] = (np.zeros((n - n_in, n), dtype=self.dtype),
-                                  blk.tgt - n_in, blk.src)
-            else:
-                m = sp.csr_array((np.ones(nnz, dtype=self.dtype),
-                                  (blk.tgt - n_in, blk.src)), shape=(n - n_in, n))
-                m.sort_indices()
-                self._csr[k] = m
         self._out_rows = self.position[net.output_idx] - n_in
         if len(self._out_rows) == 0:
             self._out_rows = slice(0, 0)
@@ -193,7 +178,6 @@ class VectorEngine(BufferedStep, EngineBase):
 
         ``w`` is the channel's weighting edge variable (``channel.weight``).
         """
-        n_in, n = self.n_in, self.net.n_nodes
         forward = channel.direction == "forward"
         plan, zero_rows = self._plans.get("fwd" if forward else "bwd") or self._plan(forward)
         out = self._inbox_array(channel)
@@ -211,17 +195,9 @@ class VectorEngine(BufferedStep, EngineBase):
                     out[d0:d1] += (W if forward else W.T) @ vals
                 continue
             _, k, delay = op
-            blk, vals = self.blocks[k], sent(delay)
-            if k in self._small:
-                m, rows, cols = self._small[k]
-                m[rows, cols] = w[blk.start:blk.stop]
-            else:
-                m = self._csr[k]
-                m.data = w[blk.start:blk.stop]
-            if forward:
-                out += m @ vals[0:n]
-            else:
-                out += (m.T @ vals[n_in:n])[n_in:]
+            blk = self.blocks[k]
+            product = self._sparse[k].forward if forward else self._sparse[k].backward
+            product(w[blk.start:blk.stop], sent(delay), out)
         return out
 
     def _inbox_array(self, channel) -> np.ndarray:
@@ -239,21 +215,14 @@ class VectorEngine(BufferedStep, EngineBase):
         """Per-edge Σ_κ post_iκ m_jκ in block order, shape (E,)."""
         n_in = self.n_in
         out = np.empty(self.net.n_edges, dtype=self.dtype)
-        for blk in self.blocks:
+        for k, blk in enumerate(self.blocks):
             pre = sent(blk.delay)
             if blk.kind == "dense":
                 (t0, t1), (s0, s1) = blk.tgt_range, blk.src_range
                 view = out[blk.start:blk.stop].reshape(t1 - t0, s1 - s0)
                 np.matmul(post[t0 - n_in:t1 - n_in], pre[s0:s1].T, out=view)
             else:
-                # in chunks of edges: no (E, B) temporaries on large sparse graphs
-                pre = pre[0:self.net.n_nodes]
-                tgt, src = blk.tgt - n_in, blk.src
-                step = max(1, HEBB_CHUNK // post.shape[1])
-                for lo in range(0, len(src), step):
-                    hi = min(lo + step, len(src))
-                    np.einsum("eb,eb->e", post[tgt[lo:hi]], pre[src[lo:hi]],
-                              out=out[blk.start + lo:blk.start + hi])
+                self._sparse[k].hebb(post, pre, out[blk.start:blk.stop])
         return out
 
     # ----------------------------------------------------------------- stepping

@@ -4,7 +4,9 @@ On random digraphs (fan-in 10, tanh, delay 1) the vectorised engine's diffusion 
 (forward ``W x``, backward ``Wᵀ δ``, the per-edge Hebbian ``Σ_κ δ_iκ x_jκ``, the weight
 step) is timed interleaved with :class:`ScipyDiffusion`, the same products written
 plainly with one ``scipy.sparse`` CSR matrix, and reported as nanoseconds per edge and
-step and as the ratio to that baseline per round. :func:`lp_memory` measures the peak
+step and as the ratio to that baseline per round, with the minor page faults of a step
+(a plain baseline's fresh (E, B) temporaries fault in their pages at every step, which
+can dominate its time at B = 16). :func:`lp_memory` measures the peak
 memory (tracemalloc) of building the LP engine at 10^6 edges and running a few steps.
 """
 
@@ -13,6 +15,11 @@ from __future__ import annotations
 import functools
 import time
 import tracemalloc
+
+try:
+    import resource
+except ImportError:  # not on Windows: no page-fault counts
+    resource = None
 
 import numpy as np
 import scipy.sparse as sp
@@ -46,12 +53,16 @@ class ScipyDiffusion:
     """Backprop diffusion on a delay-1 graph written plainly with one scipy CSR matrix.
 
     The state is the full (N, B) arrays; inputs clamped, squared loss on the outputs.
+    ``WT``, the transpose for the backward product, is made once: a CSC view sharing
+    ``W``'s arrays (the weight step updates ``W.data`` in place), so no step pays for
+    building it.
     """
 
     def __init__(self, net, batch: int, eta: float = 1e-4, dtype=np.float64):
         self.W = sp.csr_array((net.weight.astype(dtype), (net.tgt, net.src)),
                               shape=(net.n_nodes, net.n_nodes))
         self.W.sort_indices()
+        self.WT = self.W.T
         self.rows = np.repeat(np.arange(net.n_nodes), np.diff(self.W.indptr))
         self.b = net.bias.astype(dtype)[:, None]
         self.x = np.zeros((net.n_nodes, batch), dtype)
@@ -64,7 +75,7 @@ class ScipyDiffusion:
         x[self.inp] = u
         e = np.zeros_like(x)
         e[self.out] = x[self.out] - y
-        delta = (1.0 - x * x) * (e + self.W.T @ self.delta)
+        delta = (1.0 - x * x) * (e + self.WT @ self.delta)
         delta[self.inp] = 0.0
         dw = np.einsum("eb,eb->e", delta[self.rows], self.x[self.W.indices])
         self.W.data -= (self.eta / self.batch) * dw
@@ -79,7 +90,9 @@ def bench_scaling(edge_counts=(10**3, 10**4, 10**5, 10**6), batches=(1, 16), *,
     Returns:
         One row per (edges, batch): ns per edge and step (min and median over rounds) of
         the engine with default settings, bare (``check_finite=False``) and of scipy, and
-        the (min, median) ratios engine/scipy.
+        the (min, median) ratios engine/scipy, and minor page faults per step
+        (``faults_per_step``, None where unavailable): fresh large temporaries fault
+        their pages in at every step, which then dominates a step's time.
     """
     rows = []
     for n_edges in edge_counts:
@@ -101,8 +114,24 @@ def bench_scaling(edge_counts=(10**3, 10**4, 10**5, 10**6), batches=(1, 16), *,
                          **{f"{n}_ns_per_edge": (t.best(n) * per, t.median(n) * per)
                             for n in fns},
                          "engine_over_scipy": t.ratio("engine"),
-                         "bare_over_scipy": t.ratio("engine_bare")})
+                         "bare_over_scipy": t.ratio("engine_bare"),
+                         "faults_per_step": {n: page_faults(fns[n])
+                                             for n in ("engine", "scipy")}})
     return rows
+
+
+def page_faults(fn, calls: int = 5) -> float | None:
+    """Minor page faults per call of ``fn`` (after one warm-up call).
+
+    None where :mod:`resource` is missing (Windows).
+    """
+    if resource is None:
+        return None
+    fn()
+    start = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    for _ in range(calls):
+        fn()
+    return (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - start) / calls
 
 
 def format_scaling(rows) -> list[str]:
@@ -117,12 +146,20 @@ def format_scaling(rows) -> list[str]:
                 f"B={batch:<2} {r['edges']:>9,} edges: engine {lo:.2f}–{med:.2f} ns/edge/step, "
                 f"scipy CSR {s_lo:.2f}–{s_med:.2f}; engine/scipy "
                 f"{r['engine_over_scipy'][0]:.2f}–{r['engine_over_scipy'][1]:.2f}x default, "
-                f"{r['bare_over_scipy'][0]:.2f}–{r['bare_over_scipy'][1]:.2f}x bare")
+                f"{r['bare_over_scipy'][0]:.2f}–{r['bare_over_scipy'][1]:.2f}x bare"
+                + _faults(r["faults_per_step"]))
         per = [r["engine_ns_per_edge"][1] for r in mine]
         ref = [r["scipy_ns_per_edge"][1] for r in mine]
         lines.append(f"B={batch:<2} time per edge max/min over sizes: engine "
                      f"{max(per) / min(per):.2f}x, scipy {max(ref) / min(ref):.2f}x")
     return lines
+
+
+def _faults(faults: dict) -> str:
+    if any(v is None for v in faults.values()):
+        return ""
+    return (f"; page faults/step engine {faults['engine']:.0f}, "
+            f"scipy {faults['scipy']:.0f}")
 
 
 def lp_memory(n_edges: int = 10**6, batch: int = 16, steps: int = 3) -> dict:

@@ -68,6 +68,7 @@ def test_scipy_baseline_is_the_engines_diffusion_step(seed):
     np.testing.assert_allclose(eng.state("delta"), ref.delta, rtol=1e-12, atol=1e-14)
     w = ref.W.toarray()[net.tgt, net.src]
     np.testing.assert_allclose(eng.state("weight"), w, rtol=1e-12, atol=1e-14)
+    np.testing.assert_array_equal(ref.WT.toarray(), ref.W.toarray().T)  # a view, in step
 
 
 def test_minimal_mesa_model_is_the_forward_rule():
@@ -97,8 +98,8 @@ def test_small_suite_prints_every_figure():
     text = "\n".join(lines)
     for needle in ("machine:", "BLAS:", "kernel", "1 thread(s) while timing", "LP/BP",
                    "diffusion/BP", "check_finite on", "bare", "GEMM fraction reached",
-                   "engine/scipy", "max/min", "LP memory", "messages/s", "minimal Mesa",
-                   "build"):
+                   "engine/scipy", "max/min", "page faults/step", "LP memory", "messages/s",
+                   "minimal Mesa", "build"):
         assert needle in text, needle
     dense_rows = [v for k, v in res.items() if k.startswith("dense_")]
     assert len(dense_rows) == 2
@@ -123,3 +124,12 @@ def test_sharing_benchmark_runs_capped_and_uncapped_pairs():
     for key in ("solo_s", "solo_one_thread_s", "pair_uncapped_s", "pair_capped_s"):
         assert r[key] > 0
     assert "capped" in threads.format_sharing(r)[0]
+
+
+def test_page_faults_count_fresh_pages_only():
+    """A fresh 80 MB array (always mapped anew) faults its pages in (at least 40 even
+    with 2 MB transparent huge pages); memory in use does not."""
+    buf = np.ones(10**7)
+    fresh = sparse.page_faults(lambda: np.ones(10**7).sum())
+    assert fresh >= 40
+    assert sparse.page_faults(lambda: buf.fill(1.0)) < fresh / 10
