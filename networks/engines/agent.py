@@ -13,7 +13,7 @@ import mesa
 import numpy as np
 
 from agents.activations import get_activation
-from agents.neuron import NeuronAgent
+from agents.neuron import NeuronAgent, RulePlan
 from agents.rule import Rule
 from networks.engines.base import EngineBase
 
@@ -60,18 +60,15 @@ class AgentEngine(EngineBase, mesa.Model):
                 for v in rule.all_node_vars}
         edge_rows = {v.name: np.array(initial[v.name]) for v in rule.all_edge_vars}
         del initial
-        ids = np.empty(n, dtype=object)
-        for k, node in enumerate(net.node_ids):
-            ids[k] = node
-        delayed = rule.delayed_sources
+        self.plan = RulePlan(rule, {name: arr[0] for name, arr in rows.items()},
+                             {name: arr[:0] for name, arr in edge_rows.items()})
         depth_of = np.ones(n, dtype=np.intp)   # max delay over each neuron's edges
         np.maximum.at(depth_of, net.tgt, net.delay)
         np.maximum.at(depth_of, net.src, net.delay)
-        # delay buffers as rows of one array, unless a few long delays would waste memory
-        shared = depth_of.max() * n <= 4 * depth_of.sum()
-        buffer_rows = {name: np.repeat(rows[name], depth_of.max(), axis=1)
-                       for name in delayed} if shared else None
+        depth_of = depth_of.tolist()
         in_ptr, out_ptr = net.in_ptr.tolist(), net.out_ptr.tolist()
+        is_input, is_output = net.is_input.tolist(), net.is_output.tolist()
+        acts = {name: get_activation(name) for name in set(net.activation)}
         for i, node in enumerate(net.node_ids):
             lo, hi, olo, ohi = in_ptr[i], in_ptr[i + 1], out_ptr[i], out_ptr[i + 1]
             outs = net.out_edges[olo:ohi]
@@ -80,20 +77,14 @@ class AgentEngine(EngineBase, mesa.Model):
                 for ch in stage.channels:
                     a, b = (lo, hi) if ch.direction == "forward" else (olo, ohi)
                     inbox[ch.name] = self._mail[ch.name][a:b]  # a view: its own slots
-            depth = int(depth_of[i])
             agent = NeuronAgent(
-                self, node,
-                role_input=bool(net.is_input[i]), role_output=bool(net.is_output[i]),
-                act=get_activation(net.activation[i]),
+                self, node, role_input=is_input[i], role_output=is_output[i],
+                act=acts[net.activation[i]],
                 state={name: arr[i] for name, arr in rows.items()},
-                in_edges={"source": ids[net.src[lo:hi]].tolist(),
-                          "delay": net.delay[lo:hi], "mail": out_pos[lo:hi]},
                 edge_state={name: arr[lo:hi] for name, arr in edge_rows.items()},
-                out_edges={"target": ids[net.tgt[outs]].tolist(),
-                           "delay": net.delay[outs], "mail": outs},
-                inbox=inbox, depth=depth, dtype=self.dtype,
-                buffers=None if buffer_rows is None else
-                {name: arr[i, :depth] for name, arr in buffer_rows.items()},
+                in_edges=(net.delay[lo:hi], out_pos[lo:hi]),
+                out_edges=(net.delay[outs], outs),
+                inbox=inbox, depth=depth_of[i],
             )
             self._by_node[node] = agent
 
@@ -152,10 +143,7 @@ class AgentEngine(EngineBase, mesa.Model):
 
     def _perturb(self, i, noise):
         self._check_all = True
-        agent = self._by_node[self.net.node_ids[i]]
-        for group in (agent.state, agent.buffers, agent.edge_state):
-            for arr in group.values():
-                arr += noise(arr.shape)
+        self._by_node[self.net.node_ids[i]].perturb(noise)
 
     def _check_finite(self) -> None:
         # each neuron checked the values it wrote this step and raised saw_nonfinite;
@@ -174,6 +162,4 @@ class AgentEngine(EngineBase, mesa.Model):
     def fill_history(self, name: str | None = None) -> None:
         """Set the delay buffers of ``name`` (default: all) to the variable's current value."""
         for agent in self._by_node.values():
-            for var, buf in agent.buffers.items():
-                if name is None or var == name:
-                    buf[:] = agent.state[var][0]
+            agent.fill_history(name)
