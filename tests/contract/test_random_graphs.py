@@ -2,9 +2,10 @@
 6–24 nodes, 1–3 inputs, 1–2 outputs, delays up to 3, batch none to 3), for every rule
 under contract, through the same harness as the graph families."""
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
 
+from agents.errors import DivergenceError
 from networks.builders import random_dag, random_digraph
 from networks.compile import compile_graph
 from networks.engines import ENGINES
@@ -35,4 +36,9 @@ def test_engines_agree_on_random_graphs(G, case, batch, seed):
 @given(G=graphs(), case=st.sampled_from(CASES), kind=st.sampled_from(sorted(ENGINES)),
        seed=st.integers(0, 10**6))
 def test_locality_on_random_graphs(G, case, kind, seed):
-    check_locality(kind, *case, compile_graph(G), seed, n_victims=2, strict=False)
+    try:
+        check_locality(kind, *case, compile_graph(G), seed, n_victims=2, strict=False)
+    except DivergenceError:
+        # the rule blows up on this graph (e.g. BCE on saturated outputs, in both engines
+        # alike: the equality test checks that); a diverged run says nothing about locality
+        reject()
