@@ -72,6 +72,12 @@ def _delay_groups(slots: np.ndarray, delay: np.ndarray) -> tuple:
                  for d in np.unique(delay) for rows in [np.flatnonzero(delay == d)])
 
 
+def _frozen(arr: np.ndarray) -> np.ndarray:
+    """``arr`` made read-only (shared by many neurons)."""
+    arr.flags.writeable = False
+    return arr
+
+
 class RulePlan:
     """What every neuron of one engine shares: the rule's stages resolved once.
 
@@ -84,8 +90,12 @@ class RulePlan:
         delayed: names of the variables with a delay buffer, in ring order.
         checks: ``{var: (dtype, shape, one value)}`` of node variables.
         edge_dtypes: ``{var: dtype}`` of edge variables.
-        stages: per stage ``(node_update, edge_update, hebb ((name, channel, post), ...))``.
+        stages: per stage ``(node_update, edge_update, hebb)``, ``hebb`` as
+            ``((name, stage, read, post), ...)``: the channel is the neuron's read ``read``
+            of stage ``stage``.
+        channels: per stage, the names of its channels (in read order).
         last: index of the last stage.
+        true, false: read-only (1, 1) flags shared as role masks and ``has_target``.
     """
 
     def __init__(self, rule, state, edge_state):
@@ -96,17 +106,23 @@ class RulePlan:
         self.checks = {name: (arr.dtype, arr.shape, arr.size == 1)
                        for name, arr in state.items()}
         self.edge_dtypes = {name: arr.dtype for name, arr in edge_state.items()}
+        self.channels = tuple(tuple(ch.name for ch in st.channels) for st in rule.stages)
+        where = {name: (k, r) for k, names in enumerate(self.channels)
+                 for r, name in enumerate(names)}
         self.stages = tuple((st.node_update, st.edge_update,
-                             tuple((name, chan, post) for name, (post, chan) in st.hebb.items()))
+                             tuple((name, *where[chan], post)
+                                   for name, (post, chan) in st.hebb.items()))
                             for st in rule.stages)
         self.last = len(rule.stages) - 1
         self._ones: dict = {}
+        self.true, self.false = (_frozen(np.full((1, 1), flag)) for flag in (True, False))
+        self.no_target = _frozen(np.zeros_like(state[rule.output_var]))
 
     def ones(self, k: int, dtype) -> np.ndarray:
         """A shared (1, k) row of ones (sums a backward inbox of k messages)."""
         key = (k, np.dtype(dtype))
         if key not in self._ones:
-            self._ones[key] = np.ones((1, k), dtype=dtype)
+            self._ones[key] = _frozen(np.ones((1, k), dtype=dtype))
         return self._ones[key]
 
 
@@ -131,32 +147,30 @@ class NeuronAgent(mesa.Agent):
     """
 
     __slots__ = ("node", "act", "is_input", "is_output", "target", "has_target", "state",
-                 "edge_state", "inbox", "depth", "_clamped", "_plan", "_ring", "_sends",
-                 "_reads", "_w", "_w_row")
+                 "edge_state", "depth", "_clamped", "_plan", "_ring", "_sends", "_reads",
+                 "_w", "_w_row")
 
     def __init__(self, model, node, *, role_input, role_output, act, state, edge_state,
                  in_edges, out_edges, inbox, depth):
         super().__init__(model)
+        plan = self._plan = model.plan
         self.node = node
         self.act = act
-        self.is_input = np.array([[role_input]])
         self._clamped = bool(role_input)
-        self.is_output = np.array([[role_output]])
+        self.is_input = plan.true if role_input else plan.false    # shared, read-only
+        self.is_output = plan.true if role_output else plan.false
         self.state = state
         self.edge_state = edge_state
-        self.inbox = inbox
         self.depth = depth
-        plan = self._plan = model.plan
-        out = state[plan.rule.output_var]
-        self.target = np.zeros(out.shape, dtype=out.dtype)
-        self.has_target = np.zeros((1, 1), dtype=bool)
+        self.target = plan.no_target   # replaced by set_target (outputs)
+        self.has_target = plan.false
         # ring of all delayed variables: value of var v after step t at
         # [(t % depth) * n_delayed + v]; before t = 1 every row holds the initial value
         self._ring = [state[name] for name in plan.delayed] * depth
         self._w = self._w_row = None  # the in-edge weights and their (1, k) view
-        self._wire(plan, model.mailboxes, in_edges, out_edges)
+        self._wire(plan, model.mailboxes, in_edges, out_edges, inbox)
 
-    def _wire(self, plan, mail, in_edges, out_edges) -> None:
+    def _wire(self, plan, mail, in_edges, out_edges, inbox) -> None:
         """Precompute, per stage, what this neuron sends and reads (own edges only)."""
         sends, reads = [], []
         for stage in plan.rule.stages:
@@ -174,11 +188,11 @@ class NeuronAgent(mesa.Agent):
                 ops += [(put, box, forward, ch.source, slot, group_slots, delay, rows,
                          None if forward else ch.weight)
                         for group_slots, delay, rows in groups]
-                msgs = self.inbox[ch.name]
+                msgs = inbox[ch.name]
                 # Σ over the inbox rows as a (1, k) · (k, B) product: the receiver's own
                 # in-edge variable forward, ones backward (the sender weighted them)
                 rd.append((ch.name, ch.weight, msgs, None) if forward else
-                          (ch.name, None, plan.ones(len(msgs), msgs.dtype), msgs))
+                          (ch.name, None, msgs, plan.ones(len(msgs), msgs.dtype)))
             sends.append(tuple(ops))
             reads.append(tuple(rd))
         self._sends, self._reads = tuple(sends), tuple(reads)
@@ -192,6 +206,11 @@ class NeuronAgent(mesa.Agent):
     def batch(self) -> int:
         """B, the number of examples processed in parallel."""
         return self.model.n_batch
+
+    @property
+    def inbox(self) -> dict[str, np.ndarray]:
+        """``{channel: (k, B) view}`` of the mail addressed to this neuron."""
+        return {read[0]: read[2] for reads in self._reads for read in reads}
 
     @property
     def buffers(self) -> dict[str, list[np.ndarray]]:
@@ -241,16 +260,16 @@ class NeuronAgent(mesa.Agent):
         model = self.model
         edge_state = self.edge_state
         inbox = {}
-        for name, weight, a, b in self._reads[stage_index]:
+        for name, weight, msgs, ones in self._reads[stage_index]:
             if weight is None:      # backward: ones · messages
-                inbox[name] = a.dot(b)
+                inbox[name] = ones.dot(msgs)
             elif weight == "weight":  # forward, by the own weights (their view cached)
                 w = edge_state["weight"]
                 if w is not self._w:
                     self._w, self._w_row = w, w[None]
-                inbox[name] = self._w_row.dot(a)
+                inbox[name] = self._w_row.dot(msgs)
             else:
-                inbox[name] = edge_state[weight][None].dot(a)
+                inbox[name] = edge_state[weight][None].dot(msgs)
         check = model.check_finite
         checks = plan.checks
         node_update, edge_update, hebbs = plan.stages[stage_index]
@@ -263,7 +282,8 @@ class NeuronAgent(mesa.Agent):
             if check and not (_isfinite(value.item()) if spec[2] else _finite(value)):
                 model.saw_nonfinite = True
         if edge_update is not None:
-            hebb = {name: self.inbox[chan].dot(state[post][0]) for name, chan, post in hebbs}
+            hebb = {name: self._reads[k][r][2].dot(state[post][0])
+                    for name, k, r, post in hebbs}
             dtypes = plan.edge_dtypes
             for name, value in edge_update(edge_state, hebb, self, model.params).items():
                 dtype = dtypes.get(name)
@@ -319,4 +339,4 @@ class NeuronAgent(mesa.Agent):
         """External target of an output neuron at the start of a step, shape (B,)."""
         if y_row is not None:
             self.target = y_row[None, :].copy()
-        self.has_target = np.array([[present]])
+        self.has_target = self._plan.true if present else self._plan.false
