@@ -102,6 +102,8 @@ class RulePlan:
         self.rule = rule
         self.delayed = tuple(rule.delayed_sources)
         self.n_delayed = len(self.delayed)
+        #: the one delayed variable, if there is exactly one (pushed inline)
+        self.push_one = self.delayed[0] if self.n_delayed == 1 else None
         self.slot = {name: k for k, name in enumerate(self.delayed)}
         self.checks = {name: (arr.dtype, arr.shape, arr.size == 1)
                        for name, arr in state.items()}
@@ -145,10 +147,6 @@ class NeuronAgent(mesa.Agent):
         inbox: ``{channel: (k, B) view}`` of the mail addressed to it.
         depth: delay-buffer length (max delay of the neuron's edges, >= 1).
     """
-
-    __slots__ = ("node", "act", "is_input", "is_output", "target", "has_target", "state",
-                 "edge_state", "depth", "_clamped", "_plan", "_ring", "_sends", "_reads",
-                 "_w", "_w_row")
 
     def __init__(self, model, node, *, role_input, role_output, act, state, edge_state,
                  in_edges, out_edges, inbox, depth):
@@ -233,12 +231,15 @@ class NeuronAgent(mesa.Agent):
         ops = self._sends[stage_index]
         if not ops:
             return
-        t = self.model.t
+        depth = self.depth
         for put, box, forward, source, slot, slots, delay, rows, weight in ops:
             if slot < 0:
                 values = self.state[source]
+            elif depth == 1:  # the value of t − 1: the ring's only row
+                values = self._ring[slot]
             else:  # the value of t − d, from the own delay buffer
-                values = self._ring[(t - delay) % self.depth * self._plan.n_delayed + slot]
+                values = self._ring[(self.model.t - delay) % depth * self._plan.n_delayed
+                                    + slot]
             if forward:
                 put(box, slots, values)
             else:  # weighted by the sender, which owns its in-edges
@@ -270,33 +271,47 @@ class NeuronAgent(mesa.Agent):
                 inbox[name] = self._w_row.dot(msgs)
             else:
                 inbox[name] = edge_state[weight][None].dot(msgs)
-        check = model.check_finite
-        checks = plan.checks
         node_update, edge_update, hebbs = plan.stages[stage_index]
-        for name, value in node_update(state, inbox, self, model.params).items():
+        new = node_update(state, inbox, self, model.params)
+        checks = plan.checks
+        fixed = None
+        for name, value in new.items():
             spec = checks.get(name)
             if spec is None or value.__class__ is not _ndarray or value.dtype is not spec[0] \
                     or value.shape != spec[1]:
-                value = self._coerce(name, value, spec)
-            state[name] = value
-            if check and not (_isfinite(value.item()) if spec[2] else _finite(value)):
-                model.saw_nonfinite = True
-        if edge_update is not None:
-            hebb = {name: self._reads[k][r][2].dot(state[post][0])
-                    for name, k, r, post in hebbs}
-            dtypes = plan.edge_dtypes
-            for name, value in edge_update(edge_state, hebb, self, model.params).items():
-                dtype = dtypes.get(name)
-                if dtype is None:
-                    raise ConfigError(f"rule {model.rule.name!r} updated undeclared edge "
-                                      f"variable {name!r}")
-                if value.__class__ is not _ndarray or value.dtype is not dtype:
-                    value = np.asarray(value, dtype=dtype)
-                edge_state[name] = value
-                if check and not _finite(value):
+                fixed = {} if fixed is None else fixed
+                fixed[name] = self._coerce(name, value, spec)
+        if fixed:  # (a new dict: the rule's own is not changed)
+            new = {**new, **fixed}
+        state.update(new)
+        if model.check_finite:
+            for name, value in new.items():
+                if not (_isfinite(value.item()) if checks[name][2] else _finite(value)):
                     model.saw_nonfinite = True
+        if edge_update is not None:
+            self._update_edges(edge_update, hebbs, state, model)
         if stage_index == plan.last and self._ring:
-            self._push(state, plan)
+            if plan.push_one and self.depth == 1:  # the common case, inline
+                self._ring[0] = state[plan.push_one]
+            else:
+                self._push(state, plan)
+
+    def _update_edges(self, edge_update, hebbs, state, model) -> None:
+        """The stage's edge update of the own in-edges, from the Hebbian products."""
+        edge_state = self.edge_state
+        hebb = {name: self._reads[k][r][2].dot(state[post][0]) for name, k, r, post in hebbs}
+        dtypes = self._plan.edge_dtypes
+        check = model.check_finite
+        for name, value in edge_update(edge_state, hebb, self, model.params).items():
+            dtype = dtypes.get(name)
+            if dtype is None:
+                raise ConfigError(f"rule {model.rule.name!r} updated undeclared edge "
+                                  f"variable {name!r}")
+            if value.__class__ is not _ndarray or value.dtype is not dtype:
+                value = np.asarray(value, dtype=dtype)
+            edge_state[name] = value
+            if check and not _finite(value):
+                model.saw_nonfinite = True
 
     def _coerce(self, name: str, value, spec) -> np.ndarray:
         """``value`` as an array of the declared dtype and shape of node variable ``name``."""

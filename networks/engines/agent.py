@@ -104,9 +104,11 @@ class AgentEngine(EngineBase, mesa.Model):
 
         Call :meth:`~networks.engines.base.EngineBase.advance`, which sets the inputs first.
         """
+        # (the methods themselves rather than their names: Mesa then skips a getattr
+        # per agent)
         for k in range(len(self.rule.stages)):
-            self.agents.do("send", k)
-            self.agents.do("receive", k)
+            self.agents.do(NeuronAgent.send, k)
+            self.agents.do(NeuronAgent.receive, k)
 
     def _step_arrays(self, u, y, y_mask) -> None:
         if self.check_finite != self._checked_last:   # steps ran unchecked: check all
