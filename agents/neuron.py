@@ -29,10 +29,10 @@ grouped by delay, the variable it sends, the edge variable weighting each channe
 per variable without a batch axis, one reduction otherwise) and raises a flag on the
 model if one is not finite; the model then names the culprit.
 
-Speed (the step is Python per neuron): what a step reads is kept in few objects —
-attributes in ``__slots__``, the delay rings of all variables in one list, the plan per
-stage in one tuple, tables shared by all neurons (:class:`RulePlan`) held by the model —
-because at 10^4 neurons and more every further object a neuron touches is a cache miss.
+Speed (a step is Python per neuron): a step touches few objects per neuron — the delay
+rings of all its variables in one list, its plan per stage in one tuple, and tables
+shared by all neurons (:class:`~agents.plan.RulePlan`) — because from 10^4 neurons on
+every further object a neuron touches is a likely cache miss.
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ import mesa
 import numpy as np
 
 from agents.errors import ConfigError
+from agents.plan import delay_groups
 
 _total = np.add.reduce
 _isfinite = math.isfinite
@@ -58,83 +59,13 @@ def _finite(value: np.ndarray) -> bool:
     return _isfinite(_total(value, None)) or bool(np.isfinite(value).all())
 
 
-def _delay_groups(slots: np.ndarray, delay: np.ndarray) -> tuple:
-    """``((slots_d, d, rows_d or None), ...)``: an edge list split by delay.
-
-    ``rows_d`` are the positions of the delay-``d`` edges in the list (None when every
-    edge has the same delay).
-    """
-    if len(delay) == 0:
-        return ()
-    if delay.min() == delay.max():
-        return ((slots, int(delay[0]), None),)
-    return tuple((slots[rows], int(d), rows)
-                 for d in np.unique(delay) for rows in [np.flatnonzero(delay == d)])
-
-
-def _frozen(arr: np.ndarray) -> np.ndarray:
-    """``arr`` made read-only (shared by many neurons)."""
-    arr.flags.writeable = False
-    return arr
-
-
-class RulePlan:
-    """What every neuron of one engine shares: the rule's stages resolved once.
-
-    Args:
-        rule: the rule.
-        state: one neuron's node variables (their dtypes and shapes are everyone's).
-        edge_state: one neuron's edge variables (their dtypes).
-
-    Attributes:
-        delayed: names of the variables with a delay buffer, in ring order.
-        checks: ``{var: (dtype, shape, one value)}`` of node variables.
-        edge_dtypes: ``{var: dtype}`` of edge variables.
-        stages: per stage ``(node_update, edge_update, hebb)``, ``hebb`` as
-            ``((name, stage, read, post), ...)``: the channel is the neuron's read ``read``
-            of stage ``stage``.
-        channels: per stage, the names of its channels (in read order).
-        last: index of the last stage.
-        true, false: read-only (1, 1) flags shared as role masks and ``has_target``.
-    """
-
-    def __init__(self, rule, state, edge_state):
-        self.rule = rule
-        self.delayed = tuple(rule.delayed_sources)
-        self.n_delayed = len(self.delayed)
-        #: the one delayed variable, if there is exactly one (pushed inline)
-        self.push_one = self.delayed[0] if self.n_delayed == 1 else None
-        self.slot = {name: k for k, name in enumerate(self.delayed)}
-        self.checks = {name: (arr.dtype, arr.shape, arr.size == 1)
-                       for name, arr in state.items()}
-        self.edge_dtypes = {name: arr.dtype for name, arr in edge_state.items()}
-        self.channels = tuple(tuple(ch.name for ch in st.channels) for st in rule.stages)
-        where = {name: (k, r) for k, names in enumerate(self.channels)
-                 for r, name in enumerate(names)}
-        self.stages = tuple((st.node_update, st.edge_update,
-                             tuple((name, *where[chan], post)
-                                   for name, (post, chan) in st.hebb.items()))
-                            for st in rule.stages)
-        self.last = len(rule.stages) - 1
-        self._ones: dict = {}
-        self.true, self.false = (_frozen(np.full((1, 1), flag)) for flag in (True, False))
-        self.no_target = _frozen(np.zeros_like(state[rule.output_var]))
-
-    def ones(self, k: int, dtype) -> np.ndarray:
-        """A shared (1, k) row of ones (sums a backward inbox of k messages)."""
-        key = (k, np.dtype(dtype))
-        if key not in self._ones:
-            self._ones[key] = _frozen(np.ones((1, k), dtype=dtype))
-        return self._ones[key]
-
-
 class NeuronAgent(mesa.Agent):
     """One neuron: its state, its in-edges, its delay buffers and its inbox.
 
     Args:
         model: the agent engine (a :class:`mesa.Model` offering ``mailboxes``, ``t``,
             ``rule``, ``params``, ``n_batch``, ``check_finite``, the flag
-            ``saw_nonfinite`` and the shared :class:`RulePlan` ``plan``).
+            ``saw_nonfinite`` and the shared :class:`~agents.plan.RulePlan` ``plan``).
         node: the node id.
         role_input, role_output: the neuron's roles.
         act: its activation (``f``, ``df``).
@@ -180,7 +111,7 @@ class NeuronAgent(mesa.Agent):
                 # one value per slot (no batch axis): a flat put is 5× faster than fancy
                 # assignment
                 put = _put if box.shape[1] == 1 else _setitem
-                groups = _delay_groups(slots, delays) if ch.delayed else \
+                groups = delay_groups(slots, delays) if ch.delayed else \
                     (((slots, 0, None),) if len(slots) else ())
                 slot = plan.slot[ch.source] if ch.delayed else -1
                 ops += [(put, box, forward, ch.source, slot, group_slots, delay, rows,

@@ -9,13 +9,33 @@ Mesa event per message (delays live in the neurons' buffers).
 
 from __future__ import annotations
 
+import gc
+from contextlib import contextmanager
+
 import mesa
 import numpy as np
 
 from agents.activations import get_activation
-from agents.neuron import NeuronAgent, RulePlan
+from agents.neuron import NeuronAgent
+from agents.plan import RulePlan
 from agents.rule import Rule
 from networks.engines.base import EngineBase
+
+
+@contextmanager
+def _gc_paused():
+    """Pause Python's cyclic garbage collector while the engine is built.
+
+    Building creates some ten objects per neuron and nothing to collect; at 10^5 neurons
+    the collector's passes over them cost twice the build itself.
+    """
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
 
 
 class AgentEngine(EngineBase, mesa.Model):
@@ -35,14 +55,19 @@ class AgentEngine(EngineBase, mesa.Model):
         rule = self.rule  # _setup accepts a rule name too
         initial = self._initial_state()  # random initial values: drawn before Mesa's use
         mesa.Model.__init__(self, rng=self.rng)
-        net, width, n = self.net, self.n_batch, self.net.n_nodes
+        with _gc_paused():
+            self._build(initial)
+
+    def _build(self, initial: dict) -> None:
+        """The post office and one :class:`NeuronAgent` per neuron."""
+        rule, net, width, n = self.rule, self.net, self.n_batch, self.net.n_nodes
         self._u: dict = {}
         self._by_node: dict = {}
         self._input_pos = {net.node_ids[k]: r for r, k in enumerate(net.input_idx)}
         self._output_pos = {net.node_ids[k]: r for r, k in enumerate(net.output_idx)}
         self.saw_nonfinite = False       # raised by a neuron that wrote a non-finite value
         self._check_all = True           # state set from outside: check every neuron
-        self._checked_last = check_finite
+        self._checked_last = self.check_finite
         # post office: one mail slot per edge and channel; forward mail in canonical
         # (target-major) edge order, backward mail in source-major order, so that every
         # neuron's inbox is a contiguous view
