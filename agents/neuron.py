@@ -148,7 +148,8 @@ class NeuronAgent(mesa.Agent):
         Row ``t % depth`` is the value after step t; set them with :meth:`set_buffer`.
         """
         n = len(self._plan.delayed)
-        return {name: self._ring[v::n] for v, name in enumerate(self._plan.delayed)}
+        return {name: [row.copy() for row in self._ring[v::n]]
+                for v, name in enumerate(self._plan.delayed)}
 
     def set_buffer(self, name: str, values) -> None:
         """Replace the delay buffer of ``name`` by ``depth`` arrays of shape (1, B)."""
