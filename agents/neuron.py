@@ -3,8 +3,8 @@
 A :class:`NeuronAgent` holds only its own state: its node variables (arrays of shape
 (1, B) or (1, 1)), the variables of its in-edges (shape (k_in,), weights included — the
 postsynaptic neuron owns them), a delay buffer of its own recent values for every
-variable sent on a delayed channel, and an inbox. Its wiring is the list of its edges
-(neighbour id, delay, and the edge's mail address); it never reads another agent.
+variable sent on a delayed channel, and an inbox. Its wiring is the mail addresses of
+its own edges and their delays; it never reads another agent.
 
 Messages go through the model's post office (its ``mailboxes``): one mail slot per edge
 and channel. A neuron posts on the slots of its own out-edges (forward channels) or
