@@ -2,8 +2,8 @@
 
 Each step, for every stage of the rule: ``agents.do(NeuronAgent.send, k)`` — every neuron
 posts messages along its own edges — then ``agents.do(NeuronAgent.receive, k)`` — every
-neuron updates
-from its own state and inbox (in the last stage it also pushes its delay buffers).
+neuron updates from its own state and inbox (in the last stage it also pushes its delay
+buffers).
 Messages are routed by :meth:`AgentEngine.post` along graph edges only; there is no
 Mesa event per message (delays live in the neurons' buffers).
 """
