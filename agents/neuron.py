@@ -3,8 +3,8 @@
 A :class:`NeuronAgent` holds only its own state: its node variables (arrays of shape
 (1, B) or (1, 1)), the variables of its in-edges (shape (k_in,), weights included — the
 postsynaptic neuron owns them), a delay buffer of its own recent values for every
-variable sent on a delayed channel, and an inbox. Its wiring is the list of its edges
-(neighbour id, delay, and the edge's mail address); it never reads another agent.
+variable sent on a delayed channel, and an inbox. Its wiring is the mail addresses of
+its own edges and their delays; it never reads another agent.
 
 Messages go through the model's post office (its ``mailboxes``): one mail slot per edge
 and channel. A neuron posts on the slots of its own out-edges (forward channels) or
@@ -18,11 +18,21 @@ all agents (two-phase synchronous update). In the last stage's ``receive`` each 
 also pushes its final values into its own delay buffers (nobody reads them before the
 next step's first ``send``).
 
-With ``check_finite`` on, each neuron checks the values it has just written (one
-reduction per variable) and raises a flag on the model if one is not finite; the model
-then names the culprit. The messages a neuron sends and reads are precomputed per stage
-at build time (its mail slots, the variable it sends, the delay), so a step does no
-look-ups in the rule.
+State arrays are never written in place: update functions return new arrays (the rule
+interface) and the neuron stores them. Its delay buffers are therefore a ring of
+references to its own past arrays (``buffers[var][t % depth]`` is the value after step
+``t``): pushing a value costs no copy.
+
+What a neuron sends and reads is resolved once, at build time, per stage: its mail slots
+grouped by delay, the variable it sends, the edge variable weighting each channel. With
+``check_finite`` on, each neuron checks the values it has just written (one scalar test
+per variable without a batch axis, one reduction otherwise) and raises a flag on the
+model if one is not finite; the model then names the culprit.
+
+Speed (a step is Python per neuron): a step touches few objects per neuron — the delay
+rings of all its variables in one list, its plan per stage in one tuple, and tables
+shared by all neurons (:class:`~agents.plan.RulePlan`) — because from 10^4 neurons on
+every further object a neuron touches is a likely cache miss.
 """
 
 from __future__ import annotations
@@ -33,15 +43,20 @@ import mesa
 import numpy as np
 
 from agents.errors import ConfigError
+from agents.plan import delay_groups
 
 _total = np.add.reduce
+_isfinite = math.isfinite
+_ndarray = np.ndarray
+_put = np.ndarray.put
+_setitem = np.ndarray.__setitem__
 
 
 def _finite(value: np.ndarray) -> bool:
     """Whether every entry of ``value`` is finite (one reduction; exact on failure)."""
     if value.size == 1:
-        return math.isfinite(value.item())
-    return math.isfinite(_total(value, None)) or bool(np.isfinite(value).all())
+        return _isfinite(value.item())
+    return _isfinite(_total(value, None)) or bool(np.isfinite(value).all())
 
 
 class NeuronAgent(mesa.Agent):
@@ -49,77 +64,68 @@ class NeuronAgent(mesa.Agent):
 
     Args:
         model: the agent engine (a :class:`mesa.Model` offering ``mailboxes``, ``t``,
-            ``rule``, ``params``, ``check_finite`` and the flag ``saw_nonfinite``).
+            ``rule``, ``params``, ``n_batch``, ``check_finite``, the flag
+            ``saw_nonfinite`` and the shared :class:`~agents.plan.RulePlan` ``plan``).
         node: the node id.
         role_input, role_output: the neuron's roles.
         act: its activation (``f``, ``df``).
         state: ``{var: (1, B) or (1, 1) array}``.
-        in_edges: ``{"source": ids (k_in,), "delay": (k_in,) or one int, "mail": (k_in,)}``:
-            mail slots of its in-edges for backward channels.
         edge_state: ``{var: (k_in,) array}``.
-        out_edges: ``{"target": ids (k_out,), "delay": (k_out,) or int, "mail": (k_out,)}``:
-            the mail slots of its out-edges for forward channels.
+        in_edges: ``(delays (k_in,), mail slots (k_in,))`` of its in-edges: where it posts
+            backward channels.
+        out_edges: ``(delays (k_out,), mail slots (k_out,))`` of its out-edges: where it
+            posts forward channels.
         inbox: ``{channel: (k, B) view}`` of the mail addressed to it.
-        depth: delay-buffer length (max delay of the neuron's edges).
-        dtype: float dtype of its state.
-        buffers: ``{var: (depth, B) array}`` delay buffers (default: filled with the
-            variable's current value).
+        depth: delay-buffer length (max delay of the neuron's edges, >= 1).
     """
 
-    def __init__(self, model, node, *, role_input, role_output, act, state, in_edges,
-                 edge_state, out_edges, inbox, depth, dtype, buffers=None):
+    def __init__(self, model, node, *, role_input, role_output, act, state, edge_state,
+                 in_edges, out_edges, inbox, depth):
         super().__init__(model)
+        plan = self._plan = model.plan
         self.node = node
         self.act = act
-        self.is_input = np.array([[role_input]])
         self._clamped = bool(role_input)
-        self.is_output = np.array([[role_output]])
+        self.is_input = plan.true if role_input else plan.false    # shared, read-only
+        self.is_output = plan.true if role_output else plan.false
         self.outputs = slice(0, int(bool(role_output)))  # its rows that are outputs
         self.state = state
-        self.in_edges = in_edges
         self.edge_state = edge_state
-        self.out_edges = out_edges
-        for edges in (in_edges, out_edges):  # a single common delay is kept as an int
-            d = edges["delay"]
-            if not isinstance(d, int | np.integer) and len(d) and d.min() == d.max():
-                edges["delay"] = int(d[0])
-        self.inbox = inbox
         self.depth = depth
-        width = state[model.rule.output_var].shape[1]
-        self.target = np.zeros((1, width), dtype=dtype)
-        self.has_target = np.zeros((1, 1), dtype=bool)
-        self.buffers = {
-            name: np.repeat(state[name], depth, axis=0) for name in model.rule.delayed_sources
-        } if buffers is None else buffers
-        self._plan(model.rule)
+        self.target = plan.no_target   # replaced by set_target (outputs)
+        self.has_target = plan.false
+        # ring of all delayed variables: value of var v after step t at
+        # [(t % depth) * n_delayed + v]; before t = 1 every row holds the initial value
+        self._ring = [state[name] for name in plan.delayed] * depth
+        self._w = self._w_row = None  # the in-edge weights and their (1, k) view
+        self._wire(plan, model.mailboxes, in_edges, out_edges, inbox)
 
-    def _plan(self, rule) -> None:
+    def _wire(self, plan, mail, in_edges, out_edges, inbox) -> None:
         """Precompute, per stage, what this neuron sends and reads (own edges only)."""
-        self._stages = rule.stages
-        self._last_stage = len(rule.stages) - 1
-        self._sends, self._reads = [], []
-        mail = self.model.mailboxes
-        for stage in rule.stages:
-            sends, reads = [], []
+        sends, reads = [], []
+        for stage in plan.rule.stages:
+            ops, rd = [], []
             for ch in stage.channels:
                 forward = ch.direction == "forward"
-                e = self.out_edges if forward else self.in_edges
-                if len(e["mail"]):
-                    box = mail[ch.name]
-                    # one value per slot (no batch axis): a flat put is 5× faster than
-                    # fancy assignment
-                    put = box.put if box.shape[1] == 1 else box.__setitem__
-                    sends.append((put, forward, e["mail"], ch.source, ch.delayed,
-                                  e["delay"], ch.weight))
-                msgs = self.inbox[ch.name]
-                # Σ over the inbox rows as a dot product (a ones vector for backward mail)
-                ones = None if forward else np.ones(len(msgs), dtype=msgs.dtype)
-                reads.append((ch.name, forward, msgs, ones, ch.weight))
-            self._sends.append(sends)
-            self._reads.append(reads)
-        self._hebbs = [tuple((name, self.inbox[chan], post)
-                             for name, (post, chan) in stage.hebb.items())
-                       for stage in rule.stages]
+                delays, slots = out_edges if forward else in_edges
+                box = mail[ch.name]
+                # one value per slot (no batch axis): a flat put is 5× faster than fancy
+                # assignment
+                put = _put if box.shape[1] == 1 else _setitem
+                groups = delay_groups(slots, delays) if ch.delayed else \
+                    (((slots, 0, None),) if len(slots) else ())
+                slot = plan.slot[ch.source] if ch.delayed else -1
+                ops += [(put, box, forward, ch.source, slot, group_slots, delay, rows,
+                         None if forward else ch.weight)
+                        for group_slots, delay, rows in groups]
+                msgs = inbox[ch.name]
+                # Σ over the inbox rows as a (1, k) · (k, B) product: the receiver's own
+                # in-edge variable forward, ones backward (the sender weighted them)
+                rd.append((ch.name, ch.weight, msgs, None) if forward else
+                          (ch.name, None, msgs, plan.ones(len(msgs), msgs.dtype)))
+            sends.append(tuple(ops))
+            reads.append(tuple(rd))
+        self._sends, self._reads = tuple(sends), tuple(reads)
 
     @property
     def t(self) -> int:
@@ -136,20 +142,47 @@ class NeuronAgent(mesa.Agent):
         """A new array shaped like ``like`` for an update to write into (rule interface)."""
         return np.empty_like(like)
 
+    @property
+    def inbox(self) -> dict[str, np.ndarray]:
+        """``{channel: (k, B) view}`` of the mail addressed to this neuron."""
+        return {read[0]: read[2] for reads in self._reads for read in reads}
+
+    @property
+    def buffers(self) -> dict[str, list[np.ndarray]]:
+        """A copy of the delay buffers: ``{var: [value (1, B)] * depth}``.
+
+        Row ``t % depth`` is the value after step t; set them with :meth:`set_buffer`.
+        """
+        n = len(self._plan.delayed)
+        return {name: [row.copy() for row in self._ring[v::n]]
+                for v, name in enumerate(self._plan.delayed)}
+
+    def set_buffer(self, name: str, values) -> None:
+        """Replace the delay buffer of ``name`` by ``depth`` arrays of shape (1, B)."""
+        n, v = len(self._plan.delayed), self._plan.slot[name]
+        self._ring[v::n] = [np.array(row, dtype=self.state[name].dtype).reshape(1, -1)
+                            for row in values]
+
     # ----------------------------------------------------------------- phase 1
     def send(self, stage_index: int) -> None:
         """Post this stage's messages on the neuron's own edges (its mail slots)."""
-        t = self.model.t
-        for put, forward, slots, source, delayed, delay, weight in self._sends[stage_index]:
-            if not delayed:
+        ops = self._sends[stage_index]
+        if not ops:
+            return
+        depth = self.depth
+        for put, box, forward, source, slot, slots, delay, rows, weight in ops:
+            if slot < 0:
                 values = self.state[source]
-            else:  # at t − d: one buffer row for a common delay, else one row per edge
-                values = self.buffers[source][(t - delay) % self.depth]
+            elif depth == 1:  # the value of t − 1: the ring's only row
+                values = self._ring[slot]
+            else:  # the value of t − d, from the own delay buffer
+                values = self._ring[(self.model.t - delay) % depth * self._plan.n_delayed
+                                    + slot]
             if forward:
-                put(slots, values)
-            else:
-                # weighted by the sender, which owns its in-edges
-                put(slots, self.edge_state[weight][:, None] * values)
+                put(box, slots, values)
+            else:  # weighted by the sender, which owns its in-edges
+                w = self.edge_state[weight]
+                put(box, slots, (w if rows is None else w[rows])[:, None] * values)
 
     # ----------------------------------------------------------------- phase 2
     def receive(self, stage_index: int) -> None:
@@ -157,61 +190,106 @@ class NeuronAgent(mesa.Agent):
 
         In the last stage, push the step's values into the own delay buffers.
         """
+        plan = self._plan
+        state = self.state
         if self._clamped:  # input neurons are clamped: no node update (and no in-edges)
-            if stage_index == self._last_stage and self.buffers:
-                self.end_step()
+            if stage_index == plan.last and self._ring:
+                self._push(state, plan)
             return
         model = self.model
-        stage = self._stages[stage_index]
         edge_state = self.edge_state
         inbox = {}
-        for name, forward, msgs, ones, weight in self._reads[stage_index]:
-            # forward: weighted by the receiver's own in-edges; backward: a plain sum
-            inbox[name] = (edge_state[weight] if forward else ones).dot(msgs)[None]
-        state = self.state
-        new = stage.node_update(state, inbox, self, model.params)
-        check = model.check_finite
+        for name, weight, msgs, ones in self._reads[stage_index]:
+            if weight is None:      # backward: ones · messages
+                inbox[name] = ones.dot(msgs)
+            elif weight == "weight":  # forward, by the own weights (their view cached)
+                w = edge_state["weight"]
+                if w is not self._w:
+                    self._w, self._w_row = w, w[None]
+                inbox[name] = self._w_row.dot(msgs)
+            else:
+                inbox[name] = edge_state[weight][None].dot(msgs)
+        node_update, edge_update, hebbs = plan.stages[stage_index]
+        new = node_update(state, inbox, self, model.params)
+        checks = plan.checks
+        fixed = None
         for name, value in new.items():
-            try:
-                old = state[name]
-            except KeyError:
-                raise ConfigError(f"rule {model.rule.name!r} updated undeclared node "
-                                  f"variable {name!r}") from None
-            if value.__class__ is not np.ndarray or value.dtype != old.dtype:
-                value = np.asarray(value, dtype=old.dtype)
-            if value.shape != old.shape:
-                value = np.broadcast_to(value, old.shape).copy()
-            state[name] = value
+            spec = checks.get(name)
+            if spec is None or value.__class__ is not _ndarray or value.dtype is not spec[0] \
+                    or value.shape != spec[1]:
+                fixed = {} if fixed is None else fixed
+                fixed[name] = self._coerce(name, value, spec)
+        if fixed:  # (a new dict: the rule's own is not changed)
+            new = {**new, **fixed}
+        state.update(new)
+        if model.check_finite:
+            for name, value in new.items():
+                if not (_isfinite(value.item()) if checks[name][2] else _finite(value)):
+                    model.saw_nonfinite = True
+        if edge_update is not None:
+            self._update_edges(edge_update, hebbs, state, model)
+        if stage_index == plan.last and self._ring:
+            if plan.push_one and self.depth == 1:  # the common case, inline
+                self._ring[0] = state[plan.push_one]
+            else:
+                self._push(state, plan)
+
+    def _update_edges(self, edge_update, hebbs, state, model) -> None:
+        """The stage's edge update of the own in-edges, from the Hebbian products."""
+        edge_state = self.edge_state
+        hebb = {name: self._reads[k][r][2].dot(state[post][0]) for name, k, r, post in hebbs}
+        dtypes = self._plan.edge_dtypes
+        check = model.check_finite
+        for name, value in edge_update(edge_state, hebb, self, model.params).items():
+            dtype = dtypes.get(name)
+            if dtype is None:
+                raise ConfigError(f"rule {model.rule.name!r} updated undeclared edge "
+                                  f"variable {name!r}")
+            if value.__class__ is not _ndarray or value.dtype is not dtype:
+                value = np.asarray(value, dtype=dtype)
+            edge_state[name] = value
             if check and not _finite(value):
                 model.saw_nonfinite = True
-        if stage.edge_update is not None:
-            hebb = {name: msgs.dot(state[post][0])
-                    for name, msgs, post in self._hebbs[stage_index]}
-            new_edges = stage.edge_update(self.edge_state, hebb, self, model.params)
-            for name, value in new_edges.items():
-                if name not in self.edge_state:
-                    raise ConfigError(f"rule {model.rule.name!r} updated undeclared edge "
-                                      f"variable {name!r}")
-                value = np.asarray(value, dtype=self.edge_state[name].dtype)
-                self.edge_state[name] = value
-                if check and not _finite(value):
-                    model.saw_nonfinite = True
-        if stage_index == self._last_stage and self.buffers:
-            self.end_step()
 
-    def end_step(self) -> None:
-        """Push this step's values into the delay buffers (done by the last ``receive``)."""
-        row = self.model.t % self.depth
-        state = self.state
-        for name, buf in self.buffers.items():
-            buf[row] = state[name][0]
+    def _coerce(self, name: str, value, spec) -> np.ndarray:
+        """``value`` as an array of the declared dtype and shape of node variable ``name``."""
+        if spec is None:
+            raise ConfigError(f"rule {self._plan.rule.name!r} updated undeclared node "
+                              f"variable {name!r}")
+        value = np.asarray(value, dtype=spec[0])
+        return value if value.shape == spec[1] else np.broadcast_to(value, spec[1]).copy()
+
+    def _push(self, state, plan) -> None:
+        """Push this step's values into the delay ring (done by the last ``receive``)."""
+        ring = self._ring
+        if self.depth == 1 and plan.n_delayed == 1:
+            ring[0] = state[plan.delayed[0]]
+            return
+        row = self.model.t % self.depth * plan.n_delayed
+        for v, name in enumerate(plan.delayed):
+            ring[row + v] = state[name]  # a reference: state arrays are never written in place
+
+    def fill_history(self, name: str | None = None) -> None:
+        """Set the delay buffer of ``name`` (default: all) to the variable's current value."""
+        for var in self._plan.delayed:
+            if name is None or var == name:
+                self.set_buffer(var, [self.state[var]] * self.depth)
+
+    def perturb(self, noise) -> None:
+        """Add ``noise(shape)`` to all own state: node variables, buffers, in-edges."""
+        for name, arr in self.state.items():
+            self.state[name] = arr + noise(arr.shape)
+        for name, rows in self.buffers.items():
+            self.set_buffer(name, np.concatenate(rows) + noise((len(rows), rows[0].shape[1])))
+        for name, arr in self.edge_state.items():
+            self.edge_state[name] = arr + noise(arr.shape)
 
     def clamp(self, u_row: np.ndarray) -> None:
         """External input at the start of a step: an input neuron's value u, shape (B,)."""
-        self.state[self.model.rule.output_var] = u_row[None, :].copy()
+        self.state[self._plan.rule.output_var] = u_row[None, :].copy()
 
     def set_target(self, y_row: np.ndarray | None, present: bool) -> None:
         """External target of an output neuron at the start of a step, shape (B,)."""
         if y_row is not None:
             self.target = y_row[None, :].copy()
-        self.has_target = np.array([[present]])
+        self.has_target = self._plan.true if present else self._plan.false

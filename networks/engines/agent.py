@@ -1,21 +1,42 @@
 """The agent engine: a :class:`mesa.Model` whose agents are the neurons (reference semantics).
 
-Each step, for every stage of the rule: ``agents.do("send", k)`` — every neuron posts
-messages along its own edges — then ``agents.do("receive", k)`` — every neuron updates
-from its own state and inbox (in the last stage it also pushes its delay buffers).
+Each step, for every stage of the rule: ``agents.do(NeuronAgent.send, k)`` — every neuron
+posts messages along its own edges — then ``agents.do(NeuronAgent.receive, k)`` — every
+neuron updates from its own state and inbox (in the last stage it also pushes its delay
+buffers).
 Messages are routed by :meth:`AgentEngine.post` along graph edges only; there is no
 Mesa event per message (delays live in the neurons' buffers).
 """
 
 from __future__ import annotations
 
+import gc
+from contextlib import contextmanager
+
 import mesa
 import numpy as np
 
 from agents.activations import get_activation
 from agents.neuron import NeuronAgent
+from agents.plan import RulePlan
 from agents.rule import Rule
 from networks.engines.base import EngineBase
+
+
+@contextmanager
+def _gc_paused():
+    """Pause Python's cyclic garbage collector while the engine is built.
+
+    Building creates some ten objects per neuron and nothing to collect; at 10^5 neurons
+    the collector's passes over them cost twice the build itself.
+    """
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
 
 
 class AgentEngine(EngineBase, mesa.Model):
@@ -35,14 +56,19 @@ class AgentEngine(EngineBase, mesa.Model):
         rule = self.rule  # _setup accepts a rule name too
         initial = self._initial_state()  # random initial values: drawn before Mesa's use
         mesa.Model.__init__(self, rng=self.rng)
-        net, width, n = self.net, self.n_batch, self.net.n_nodes
+        with _gc_paused():
+            self._build(initial)
+
+    def _build(self, initial: dict) -> None:
+        """The post office and one :class:`NeuronAgent` per neuron."""
+        rule, net, width, n = self.rule, self.net, self.n_batch, self.net.n_nodes
         self._u: dict = {}
         self._by_node: dict = {}
         self._input_pos = {net.node_ids[k]: r for r, k in enumerate(net.input_idx)}
         self._output_pos = {net.node_ids[k]: r for r, k in enumerate(net.output_idx)}
         self.saw_nonfinite = False       # raised by a neuron that wrote a non-finite value
         self._check_all = True           # state set from outside: check every neuron
-        self._checked_last = check_finite
+        self._checked_last = self.check_finite
         # post office: one mail slot per edge and channel; forward mail in canonical
         # (target-major) edge order, backward mail in source-major order, so that every
         # neuron's inbox is a contiguous view
@@ -60,18 +86,15 @@ class AgentEngine(EngineBase, mesa.Model):
                 for v in rule.all_node_vars}
         edge_rows = {v.name: np.array(initial[v.name]) for v in rule.all_edge_vars}
         del initial
-        ids = np.empty(n, dtype=object)
-        for k, node in enumerate(net.node_ids):
-            ids[k] = node
-        delayed = rule.delayed_sources
+        self.plan = RulePlan(rule, {name: arr[0] for name, arr in rows.items()},
+                             {name: arr[:0] for name, arr in edge_rows.items()})
         depth_of = np.ones(n, dtype=np.intp)   # max delay over each neuron's edges
         np.maximum.at(depth_of, net.tgt, net.delay)
         np.maximum.at(depth_of, net.src, net.delay)
-        # delay buffers as rows of one array, unless a few long delays would waste memory
-        shared = depth_of.max() * n <= 4 * depth_of.sum()
-        buffer_rows = {name: np.repeat(rows[name], depth_of.max(), axis=1)
-                       for name in delayed} if shared else None
+        depth_of = depth_of.tolist()
         in_ptr, out_ptr = net.in_ptr.tolist(), net.out_ptr.tolist()
+        is_input, is_output = net.is_input.tolist(), net.is_output.tolist()
+        acts = {name: get_activation(name) for name in set(net.activation)}
         for i, node in enumerate(net.node_ids):
             lo, hi, olo, ohi = in_ptr[i], in_ptr[i + 1], out_ptr[i], out_ptr[i + 1]
             outs = net.out_edges[olo:ohi]
@@ -80,20 +103,14 @@ class AgentEngine(EngineBase, mesa.Model):
                 for ch in stage.channels:
                     a, b = (lo, hi) if ch.direction == "forward" else (olo, ohi)
                     inbox[ch.name] = self._mail[ch.name][a:b]  # a view: its own slots
-            depth = int(depth_of[i])
             agent = NeuronAgent(
-                self, node,
-                role_input=bool(net.is_input[i]), role_output=bool(net.is_output[i]),
-                act=get_activation(net.activation[i]),
+                self, node, role_input=is_input[i], role_output=is_output[i],
+                act=acts[net.activation[i]],
                 state={name: arr[i] for name, arr in rows.items()},
-                in_edges={"source": ids[net.src[lo:hi]].tolist(),
-                          "delay": net.delay[lo:hi], "mail": out_pos[lo:hi]},
                 edge_state={name: arr[lo:hi] for name, arr in edge_rows.items()},
-                out_edges={"target": ids[net.tgt[outs]].tolist(),
-                           "delay": net.delay[outs], "mail": outs},
-                inbox=inbox, depth=depth, dtype=self.dtype,
-                buffers=None if buffer_rows is None else
-                {name: arr[i, :depth] for name, arr in buffer_rows.items()},
+                in_edges=(net.delay[lo:hi], out_pos[lo:hi]),
+                out_edges=(net.delay[outs], outs),
+                inbox=inbox, depth=depth_of[i],
             )
             self._by_node[node] = agent
 
@@ -113,9 +130,11 @@ class AgentEngine(EngineBase, mesa.Model):
 
         Call :meth:`~networks.engines.base.EngineBase.advance`, which sets the inputs first.
         """
+        # (the methods themselves rather than their names: Mesa then skips a getattr
+        # per agent)
         for k in range(len(self.rule.stages)):
-            self.agents.do("send", k)
-            self.agents.do("receive", k)
+            self.agents.do(NeuronAgent.send, k)
+            self.agents.do(NeuronAgent.receive, k)
 
     def _step_arrays(self, u, y, y_mask) -> None:
         if self.check_finite != self._checked_last:   # steps ran unchecked: check all
@@ -152,10 +171,7 @@ class AgentEngine(EngineBase, mesa.Model):
 
     def _perturb(self, i, noise):
         self._check_all = True
-        agent = self._by_node[self.net.node_ids[i]]
-        for group in (agent.state, agent.buffers, agent.edge_state):
-            for arr in group.values():
-                arr += noise(arr.shape)
+        self._by_node[self.net.node_ids[i]].perturb(noise)
 
     def _check_finite(self) -> None:
         # each neuron checked the values it wrote this step and raised saw_nonfinite;
@@ -174,6 +190,4 @@ class AgentEngine(EngineBase, mesa.Model):
     def fill_history(self, name: str | None = None) -> None:
         """Set the delay buffers of ``name`` (default: all) to the variable's current value."""
         for agent in self._by_node.values():
-            for var, buf in agent.buffers.items():
-                if name is None or var == name:
-                    buf[:] = agent.state[var][0]
+            agent.fill_history(name)

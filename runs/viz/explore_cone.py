@@ -67,7 +67,7 @@ def copy_engine_state(src, dst) -> None:
         for name, value in a.state.items():
             b.state[name] = value.copy()
         for name, value in a.buffers.items():
-            b.buffers[name][...] = value
+            b.set_buffer(name, value)
         for name, value in a.edge_state.items():
             b.edge_state[name] = value.copy()
     dst.t = src.t

@@ -169,3 +169,41 @@ def test_engine_never_writes_into_user_arrays(engine_kind):
         eng.perturb_neuron(node, np.random.default_rng(1))
     eng.run(U[2:])
     np.testing.assert_array_equal(U, keep)
+
+
+@pytest.mark.parametrize("seed", [0, 3])
+def test_agent_delay_buffers_hold_past_values_and_are_copied_out(seed):
+    """A neuron's ring holds its values of the last ``depth`` steps (references to its own
+    state arrays, which are never written in place); ``buffers`` hands out copies and
+    ``set_buffer`` replaces one, changing what the neuron sends next."""
+    G = random_dag(12, 30, n_inputs=2, n_outputs=2, seed=seed, delays=(1, 3))
+    eng = AgentEngine(G, PROBE, batch=2, rng=seed)
+    U = np.random.default_rng(seed).normal(size=(6, 2, 2))
+    history = []
+    for u in U:
+        eng.advance(u)
+        history.append({n: eng.agent(n).state["x"].copy() for n in eng.net.node_ids})
+    for node in eng.net.node_ids:
+        agent = eng.agent(node)
+        ring = agent.buffers["x"]
+        assert len(ring) == agent.depth
+        for back in range(agent.depth):   # row t % depth holds the value after step t
+            t = eng.t - back
+            np.testing.assert_array_equal(ring[t % agent.depth], history[t - 1][node])
+        ring[0][...] = 99.0               # a copy: the neuron's ring is unchanged
+        assert not (agent.buffers["x"][0] == 99.0).any()
+    # the value a neuron sends next on its delayed channel comes from the ring
+    twin = AgentEngine(G, PROBE, batch=2, rng=seed)
+    for u in U:
+        twin.advance(u)
+    net = eng.net
+    i = next(k for k in range(net.n_nodes) if net.out_ptr[k + 1] > net.out_ptr[k])
+    node = net.node_ids[i]
+    eng.agent(node).set_buffer("x", [np.full(2, 5.0)] * eng.agent(node).depth)
+    eng.advance(U[0])
+    twin.advance(U[0])
+    targets = {net.node_ids[net.tgt[e]]
+               for e in net.out_edges[net.out_ptr[i]:net.out_ptr[i + 1]]}
+    changed = {n for n in eng.net.node_ids
+               if not np.array_equal(eng.agent(n).state["a"], twin.agent(n).state["a"])}
+    assert changed and changed <= targets
