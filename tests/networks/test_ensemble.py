@@ -177,3 +177,18 @@ def test_chunks():
     assert chunks(5, 2) == [range(0, 2), range(2, 4), range(4, 5)]
     with pytest.raises(ConfigError):
         chunks(5, 0)
+
+
+def test_layered_members_run_stacked_products_on_views():
+    """Layered members: one batched product per layer pair, on views of the union's arrays."""
+    nets = [layered([3, 5, 4, 2], "sigmoid", seed=k) for k in range(3)]
+    ens = Ensemble(nets, LP, batch=B)
+    eng = ens.engine
+    assert eng.stacked
+    w = eng._edges["weight"]
+    for op in eng._stacked["fwd"][0]:
+        W = eng._weights(w, op)
+        assert W.shape == (3, *op.shape) and np.shares_memory(W, w)
+    assert np.shares_memory(eng.active_rows("x"), eng._nodes["x"])
+    ring_ens = Ensemble([ring(5, n_inputs=2, n_outputs=2, seed=k) for k in range(2)], LP)
+    assert not ring_ens.engine.stacked   # sparse blocks: the vectorised engine's products
