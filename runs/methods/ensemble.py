@@ -153,7 +153,8 @@ def train_ensemble(method, nets, datasets, params, *, schedule=None, dtype: str 
         method: a ``settled`` method (name or :class:`~runs.methods.base.Method`).
         nets: K networks of one shape (graphs or compiled).
         datasets: K datasets (equally many training examples).
-        params: K params (objects, mappings or None, as :func:`train` takes them).
+        params: K params (objects, mappings or None, as :func:`train` takes them), or
+            None (the method's defaults for all).
         schedule: one schedule for every member.
         dtype: ``"float64"`` or ``"float32"``.
         seeds: K seeds of the members' example orders.
@@ -166,6 +167,7 @@ def train_ensemble(method, nets, datasets, params, *, schedule=None, dtype: str 
         (the ensemble could not be built, or its engine stopped), train it alone.
     """
     K = len(nets)
+    params = [None] * K if params is None else params
     if not (len(datasets) == len(params) == len(seeds) == K):
         raise ConfigError(f"train_ensemble: {K} networks but {len(datasets)} datasets, "
                           f"{len(params)} params and {len(seeds)} seeds")
