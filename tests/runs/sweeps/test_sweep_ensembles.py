@@ -122,3 +122,21 @@ def test_ensembles_option_is_checked_and_on_refuses_runs_that_cannot(tmp_path):
     assert not (tmp_path / "b").exists()
     assert all(len(u) == 1 for u in plan_units(expand(agent), "auto", workers=2))
     assert all(len(u) == 1 for u in plan_units(expand(cfg), "off"))
+
+
+def test_runs_whose_shapes_differ_fall_back_to_single_runs(tmp_path):
+    """random_dag draws its edges from the seed: grouped, refused by the ensemble, run alone."""
+    text = SWEEP.format(seeds=[0, 1, 2], batch=16).replace(
+        'builder = "layered"\nsizes = [13, 12, 3]',
+        'builder = "random_dag"\nn_nodes = 30\nn_edges = 80\nn_inputs = 13\nn_outputs = 3')
+    path = tmp_path / "dag.toml"
+    path.write_text(text)
+    cfg = load_config(path)
+    assert max(map(len, plan_units(expand(cfg), "auto"))) > 1    # grouped by the keys ...
+    on = run_sweep(cfg, tmp_path / "on", executor="sequential", progress=False)
+    off = run_sweep(cfg, tmp_path / "off", executor="sequential", progress=False,
+                    ensembles="off")
+    rec_on = _records(tmp_path / "on")
+    assert on.n_ok == off.n_ok == 6
+    assert not any("ensemble" in r for r in rec_on.values())      # ... but run alone
+    _assert_equal_records(rec_on, _records(tmp_path / "off"))
