@@ -52,11 +52,13 @@ def test_members_equal_single_runs(seeds, batch):
         _assert_same(out[k], _single(nets[k], data[k], params[k], schedule, s))
 
 
-def test_two_round_lp_sum_reduction_and_float32_members():
+@pytest.mark.parametrize(("two_round", "state_optimizer"), [(True, "sgd"), (False, "adam"),
+                                                          (True, "adam")])
+def test_lp_variants_sum_reduction_and_float32_members(two_round, state_optimizer):
     seeds = [2, 3]
     nets, data = _problems(seeds)
-    params = [{"two_round": True, "reduce": "sum", "eta_w": 1e-3 * (k + 1), "x_init": "zero"}
-              for k in range(2)]
+    params = [{"two_round": two_round, "state_optimizer": state_optimizer, "reduce": "sum",
+               "eta_w": 1e-3 * (k + 1), "x_init": "zero"} for k in range(2)]
     schedule = {"epochs": 3, "batch": 16, "eval_every": 1}
     out = train_ensemble("lp", nets, data, params, schedule=schedule, seeds=seeds,
                          dtype="float32")
