@@ -9,7 +9,7 @@ from agents import DIFFUSION, FEEDBACK_ALIGNMENT, LP, LP_TWO_ROUND
 from agents.errors import ConfigError, DataError, GraphError
 from agents.lp import LPParams
 from networks.builders import layered, layered_recurrent, random_digraph, ring
-from networks.compile import compile_graph
+from networks.compile import compile_graph, plan_blocks
 from networks.engines import make_engine
 from networks.ensemble import Ensemble, chunks
 from networks.ensemble_union import union_network
@@ -144,6 +144,12 @@ def test_union_of_layered_members_uses_per_member_dense_blocks():
     union = union_network(nets)
     assert [b.kind for b in union.blocks] == ["dense"] * 8
     assert union.node_ids[:2] == ((0, 0), (0, 1)) and union.n_edges == 4 * 25
+    blocks, order = plan_blocks(union.layer, union.src, union.tgt, union.delay)
+    assert blocks == union.blocks and np.array_equal(order, union.block_order)
+    G = union.graph          # built on first use, with the members' attributes
+    assert G.number_of_nodes() == 4 * 10 and G.number_of_edges() == 4 * 25
+    assert G.edges[(2, 0), (2, 3)]["weight"] == nets[2].graph.edges[0, 3]["weight"]
+    assert union.graph is G and union.is_dag
 
 
 def test_members_of_different_shape_are_refused_by_name():
