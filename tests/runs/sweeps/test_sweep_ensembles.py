@@ -140,3 +140,17 @@ def test_runs_whose_shapes_differ_fall_back_to_single_runs(tmp_path):
     assert on.n_ok == off.n_ok == 6
     assert not any("ensemble" in r for r in rec_on.values())      # ... but run alone
     _assert_equal_records(rec_on, _records(tmp_path / "off"))
+
+
+def test_cli_ensembles_option(tmp_path, capsys):
+    from runs.cli import main
+
+    path = tmp_path / "agent.toml"
+    path.write_text('engine = "agent"\n' + SWEEP.format(seeds=[0, 1], batch=16))
+    assert main(["sweep", str(path), "--sequential", "--quiet", "--ensembles", "on",
+                 "--out", str(tmp_path / "a")]) == 2
+    assert "ensembles = 'on'" in capsys.readouterr().err
+    _config(tmp_path, [0, 1])
+    assert main(["run", str(tmp_path / "sweep.toml"), "--quiet", "--ensembles", "off",
+                 "--out", str(tmp_path / "off")]) == 0
+    assert not any("ensemble" in r for r in _records(tmp_path / "off").values())
