@@ -30,11 +30,14 @@ import numpy as np
 
 from agents.errors import ConfigError, DataError, DivergenceError
 from agents.lp import EXAMPLE_VARS, lp_rule
-from networks.ensemble import Ensemble
+from networks.ensemble import Ensemble, chunks
 from runs.methods.base import Schedule, TrainResult, batches
 from runs.methods.evaluate import forward_state
 from runs.methods.loop import RunLog, epoch_tick, prepare
 from runs.methods.lp import SettledLearner, lp_metrics
+
+#: node values (members × neurons × batch) one ensemble holds per variable at most
+MAX_STATE = 1 << 16
 
 
 def carried_vars(params) -> tuple[str, ...]:
@@ -182,10 +185,14 @@ def train_ensemble(method, nets, datasets, params, *, schedule=None, dtype: str 
         with_cosine: as for :func:`train`.
         stop_on_collapse: as for :func:`train`.
 
+    Members are trained in ensembles of :func:`members_per_ensemble` at most, one after
+    another (a large state per member leaves the cache); one left alone is not trained.
+
     Returns:
         Per member: its :class:`TrainResult`, the exception its single run raises (a
         DivergenceError carries ``rows``, the history so far), or None: not trained here
-        (the ensemble could not be built, or its engine stopped), train it alone.
+        (alone in its ensemble, the ensemble could not be built, or its engine stopped),
+        train it alone.
     """
     K = len(nets)
     params = [None] * K if params is None else params
@@ -198,18 +205,43 @@ def train_ensemble(method, nets, datasets, params, *, schedule=None, dtype: str 
         method = runs[0][0]
         if method.presentation != "settled" or method.rule is None:
             raise ConfigError(f"method {method.name!r} is not trained by ensembles")
-        nets = [r[1] for r in runs]
         if len({d.inputs("train").shape[1] for d in datasets}) > 1:
             raise DataError("ensemble members have training sets of different sizes")
-        group = EnsembleSettledLearner(nets, datasets, [r[2] for r in runs], runs[0][3],
-                                       dtype=np.dtype(dtype))
     except Exception:  # noqa: BLE001 - no ensemble: every member is trained alone
         return [None] * K
-    logs = [RunLog(method, nets[k], datasets[k], runs[k][2], runs[k][3],
+    n, batch = datasets[0].inputs("train").shape[1], runs[0][3].batch
+    size = members_per_ensemble(runs[0][1].n_nodes, n if batch is None else min(batch, n))
+    out: list = [None] * K
+    for part in chunks(K, size):
+        if len(part) > 1:
+            out[part.start:part.stop] = _train_group(
+                method, [runs[k] for k in part], [datasets[k] for k in part],
+                [seeds[k] for k in part], np.dtype(dtype), with_cosine, stop_on_collapse)
+    return out
+
+
+def members_per_ensemble(n_nodes: int, batch: int) -> int:
+    """How many members one ensemble takes: K·N·B node values at most :data:`MAX_STATE`.
+
+    Past that, each of the step's elementwise passes over a node variable leaves the
+    cache and a member's step costs more than a single engine's (13-100-3, batch 133: 8
+    members ran at 0.74x a single run's speed, 4 at 1.3x; batch 16: 32 at 3.8x).
+    """
+    return max(1, MAX_STATE // max(1, n_nodes * batch))
+
+
+def _train_group(method, runs, datasets, seeds, dtype, with_cosine, stop_on_collapse):
+    """:func:`train_ensemble` for members that fit one ensemble (``runs``: prepared)."""
+    K = len(runs)
+    try:
+        group = EnsembleSettledLearner([r[1] for r in runs], datasets, [r[2] for r in runs],
+                                       runs[0][3], dtype=dtype)
+    except Exception:  # noqa: BLE001 - no ensemble: every member is trained alone
+        return [None] * K
+    logs = [RunLog(method, runs[k][1], datasets[k], runs[k][2], runs[k][3],
                    group.member(k, with_cosine), seeds[k], stop_on_collapse)
             for k in range(K)]
     out: list = [None] * K
-    active = list(range(K))
 
     def check(k: int, epoch: int) -> bool:
         try:
@@ -222,7 +254,7 @@ def train_ensemble(method, nets, datasets, params, *, schedule=None, dtype: str 
         return True
 
     tick, epochs = epoch_tick(), runs[0][3].epochs
-    active = [k for k in active if check(k, 0)]
+    active = [k for k in range(K) if check(k, 0)]
     for epoch in range(1, epochs + 1):
         if not active:
             break

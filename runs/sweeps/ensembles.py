@@ -18,6 +18,8 @@ most ``size`` members, spread over the workers, and single runs. The sweep optio
 naming the option and a run that cannot). A group whose networks turn out to differ in
 shape (builders whose structure follows the seed: random graphs, recurrent layers) is
 run one by one by its worker, as are its members after an error of the shared engine.
+The worker also cuts a unit whose members hold much state (large batches) into smaller
+ensembles run one after another (:func:`runs.methods.ensemble.members_per_ensemble`).
 """
 
 from __future__ import annotations

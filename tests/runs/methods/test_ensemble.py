@@ -90,3 +90,18 @@ def test_what_an_ensemble_cannot_do_is_handed_back():
                           seeds=[0, 1]) == [None, None]          # μ is a switch of the rule
     assert train_ensemble("bp", nets, data, None, schedule=schedule,
                           seeds=[0, 1]) == [None, None]          # not a settled method
+
+
+def test_members_are_split_into_ensembles_that_fit_the_state_budget(monkeypatch):
+    from runs.methods import ensemble
+
+    seeds = [0, 1, 2, 3, 4]
+    nets, data = _problems(seeds)
+    n = data[0].inputs("train").shape[1]
+    assert ensemble.members_per_ensemble(26, n) == ensemble.MAX_STATE // (26 * n)
+    monkeypatch.setattr(ensemble, "MAX_STATE", 2 * 26 * n)      # two members per ensemble
+    schedule = {"epochs": 2, "eval_every": 1}
+    out = train_ensemble("lp", nets, data, None, schedule=schedule, seeds=seeds)
+    assert out[4] is None                                       # alone: trained elsewhere
+    for k in range(4):
+        _assert_same(out[k], _single(nets[k], data[k], None, schedule, seeds[k]))
