@@ -12,8 +12,9 @@ computes all K products, written straight into the output rows (no copy).
 The engine checks the union's block plan against that layout when it is built; a union
 whose blocks do not repeat member by member (sparse blocks: an unlayered shape, or a
 layer pair that is not full) runs the vectorised engine's own per-block products. Only
-the aggregation (``_aggregate``) and the Hebbian products (``_hebb``) are replaced; what
-a rule computes and in which order is the vectorised engine's.
+the aggregation (``_aggregate``) and the Hebbian products (``_hebb``, and
+``_dense_hebb`` where the vectorised engine folds a linear weight update into them) are
+replaced; what a rule computes and in which order is the vectorised engine's.
 
 It also gives the ensemble trainer direct access to the active neurons' rows of a
 variable, member axis first (:meth:`StackedEngine.active_rows`,
@@ -113,6 +114,29 @@ class StackedEngine(VectorEngine):
             pre = self._member_rows(sent(op.delay), op.src_part)[:, op.src_lo:op.src_hi]
             np.matmul(post3[:, op.dst_lo:op.dst_hi], pre.transpose(0, 2, 1),
                       out=self._weights(out, op))
+        return out
+
+    def _dense_hebb(self, post, sent, out, coef: float, beta: float):
+        """``out ← coef · Σ_κ post m + beta · out`` per edge, stacked.
+
+        The vectorised engine folds a linear weight update into its Hebbian products
+        through this method when its version has it (it runs one product per block);
+        here the K members' products of a block are again one batched product.
+        """
+        if self._stacked is None:
+            return super()._dense_hebb(post, sent, out, coef, beta)
+        post3 = post.reshape(self.K, self.n_act_m, *post.shape[1:])
+        for op in self._stacked["fwd"][0]:
+            pre = self._member_rows(sent(op.delay), op.src_part)[:, op.src_lo:op.src_hi]
+            view = self._weights(out, op)
+            prod = np.matmul(post3[:, op.dst_lo:op.dst_hi], pre.transpose(0, 2, 1))
+            if beta == 0.0:
+                np.multiply(prod, coef, out=view)
+                continue
+            if beta != 1.0:
+                view *= beta
+            prod *= coef
+            view += prod
         return out
 
 
