@@ -3,8 +3,10 @@
 An :class:`Ensemble` runs K members — the same network shape with different weights and
 biases (seeds), possibly different numeric rule parameters (the points of a sweep), each
 with its own data — as the disjoint union of the members compiled into one
-:class:`~networks.engines.vector.VectorEngine` (:mod:`networks.ensemble_union`). Every
-update function then runs once on all K·N neurons instead of K times on N, and each
+:class:`~networks.engines.vector.VectorEngine` (:mod:`networks.ensemble_union`), whose
+dense blocks run as one batched product per layer pair and direction
+(:mod:`networks.ensemble_stacked`). Every update function then runs once on all K·N
+neurons instead of K times on N, and each
 member's trajectory (every state and weight) equals its single run
 ``make_engine("vector", nets[k], rule, params[k], batch=B, rng=rngs[k])`` (to rounding,
 ≤ 1e-12 in float64 — the aggregation may sum in another order).
@@ -21,9 +23,11 @@ and the network's nodes, roles and edges must be the same (one shape); else a
 ConfigError / GraphError names the member and what differs.
 
 Speed (measured with ``python -m runs.bench.ensemble``): the union saves the engine's
-per-step Python overhead, not arithmetic, so it pays for small batches and networks. Past
-a few MiB of state the arrays leave the cache and the per-member cost rises again: run a
-large sweep as several ensembles of ~8–16 members (:func:`chunks`).
+per-step Python overhead, not arithmetic, so it pays for small batches and networks: one
+LP step of 13-100-3 at batch 16 costs a member about a third of a single engine's step
+(``--steps``). Past a few MiB of state the arrays leave the cache and the per-member
+cost rises again: run a large sweep as several ensembles of ~16–32 members
+(:func:`chunks`).
 """
 
 from __future__ import annotations
@@ -32,9 +36,10 @@ import numpy as np
 
 from agents.errors import ConfigError, DataError
 from agents.rule import Rule
-from networks.engines import VectorEngine, as_compiled, engine_rng
+from networks.engines import as_compiled, engine_rng
 from networks.engines.checks import resolve_rule
 from networks.engines.initial import initial_state
+from networks.ensemble_stacked import StackedEngine
 from networks.ensemble_union import (
     CARRIER,
     EDGE,
@@ -85,9 +90,10 @@ class Ensemble:
         self.n_nodes, self.n_edges = self.nets[0].n_nodes, self.nets[0].n_edges
         self.union = union_network(self.nets)
         self.record_vars = (record,) if isinstance(record, str) else tuple(record)
-        self.engine = VectorEngine(self.union, carrier_rule(rule, base, self.varied), base,
-                                   batch=batch, dtype=dtype, record=self.record_vars,
-                                   check_finite=check_finite, rng=0)
+        self.engine = StackedEngine(self.union, carrier_rule(rule, base, self.varied), base,
+                                    members=K, batch=batch, dtype=dtype,
+                                    record=self.record_vars, check_finite=check_finite,
+                                    rng=0)
         self.batch = self.engine.batch
         starts = [initial_state(net, rule, p, r, self.engine.n_batch, self.engine.dtype)
                   for net, p, r in zip(self.nets, self.params, self.rngs, strict=True)]

@@ -16,7 +16,7 @@ matrix); otherwise the union has no layers and its edges form sparse (CSR) block
 from __future__ import annotations
 
 import numbers
-from dataclasses import fields
+from dataclasses import fields, replace
 
 import networkx as nx
 import numpy as np
@@ -82,14 +82,15 @@ def union_network(members: list[CompiledNetwork]) -> CompiledNetwork:
     else:
         layer = np.full(K * n, -1, dtype=np.int64)
     is_input, is_output = np.tile(ref.is_input, K), np.tile(ref.is_output, K)
+    blocks, block_order = (_member_blocks(members) if layered else
+                           plan_blocks(layer, src, tgt, delay))
     in_ptr = np.zeros(K * n + 1, dtype=np.intp)
     np.cumsum(np.bincount(tgt, minlength=K * n), out=in_ptr[1:])
     out_ptr = np.zeros(K * n + 1, dtype=np.intp)
     np.cumsum(np.bincount(src, minlength=K * n), out=out_ptr[1:])
     node_ids = tuple((k, v) for k in range(K) for v in ref.node_ids)
-    blocks, block_order = plan_blocks(layer, src, tgt, delay)
-    return CompiledNetwork(
-        graph=_union_graph(members), node_ids=node_ids,
+    return UnionNetwork(
+        graph=members, node_ids=node_ids,
         index={v: i for i, v in enumerate(node_ids)}, is_input=is_input,
         is_output=is_output, input_idx=np.flatnonzero(is_input),
         output_idx=np.flatnonzero(is_output),
@@ -98,6 +99,56 @@ def union_network(members: list[CompiledNetwork]) -> CompiledNetwork:
         weight=np.concatenate([m.weight for m in members]), delay=delay, in_ptr=in_ptr,
         out_edges=np.lexsort((tgt, src)).astype(np.intp), out_ptr=out_ptr,
         max_delay=max(m.max_delay for m in members), blocks=blocks, block_order=block_order)
+
+
+def _member_blocks(members: list[CompiledNetwork]):
+    """The union's blocks: each member's own, shifted to its nodes and edges.
+
+    (What :func:`networks.compile.plan_blocks` gives on a layered union, without
+    sorting all K·E edges; sparse blocks stay one per member and delay.)
+    """
+    n, e = members[0].n_nodes, members[0].n_edges
+    blocks, order = [], []
+    for k, m in enumerate(members):
+        for b in m.blocks:
+            shift = {"start": b.start + k * e, "stop": b.stop + k * e}
+            if b.kind == "dense":
+                shift |= {"tgt_range": (b.tgt_range[0] + k * n, b.tgt_range[1] + k * n),
+                          "src_range": (b.src_range[0] + k * n, b.src_range[1] + k * n)}
+            else:
+                shift |= {"src": b.src + k * n, "tgt": b.tgt + k * n}
+            blocks.append(replace(b, **shift))
+        order.append(m.block_order + k * e)
+    return tuple(blocks), np.concatenate(order).astype(np.intp)
+
+
+class _LazyGraph:
+    """The union's ``graph`` attribute, built from the members on first use.
+
+    The engines never read it (building a networkx graph of K·N nodes costs more than
+    a member's steps): it is made when a user or a rule asks for it.
+    """
+
+    def __set_name__(self, owner, name):
+        self.slot = "_" + name
+
+    def __get__(self, obj, objtype=None):
+        if obj is None:
+            return self
+        value = obj.__dict__[self.slot]
+        if isinstance(value, list):  # the members: build the graph now
+            value = _union_graph(value)
+            obj.__dict__[self.slot] = value
+        return value
+
+    def __set__(self, obj, value):
+        obj.__dict__[self.slot] = value
+
+
+class UnionNetwork(CompiledNetwork):
+    """A :class:`CompiledNetwork` of an ensemble's union whose graph is built lazily."""
+
+    graph = _LazyGraph()
 
 
 def _union_graph(members: list[CompiledNetwork]) -> nx.DiGraph:

@@ -78,7 +78,7 @@ def _cmd_run(args) -> int:
     cfg = load_config(args.config)
     summary = run_sweep(cfg, _out_dir(args, cfg), executor="sequential",
                         retry_failed=args.retry_failed, progress=not args.quiet,
-                        force=args.force)
+                        force=args.force, ensembles=args.ensembles)
     return _report(cfg, summary, args.quiet)
 
 
@@ -95,7 +95,8 @@ def _cmd_sweep(args) -> int:
         executor = "process"
     summary = run_sweep(cfg, _out_dir(args, cfg), executor=executor, workers=args.workers,
                         dask_address=args.dask or None, retry_failed=args.retry_failed,
-                        progress=not args.quiet, force=args.force)
+                        progress=not args.quiet, force=args.force,
+                        ensembles=args.ensembles)
     return _report(cfg, summary, args.quiet)
 
 
@@ -158,6 +159,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="start over in a results folder that holds another sweep "
                             "(deletes its results)")
         q.add_argument("--quiet", action="store_true", help="no progress bar or table")
+        q.add_argument("--ensembles", choices=("auto", "on", "off"), default="auto",
+                       help="run runs of one network shape as one vectorised ensemble, "
+                            "each record equal to its single run's (auto: where they can; "
+                            "on: every run must; off: one run per task)")
     q = sub.add_parser("plot", help="plot the results of a run or sweep folder")
     q.add_argument("results", help="results folder written by run or sweep")
     q.add_argument("--out", help="folder for the plots (default: RESULTS/plots)")

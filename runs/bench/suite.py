@@ -19,6 +19,10 @@ settings. Benchmarks:
 5. ``torch``: LP written with PyTorch autograd (a separate interpreter, skipped with a
    reason when there is none) against the vectorised LP (:mod:`runs.bench.memory`).
 6. ``memory``: peak memory of full-batch LP on the bundled datasets.
+7. ``ensemble``: a sweep of LP runs on wine 13-100-3 with ensembles against one run per
+   task, on the same pool of two processes (:mod:`runs.bench.ensemble`; a shorter sweep
+   than ``python -m runs.bench.ensemble``'s 100 runs of 50 epochs, which ``--large``
+   runs): throughput ratio, records checked equal.
 
 ``--small`` runs tiny sizes (the test suite's smoke test); ``--large`` bigger ones.
 Ratios below 1 mean faster than the baseline; each is "min–median" over rounds.
@@ -35,7 +39,9 @@ import numpy as np
 from networks.threads import limit_threads
 from runs.bench.protocol import format_machine, machine_info
 
-ALL = ("dense", "sparse", "agent", "threads", "torch", "memory")
+ALL = ("dense", "sparse", "agent", "threads", "torch", "memory", "ensemble")
+#: the ensemble sweep per size: (runs, epochs, rounds)
+ENSEMBLE_SWEEP = {"small": (4, 1, 1), "default": (40, 20, 2), "large": (100, 50, 3)}
 
 SIZES = {  # (dense nets, sparse edge counts, sparse batches, LP memory edges, agent neurons)
     "small": ([((20, 16, 16, 3), 8), ((5, 8, 3), 4)], (10**3, 10**4), (1, 4), 10**4,
@@ -117,6 +123,18 @@ def _run(which, size: str, out) -> dict:
         for r in rows:
             out(json.dumps({k: (round(v, 3) if isinstance(v, float) else v)
                             for k, v in r.items()}))
+    if "ensemble" in which:
+        from runs.bench import ensemble
+
+        runs, epochs, n_rounds = ENSEMBLE_SWEEP[size]
+        out(f"== 7. sweep of {runs} LP runs (wine 13-100-3, {epochs} epochs, batch 16): "
+            f"ensembles vs one run per task, pool of 2 processes (ratio = single / "
+            f"ensembles time)")
+        r = ensemble.bench_sweep(runs, epochs, 16, workers=2, rounds=n_rounds,
+                                 out=lambda s: None)
+        results["ensemble"] = r
+        for line in ensemble.format_sweep(r):
+            out(line)
     return results
 
 

@@ -77,6 +77,11 @@ class Experiment:
             whole open sections), or ``keys(cfg)`` giving them for a validated config
             (its ``[rule] name`` resolved). A key given in a config but not used is
             refused. None: every key is accepted (plugins that do not declare theirs).
+        ensemble: ``ensemble(cfgs, seeds) -> [RunOutput | Exception | None]``: several
+            runs of the experiment at once, each returning what ``fn`` returns for it
+            (equal results), the exception ``fn`` raises, or None (not done: run it
+            with ``fn``); sweeps use it for the runs :mod:`runs.sweeps.ensembles`
+            groups. None: the experiment's runs are always run one by one.
     """
 
     name: str
@@ -88,6 +93,7 @@ class Experiment:
     rule_required: bool = False
     keys: Collection[str] | Callable[[dict], Collection[str]] | None = None
     headline: tuple[str, ...] = ()
+    ensemble: Callable[[list[dict], list[int]], list] | None = None
 
     def rule_names(self) -> tuple[str, ...]:
         """The allowed ``[rule] name`` values."""
@@ -109,14 +115,15 @@ EXPERIMENTS: dict[str, Experiment] = {}
 
 
 def experiment(name: str, params=None, params_validator=None, needs: tuple[str, ...] = (),
-               rules=(), rule_required: bool = False, keys=None, headline=()):
+               rules=(), rule_required: bool = False, keys=None, headline=(), ensemble=None):
     """Decorator registering ``fn(cfg, seed) -> RunOutput`` as experiment ``name``.
 
     The keyword arguments are the :class:`Experiment` attributes.
     """
     def register(fn):
         EXPERIMENTS[name] = Experiment(name, fn, params, params_validator, tuple(needs),
-                                       rules, rule_required, keys, tuple(headline))
+                                       rules, rule_required, keys, tuple(headline),
+                                       ensemble)
         return fn
     return register
 

@@ -22,7 +22,9 @@ import numpy as np
 from runs.experiments.registry import RunOutput, experiment
 from runs.experiments.setup import load_data, load_network
 from runs.methods import METHODS, Entry, compare, get_method, train
+from runs.methods.base import TrainResult
 from runs.methods.bp import matching_bp
+from runs.methods.ensemble import train_ensemble
 from runs.methods.lagrangian import support_fractions
 from runs.studies.pruning import PruningParams, prune_experiment
 
@@ -63,6 +65,14 @@ def _output(result, start: float, **extra) -> RunOutput:
                      summary={**final, "seconds": time.perf_counter() - start, **extra})
 
 
+def _snapshots(cfg: dict, seed: int, res) -> dict:
+    """LP's ``record.snapshots``: x, λ, the weights and the support fractions."""
+    frac = support_fractions(res.net, res.x, res.lam, res.weight, res.bias,
+                             load_data(cfg, seed).inputs("train"), res.params)
+    return {"x": res.x, "lam": res.lam, "weight": res.weight,
+            "support": np.array([frac.get(n, np.nan) for n in res.net.node_ids])}
+
+
 def run_method(cfg: dict, seed: int) -> RunOutput:
     """Train with the method named by ``[rule] name`` (experiments train, lp, bp, diffusion).
 
@@ -80,21 +90,56 @@ def run_method(cfg: dict, seed: int) -> RunOutput:
                  "T": res.schedule.T}
     out = _output(res, start, **extra)
     if cfg.get("record", {}).get("snapshots"):
-        frac = support_fractions(res.net, res.x, res.lam, res.weight, res.bias,
-                                 load_data(cfg, seed).inputs("train"), res.params)
-        out.snapshots = {"x": res.x, "lam": res.lam, "weight": res.weight,
-                         "support": np.array([frac.get(n, np.nan) for n in res.net.node_ids])}
+        out.snapshots = _snapshots(cfg, seed, res)
+    return out
+
+
+def run_method_group(cfgs: list[dict], seeds: list[int]) -> list:
+    """Several :func:`run_method` runs of a ``settled`` method trained as one ensemble.
+
+    :func:`runs.methods.ensemble.train_ensemble` trains them together (each member equal
+    to its single run); a member's ``seconds`` is its share of the group's time.
+
+    Returns:
+        Per run: its RunOutput, the exception its run raises, or None (run it alone).
+    """
+    start = time.perf_counter()
+    methods = [get_method(c["rule"]["name"]) for c in cfgs]
+    shared = [(c.get("engine", "vector"), c["dtype"], c.get("schedule")) for c in cfgs]
+    if any(m.presentation != "settled" for m in methods) or shared[0][0] != "vector" \
+            or any(x != shared[0] for x in shared):
+        return [None] * len(cfgs)   # not one ensemble: every run alone
+    params = [m.make_params({k: v for k, v in c["rule"].items() if k != "name"})
+              for m, c in zip(methods, cfgs, strict=True)]
+    method, cfg = methods[0], cfgs[0]
+    schedule = method.make_schedule({k: cfg["schedule"][k] for k in method.schedule_keys
+                                     if k in cfg["schedule"]})
+    results = train_ensemble(method, [load_network(c, s) for c, s in zip(cfgs, seeds,
+                                                                        strict=True)],
+                             [load_data(c, s) for c, s in zip(cfgs, seeds, strict=True)],
+                             params, schedule=schedule, dtype=cfg["dtype"], seeds=seeds)
+    share = (time.perf_counter() - start) / max(1, sum(r is not None for r in results))
+    out = []
+    for c, s, res in zip(cfgs, seeds, results, strict=True):
+        if not isinstance(res, TrainResult):
+            out.append(res)
+            continue
+        final = {k: v for k, v in res.final.items() if isinstance(v, int | float)}
+        run = RunOutput(rows=res.history, summary={**final, "seconds": share})
+        if c.get("record", {}).get("snapshots"):
+            run.snapshots = _snapshots(c, s, res)
+        out.append(run)
     return out
 
 
 # "train" runs any method, named by [rule] name; "lp", "bp", "diffusion" fix the method.
 TRAIN_HEADLINE = ("train_acc", "test_acc", "loss")
 experiment("train", params=_params_of, needs=("network", "data"), keys=method_keys,
-           rules=lambda: tuple(METHODS), rule_required=True,
-           headline=TRAIN_HEADLINE)(run_method)
+           rules=lambda: tuple(METHODS), rule_required=True, headline=TRAIN_HEADLINE,
+           ensemble=run_method_group)(run_method)
 for _name in ("lp", "bp", "diffusion"):
     experiment(_name, params=_params_of, needs=("network", "data"), keys=method_keys,
-               rules=(_name,), headline=TRAIN_HEADLINE)(run_method)
+               rules=(_name,), headline=TRAIN_HEADLINE, ensemble=run_method_group)(run_method)
 
 
 def _compare_keys(cfg: dict) -> tuple[str, ...]:
@@ -151,4 +196,5 @@ def pruning(cfg: dict, seed: int) -> RunOutput:
     return out
 
 
-__all__ = ["compare_with_bp", "fit", "method_keys", "pruning", "run_method"]
+__all__ = ["compare_with_bp", "fit", "method_keys", "pruning", "run_method",
+           "run_method_group"]

@@ -81,52 +81,91 @@ def train(method: str | Method, net, dataset, params=None, *,
 
 def _train(method, net, dataset, params, schedule, engine, dtype, seed, with_cosine,
            stop_on_collapse) -> TrainResult:
+    method, net, params, schedule = prepare(method, net, dataset, params, schedule)
+    learner = method.learner(net, dataset, params, schedule, engine=engine,
+                             dtype=np.dtype(dtype), seed=seed, with_cosine=with_cosine)
+    log = RunLog(method, net, dataset, params, schedule, learner, seed, stop_on_collapse)
+    tick = _EPOCH_CALLBACK.get()
+    try:
+        log.record(0)
+        for epoch in range(1, schedule.epochs + 1):
+            learner.epoch(log.rng)
+            log.after_epoch(epoch)
+            if tick is not None:
+                tick(epoch, schedule.epochs)
+    except DivergenceError as e:
+        e.rows = log.history  # the evaluations up to the divergence, kept in the run record
+        raise
+    return log.result()
+
+
+def epoch_tick():
+    """The callback of the enclosing :func:`epoch_progress` block, or None."""
+    return _EPOCH_CALLBACK.get()
+
+
+def prepare(method, net, dataset, params, schedule) -> tuple[Method, object, object, Schedule]:
+    """A run's method, compiled network, params object and schedule, checked (as train)."""
     method = get_method(method)
     params = method.make_params(params)
     schedule = method.make_schedule(schedule)
     net = as_compiled(net)
     dataset.check_fits(net)
-    learner = method.learner(net, dataset, params, schedule, engine=engine,
-                             dtype=np.dtype(dtype), seed=seed, with_cosine=with_cosine)
-    rng = np.random.default_rng(seed)
-    history: list[dict] = []
-    n_train = dataset.inputs("train").shape[1]
+    return method, net, params, schedule
 
-    def record(epoch: int) -> None:
+
+class RunLog:
+    """The bookkeeping of one run of :func:`train`: its evaluations, checks and result.
+
+    Shared by :func:`train` and the ensemble trainer (:mod:`runs.methods.ensemble`), whose
+    members each keep one: ``rng`` orders the run's examples, :meth:`record` evaluates
+    (raising as :func:`train` documents), :meth:`after_epoch` evaluates when due.
+    """
+
+    def __init__(self, method: Method, net, dataset, params, schedule: Schedule, learner,
+                 seed: int, stop_on_collapse: bool = True):
+        self.method, self.net, self.dataset, self.params = method, net, dataset, params
+        self.schedule, self.learner, self.seed = schedule, learner, seed
+        self.stop_on_collapse = stop_on_collapse
+        self.rng = np.random.default_rng(seed)
+        self.history: list[dict] = []
+        self.n_train = dataset.inputs("train").shape[1]
+
+    def record(self, epoch: int) -> None:
+        """Evaluate now and check the run (diverged, saturated, collapsed)."""
+        net, learner, params = self.net, self.learner, self.params
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # checked below
             row = {"step": learner.steps, "epoch": epoch,
-                   **evaluate(net, *learner.parameters(), dataset, params.loss),
+                   **evaluate(net, *learner.parameters(), self.dataset, params.loss),
                    **learner.metrics()}
         for key in ("loss", *learner.watched):
             if not np.isfinite(row[key]):
                 raise_divergence(net, learner.steps, key, learner.state())
-        history.append(row)
+        self.history.append(row)
         if epoch and row["train_acc"] < 1.0 and saturated(
-                net, dataset.inputs("train"), *learner.parameters()):
+                net, self.dataset.inputs("train"), *learner.parameters()):
             raise DivergenceError(
                 f"step {learner.steps}: every neuron is saturated (σ'(a) ≈ 0 on every "
                 f"training example), so the network can no longer learn (loss "
                 f"{row['loss']:.3g}, train accuracy {row['train_acc']:.3g}); lower the step "
                 f"sizes")
-        cause = detect_collapse(history, n_examples=n_train) if stop_on_collapse else None
+        cause = detect_collapse(self.history, n_examples=self.n_train) \
+            if self.stop_on_collapse else None
         if cause:
-            raise CollapseError(f"{method.name} run (seed {seed}) stopped: {cause}", history)
+            raise CollapseError(f"{self.method.name} run (seed {self.seed}) stopped: {cause}",
+                                self.history)
 
-    tick = _EPOCH_CALLBACK.get()
-    try:
-        record(0)
-        for epoch in range(1, schedule.epochs + 1):
-            learner.epoch(rng)
-            if epoch % schedule.eval_every == 0 or epoch == schedule.epochs:
-                record(epoch)
-            if tick is not None:
-                tick(epoch, schedule.epochs)
-    except DivergenceError as e:
-        e.rows = history  # the evaluations up to the divergence, kept in the run record
-        raise
-    weight, bias = learner.parameters()
-    return TrainResult(history, weight, bias, net, method=method.name, params=params,
-                       schedule=schedule, engine=learner.engine, state=learner.state())
+    def after_epoch(self, epoch: int) -> None:
+        """Evaluate after ``epoch`` if it is an evaluation epoch (or the last one)."""
+        if epoch % self.schedule.eval_every == 0 or epoch == self.schedule.epochs:
+            self.record(epoch)
+
+    def result(self) -> TrainResult:
+        """The finished run."""
+        weight, bias = self.learner.parameters()
+        return TrainResult(self.history, weight, bias, self.net, method=self.method.name,
+                           params=self.params, schedule=self.schedule,
+                           engine=self.learner.engine, state=self.learner.state())
 
 
 def raise_divergence(net, step: int, metric: str, state: dict) -> None:

@@ -106,6 +106,26 @@ def make_record(spec, status: str, **extra) -> dict:
     return rec
 
 
+def _ok(spec, out, seconds: float, **extra) -> tuple[str, dict]:
+    rec = make_record(spec, "ok", summary=out.summary, rows=out.rows,
+                      artifacts=[str(a) for a in out.artifacts], duration_s=seconds, **extra)
+    return results.to_json(rec), dict(out.snapshots)
+
+
+def failed_record(spec, err: BaseException, seconds: float = 0.0,
+                  **extra) -> tuple[str, dict]:
+    """The record of a failed run: ``(JSON text, no snapshots)`` naming ``err``."""
+    rec = make_record(spec, "failed", error=f"{type(err).__name__}: {err}",
+                      traceback="".join(traceback.format_exception(err)),
+                      rows=list(getattr(err, "rows", [])), duration_s=seconds, **extra)
+    return results.to_json(rec), {}
+
+
+def _import_plugins(spec) -> None:
+    for mod in spec.config.get("plugins", []):
+        importlib.import_module(mod)
+
+
 def execute(spec) -> tuple[str, dict]:
     """Run one spec (in a worker): import plugins, run the experiment, catch any error.
 
@@ -117,17 +137,39 @@ def execute(spec) -> tuple[str, dict]:
 
     start = time.perf_counter()
     try:
-        for mod in spec.config.get("plugins", []):
-            importlib.import_module(mod)
+        _import_plugins(spec)
         out = get_experiment(spec.config["experiment"]).fn(copy.deepcopy(spec.config),
                                                            spec.seed)
-        rec = make_record(spec, "ok", summary=out.summary, rows=out.rows,
-                      artifacts=[str(a) for a in out.artifacts])
-        snaps = dict(out.snapshots)
-        rec["duration_s"] = time.perf_counter() - start
-        return results.to_json(rec), snaps
+        return _ok(spec, out, time.perf_counter() - start)
     except Exception as e:  # noqa: BLE001 - any error of a run is recorded, not raised
-        rec = make_record(spec, "failed", error=f"{type(e).__name__}: {e}",
-                      traceback=traceback.format_exc(), rows=list(getattr(e, "rows", [])),
-                      duration_s=time.perf_counter() - start)
-        return results.to_json(rec), {}
+        return failed_record(spec, e, time.perf_counter() - start)
+
+
+def execute_unit(specs) -> list[tuple[str, dict]]:
+    """Run a unit of a sweep (in a worker): one run, or several as one ensemble.
+
+    The experiment's ``ensemble`` runner trains the runs of a unit of several together;
+    each gets the record its single run gets, with ``duration_s`` its share of the
+    unit's time and ``ensemble`` the number of members. A run the ensemble did not do
+    (the runner said so, or failed as a whole) is run alone by :func:`execute`.
+
+    Returns:
+        ``(record as JSON text, snapshots)`` per spec, in order.
+    """
+    from runs.experiments import get_experiment
+
+    if len(specs) == 1:
+        return [execute(specs[0])]
+    start = time.perf_counter()
+    try:
+        _import_plugins(specs[0])
+        outs = get_experiment(specs[0].config["experiment"]).ensemble(
+            [copy.deepcopy(s.config) for s in specs], [s.seed for s in specs])
+    except Exception:  # noqa: BLE001 - no ensemble: each run alone, with its own errors
+        outs = [None] * len(specs)
+    done = sum(o is not None for o in outs)
+    share = (time.perf_counter() - start) / max(done, 1)
+    return [execute(s) if o is None else
+            failed_record(s, o, share, ensemble=done) if isinstance(o, BaseException) else
+            _ok(s, o, share, ensemble=done)
+            for s, o in zip(specs, outs, strict=True)]

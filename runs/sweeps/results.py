@@ -12,9 +12,11 @@ Layout of a sweep directory ``out_dir``::
 A run record is a JSON object with keys ``run_id``, ``status`` ("ok" | "failed"),
 ``seed``, ``params`` ({"section.key": value}), ``config`` (the resolved run config),
 ``summary``, ``rows`` (list of {"step": ..., metric: ...}), ``error``, ``traceback``,
-``duration_s``, ``versions``. Its presence means the run is complete: every file is
-written to a temporary file in the same directory, flushed, fsync'ed and moved into place
-with ``os.replace``.
+``duration_s``, ``versions``, and ``ensemble`` for a run trained in an ensemble (the
+number of its members, :mod:`runs.sweeps.ensembles`; its ``duration_s`` is then its share
+of the ensemble's time). Its presence means the run is complete: every file is written
+to a temporary file in the same directory, flushed, fsync'ed and moved into place with
+``os.replace``.
 """
 
 from __future__ import annotations

@@ -11,7 +11,8 @@ any Executor instance. The parent process writes each record the moment its run 
 ``retry_failed``), leftover temporary files are deleted. An exception in a run becomes a
 "failed" record (error, traceback, config) and the sweep goes on; a worker process that
 dies takes down the pool: the runs it held are retried alone in a new pool, and a run that
-kills the pool on its own is recorded as failed.
+kills the pool on its own is recorded as failed. Runs of one network shape run as
+ensembles (option ``ensembles``, :mod:`runs.sweeps.ensembles`).
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ import hashlib
 import itertools
 import json
 import time
-import traceback
 from collections import deque
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -32,13 +32,14 @@ from agents.errors import ConfigError
 from runs.config import Config, apply_point
 from runs.methods.loop import epoch_progress
 from runs.sweeps import records, results
+from runs.sweeps.ensembles import DEFAULT_SIZE, check_mode, plan_units
 from runs.sweeps.executors import (
     EXECUTORS,
     abort,
     check_workers,
-    execute,
+    execute_unit,
+    failed_record,
     make_executor,
-    make_record,
 )
 from runs.sweeps.folder import (
     NOT_HASHED,
@@ -132,7 +133,8 @@ def expand(config: Config) -> list[RunSpec]:
 
 def run_sweep(config: Config, out_dir, *, executor=None, workers: int | None = None,
               dask_address: str | None = None, retry_failed: bool = False,
-              progress: bool = True, force: bool = False) -> SweepSummary:
+              progress: bool = True, force: bool = False, ensembles: str = "auto",
+              ensemble_size: int = DEFAULT_SIZE) -> SweepSummary:
     """Run every unfinished run of ``config`` and write the results to ``out_dir``.
 
     Args:
@@ -146,6 +148,8 @@ def run_sweep(config: Config, out_dir, *, executor=None, workers: int | None = N
         retry_failed: re-run runs recorded as failed.
         progress: show a tqdm progress bar.
         force: start over in a folder that holds another sweep (its results are deleted).
+        ensembles: ``"auto"``, ``"on"`` or ``"off"`` (:mod:`runs.sweeps.ensembles`).
+        ensemble_size: members per ensemble at most.
 
     A results folder belongs to one sweep (see :mod:`runs.sweeps.folder`): a re-run of
     the same sweep resumes, one with more seeds or points adds its new runs, another
@@ -156,25 +160,28 @@ def run_sweep(config: Config, out_dir, *, executor=None, workers: int | None = N
 
     Raises:
         ConfigError: the folder cannot be used (a file, not writable, another sweep's,
-            in use by a live sweep).
+            in use by a live sweep); a bad option; ``ensembles="on"`` in vain.
     """
     if not isinstance(executor, cf.Executor) and executor not in EXECUTORS:
         raise ConfigError(f"unknown executor {executor!r}; use one of {EXECUTORS[1:]} or a "
                           f"concurrent.futures.Executor")
     check_workers(workers)
+    check_mode(ensembles, ensemble_size)
     start = time.perf_counter()
     out_dir = Path(out_dir)
     specs = expand(config)
+    plan_units(specs, ensembles, ensemble_size)  # refuses "on" where it cannot be, now
     previous = claim_folder(out_dir, config, force=force)
     try:
         return _run_claimed(config, out_dir, specs, previous, executor, workers,
-                            dask_address, retry_failed, progress, start)
+                            dask_address, retry_failed, progress, start,
+                            (ensembles, ensemble_size))
     finally:
         release_folder(out_dir)
 
 
 def _run_claimed(config, out_dir, specs, previous, executor, workers, dask_address,
-                 retry_failed, progress, start) -> SweepSummary:
+                 retry_failed, progress, start, ensembles) -> SweepSummary:
     from tqdm import tqdm
 
     runs_dir = out_dir / "runs"
@@ -206,43 +213,45 @@ def _run_claimed(config, out_dir, specs, previous, executor, workers, dask_addre
             epochs.reset(total=total)
         epochs.update(1)
 
-    def save(text: str, snaps: dict) -> None:
-        rec = json.loads(text)
-        if snaps:
-            results.write_snapshots(runs_dir / f"{rec['run_id']}.npz", snaps)
-        results.atomic_write_bytes(runs_dir / f"{rec['run_id']}.json", text.encode("utf-8"))
-        ok = rec["status"] == "ok"
-        summary.n_ok += ok
-        summary.n_failed += not ok
-        bar.update(1)
-        bar.set_postfix(failed=summary.n_failed, refresh=False)
+    def save(unit_results: list[tuple[str, dict]]) -> None:
+        for text, snaps in unit_results:   # (record JSON, snapshots) per run of a unit
+            rec = json.loads(text)
+            if snaps:
+                results.write_snapshots(runs_dir / f"{rec['run_id']}.npz", snaps)
+            results.atomic_write_bytes(runs_dir / f"{rec['run_id']}.json",
+                                       text.encode("utf-8"))
+            ok = rec["status"] == "ok"
+            summary.n_ok += ok
+            summary.n_failed += not ok
+            bar.update(1)
+            bar.set_postfix(failed=summary.n_failed, refresh=False)
 
-    def fail(spec: RunSpec, err: BaseException) -> None:
-        save(results.to_json(make_record(spec, "failed", error=f"{type(err).__name__}: {err}",
-                             traceback="".join(traceback.format_exception(err)))), {})
+    def fail(unit: list[RunSpec], err: BaseException) -> None:
+        save([failed_record(spec, err) for spec in unit])
 
     ex, window, remake, close = make_executor(executor if todo else "sequential", workers,
                                           dask_address)
+    todo = deque(plan_units(list(todo), *ensembles, workers=max(1, window // 2)))
     close = close or (lambda: ex.shutdown(wait=True, cancel_futures=True))
     suspects: deque[RunSpec] = deque()  # held by a pool that broke: rerun one at a time
-    inflight: dict[cf.Future, tuple[RunSpec, bool]] = {}
+    inflight: dict[cf.Future, tuple[list[RunSpec], bool]] = {}  # a unit, run alone?
     watching = ExitStack()
     watching.enter_context(epoch_progress(tick))
     try:
         while todo or suspects or inflight:
             while suspects and not inflight:
-                spec = suspects.popleft()
-                inflight[ex.submit(execute, spec)] = (spec, True)
+                unit = [suspects.popleft()]
+                inflight[ex.submit(execute_unit, unit)] = (unit, True)
             isolating = any(alone for _, alone in inflight.values())
             while todo and not suspects and not isolating and len(inflight) < window:
-                spec = todo.popleft()
+                unit = todo.popleft()
                 try:
-                    inflight[ex.submit(execute, spec)] = (spec, False)
+                    inflight[ex.submit(execute_unit, unit)] = (unit, False)
                 except cf.BrokenExecutor as e:  # broke since the last wait
                     if remake is None:
-                        fail(spec, e)
+                        fail(unit, e)
                         continue
-                    todo.appendleft(spec)  # an in-flight future reports the break
+                    todo.appendleft(unit)  # an in-flight future reports the break
                     if not inflight:
                         ex.shutdown(wait=False, cancel_futures=True)
                         ex = remake()
@@ -252,26 +261,26 @@ def _run_claimed(config, out_dir, specs, previous, executor, workers, dask_addre
             finished, _ = cf.wait(inflight, return_when=cf.FIRST_COMPLETED)
             broken = None
             for fut in finished:
-                spec, alone = inflight.pop(fut)
+                unit, alone = inflight.pop(fut)
                 try:
                     result = fut.result()
                 except cf.BrokenExecutor as e:
                     broken = e
                     if alone or remake is None:
-                        fail(spec, e)  # it broke the pool on its own (or no second try)
+                        fail(unit, e)  # it broke the pool on its own (or no second try)
                     else:
-                        suspects.append(spec)
+                        suspects.extend(unit)
                     continue
-                except Exception as e:  # noqa: BLE001 - executor-level failure of one run
-                    fail(spec, e)
+                except Exception as e:  # noqa: BLE001 - executor-level failure of a unit
+                    fail(unit, e)
                     continue
-                save(*result)
+                save(result)
             if broken is not None and remake is not None:
-                for fut, (spec, _) in inflight.items():
+                for fut, (unit, _) in inflight.items():
                     if fut.done() and not fut.cancelled() and fut.exception() is None:
-                        save(*fut.result())
+                        save(fut.result())
                     else:
-                        suspects.append(spec)
+                        suspects.extend(unit)
                 inflight.clear()
                 ex.shutdown(wait=False, cancel_futures=True)
                 ex = remake()

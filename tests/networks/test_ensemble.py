@@ -9,7 +9,7 @@ from agents import DIFFUSION, FEEDBACK_ALIGNMENT, LP, LP_TWO_ROUND
 from agents.errors import ConfigError, DataError, GraphError
 from agents.lp import LPParams
 from networks.builders import layered, layered_recurrent, random_digraph, ring
-from networks.compile import compile_graph
+from networks.compile import compile_graph, plan_blocks
 from networks.engines import make_engine
 from networks.ensemble import Ensemble, chunks
 from networks.ensemble_union import union_network
@@ -144,6 +144,12 @@ def test_union_of_layered_members_uses_per_member_dense_blocks():
     union = union_network(nets)
     assert [b.kind for b in union.blocks] == ["dense"] * 8
     assert union.node_ids[:2] == ((0, 0), (0, 1)) and union.n_edges == 4 * 25
+    blocks, order = plan_blocks(union.layer, union.src, union.tgt, union.delay)
+    assert blocks == union.blocks and np.array_equal(order, union.block_order)
+    G = union.graph          # built on first use, with the members' attributes
+    assert G.number_of_nodes() == 4 * 10 and G.number_of_edges() == 4 * 25
+    assert G.edges[(2, 0), (2, 3)]["weight"] == nets[2].graph.edges[0, 3]["weight"]
+    assert union.graph is G and union.is_dag
 
 
 def test_members_of_different_shape_are_refused_by_name():
@@ -177,3 +183,18 @@ def test_chunks():
     assert chunks(5, 2) == [range(0, 2), range(2, 4), range(4, 5)]
     with pytest.raises(ConfigError):
         chunks(5, 0)
+
+
+def test_layered_members_run_stacked_products_on_views():
+    """Layered members: one batched product per layer pair, on views of the union's arrays."""
+    nets = [layered([3, 5, 4, 2], "sigmoid", seed=k) for k in range(3)]
+    ens = Ensemble(nets, LP, batch=B)
+    eng = ens.engine
+    assert eng.stacked
+    w = eng._edges["weight"]
+    for op in eng._stacked["fwd"][0]:
+        W = eng._weights(w, op)
+        assert W.shape == (3, *op.shape) and np.shares_memory(W, w)
+    assert np.shares_memory(eng.active_rows("x"), eng._nodes["x"])
+    ring_ens = Ensemble([ring(5, n_inputs=2, n_outputs=2, seed=k) for k in range(2)], LP)
+    assert not ring_ens.engine.stacked   # sparse blocks: the vectorised engine's products

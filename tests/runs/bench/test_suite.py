@@ -133,3 +133,34 @@ def test_page_faults_count_fresh_pages_only():
     fresh = sparse.page_faults(lambda: np.ones(10**7).sum())
     assert fresh >= 40
     assert sparse.page_faults(lambda: buf.fill(1.0)) < fresh / 10
+
+
+def test_ensemble_sweep_benchmark_checks_equal_records(tmp_path):
+    """The small ensemble figure: both sweeps run, their records compared (and found equal)."""
+    lines = []
+    res = suite.run(("ensemble",), "small", lines.append)
+    text = "\n".join(lines)
+    assert "ensembles vs one run per task" in text and "throughput ratio" in text
+    r = res["ensemble"]
+    assert r["runs"] == suite.ENSEMBLE_SWEEP["small"][0] and r["gap"] <= 1e-12
+    assert r["wall"]["ratio_min"] > 0 and r["task"]["single"] > 0
+
+
+def test_records_gap_sees_a_changed_number(tmp_path):
+    import json
+    import shutil
+
+    from runs.bench.ensemble import records_gap, sweep_config
+    from runs.sweeps.sweep import run_sweep
+
+    cfg = sweep_config(tmp_path, 2, 1, 16)
+    run_sweep(cfg, tmp_path / "a", executor="sequential", progress=False)
+    shutil.copytree(tmp_path / "a", tmp_path / "b")
+    assert records_gap(tmp_path / "a", tmp_path / "b") == (0.0, True, 2)
+    path = next((tmp_path / "b" / "runs").glob("*.json"))
+    rec = json.loads(path.read_text())
+    rec["rows"][-1]["loss"] += 1e-9
+    rec["rows"][-1]["test_acc"] += 0.5
+    path.write_text(json.dumps(rec))
+    gap, same_acc, _ = records_gap(tmp_path / "a", tmp_path / "b")
+    assert gap >= 1e-9 and not same_acc
