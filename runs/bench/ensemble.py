@@ -6,7 +6,7 @@
 The sweep (:func:`sweep_config`): ``runs`` LP training runs — experiment ``train``, the
 library's LP defaults, wine with a 13-100-3 sigmoid MLP, ``epochs`` epochs of mini-batches
 of ``batch`` (0: full batch), seeds 0 … runs−1 (each run's network, data split and
-example order follow its seed). Both contenders run it with :func:`runs.sweeps.run_sweep`
+example order follow its seed). Both contenders run it with :func:`runs.sweeps.sweep.run_sweep`
 on the same warmed pool of ``workers`` spawned processes, into a fresh folder each time:
 
 * **single**: ``ensembles="off"``, one run per task (what a sweep did before ensembles);
