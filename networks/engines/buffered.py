@@ -96,8 +96,13 @@ class BufferedStep:
         """
         spare, nodes, slots = self._neurons.spare, self._nodes, self._slots
         if slots is None:
+            # the arena replaces every array the first step retired (all its node
+            # variables are in it): drop them before it is allocated
+            self._retired.clear()
             self._build_arena()
-            slots = self._slots
+            for name, (_, s1) in self._slots.items():   # the values are in slot 0
+                spare[name] = s1
+            return
         for name, old in self._retired.items():
             if name in slots:
                 s0, s1 = slots[name]
@@ -110,22 +115,32 @@ class BufferedStep:
         """Two flat slots per node variable the rule wrote in the first step.
 
         The variables the finiteness check reads come first (in declaration order), so
-        they are contiguous.
+        they are contiguous. The two slots of all variables are two rows, each one
+        allocation (``_arena[parity]``, shape (Σ sizes,)): row 0 is allocated first and
+        receives the current values, whose separate arrays are then released before row
+        1 is allocated, so the memory never holds three copies of the written state.
         """
         written = frozenset(self._written)
         checked = self._to_check(written)[0]
-        names = [n for n in self.node_var_names if n in self._written]
+        nodes = self._nodes
+        names = [n for n in self.node_var_names if n in written]
         names.sort(key=lambda n: n not in checked)  # stable: declaration order kept
-        shapes = [self._nodes[n].shape for n in names]
+        shapes = [nodes[n].shape for n in names]
         sizes = [math.prod(shape) for shape in shapes]
-        arena = np.empty((2, sum(sizes)), dtype=self.dtype)
-        self._arena, self._slots, self._arena_span = arena, {}, {}
-        offset = 0
-        for name, shape, size in zip(names, shapes, sizes, strict=True):
-            self._slots[name] = tuple(arena[p, offset:offset + size].reshape(shape)
-                                      for p in (0, 1))
-            self._arena_span[name] = (offset, offset + size)
+        spans, offset = {}, 0
+        for name, size in zip(names, sizes, strict=True):
+            spans[name] = (offset, offset + size)
             offset += size
+        row0 = np.empty(offset, dtype=self.dtype)
+        for name, shape in zip(names, shapes, strict=True):
+            view = row0[slice(*spans[name])].reshape(shape)
+            np.copyto(view, nodes[name])
+            nodes[name] = view   # (the separate array is released here)
+        row1 = np.empty(offset, dtype=self.dtype)
+        self._arena, self._arena_span = (row0, row1), spans
+        self._slots = {name: tuple(row[slice(*spans[name])].reshape(shape)
+                                   for row in (row0, row1))
+                       for name, shape in zip(names, shapes, strict=True)}
 
     def _linear(self, stage: Stage):
         """The stage's linear edge update for the current params, compiled.
@@ -222,7 +237,7 @@ class BufferedStep:
 
         Returns ``(node vars, edge vars, arena part)``; the arena part ``(vars, start,
         stop, other node vars)`` says which checked node variables one reduction over
-        ``arena[parity, start:stop]`` covers (None when they are not contiguous in it).
+        ``arena[parity][start:stop]`` covers (None when they are not contiguous in it).
         """
         plan = self._checked_for.get(written)
         if plan is None:
@@ -254,7 +269,7 @@ class BufferedStep:
                     if nodes[n] is not slots[n][parity]:
                         break
                 else:  # all in one arena row: one reduction
-                    if not square_sum_finite(self._arena[parity, start:stop]):
+                    if not square_sum_finite(self._arena[parity][start:stop]):
                         return False
                     check_nodes = rest
         for n in check_nodes:
