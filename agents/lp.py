@@ -202,8 +202,9 @@ def _update_part(state, G, g, s, back, nrn, p: LPParams) -> dict:
     if (p.state_optimizer or "sgd") == "sgd":  # θ − η ∇, no temporary
         dx *= p.eta_x
         out["x"] = np.subtract(x, dx, out=nrn.out("x", dx))
-        step = np.multiply(G, p.eta_lam, out=nrn.out("_lam_step", G))
-        out["lam"] = np.add(lam, step, out=nrn.out("lam", G))   # λ − η (−G)
+        lam_new = np.multiply(G, p.eta_lam, out=nrn.out("lam", G))  # (no scratch array)
+        lam_new += lam                                              # λ − η (−G)
+        out["lam"] = lam_new
     else:
         k = (p.beta1, p.beta2, p.adam_eps)
         x_new, mx, vx = optim.adam_step(x, dx, state["mx"], state["vx"], age, p.eta_x, *k)
