@@ -302,6 +302,12 @@ FINITE_IMPLIED = {"c": "lam", "g": "x", "s": "bias", "mx": "x", "ml": "lam", "mb
 #: Per-example node variables (what a mini-batch trainer swaps in and out).
 EXAMPLE_VARS = tuple(v.name for v in NODE_VARS if v.batched)
 
+#: The node variables the node updates read (``Stage.reads``): not a, c, g (nor s in the
+#: one-round variant, which sends it before its update), so the vectorised engine keeps
+#: one array for those it need not double-buffer.
+_FORWARD_READS = frozenset({"bias", "x", "lam"})
+_UPDATE_READS = _FORWARD_READS | {"age", "mx", "vx", "ml", "vl", "mb", "vb"}
+
 LP = Rule(
     name="lp",
     node_vars=NODE_VARS,
@@ -310,7 +316,7 @@ LP = Rule(
         Stage(channels=(Channel("x_in", "x", "forward", delayed=False),
                         Channel("s_back", "s", "backward", delayed=False)),
               node_update=_one_round, edge_update=_edge_update, hebb={"sx": ("s", "x_in")},
-              edge_linear=_edge_linear),
+              edge_linear=_edge_linear, reads=_UPDATE_READS),
     ),
     params=LPParams,
     finite_implied=FINITE_IMPLIED,
@@ -322,10 +328,10 @@ LP_TWO_ROUND = Rule(
     edge_vars=EDGE_VARS,
     stages=(
         Stage(channels=(Channel("x_in", "x", "forward", delayed=False),),
-              node_update=_round1),
+              node_update=_round1, reads=_FORWARD_READS),
         Stage(channels=(Channel("s_back", "s", "backward", delayed=False),),
               node_update=_round2, edge_update=_edge_update, hebb={"sx": ("s", "x_in")},
-              edge_linear=_edge_linear),
+              edge_linear=_edge_linear, reads=_UPDATE_READS | {"c", "g", "s"}),
     ),
     params=LPParams,
     finite_implied=FINITE_IMPLIED,

@@ -38,7 +38,8 @@ them). It may write into the ``inbox`` and ``hebb`` arrays (fresh each call, the
 update's to use) and into arrays it gets from ``neurons.out(name, like)``: a writable
 array shaped like ``like`` whose content is undefined. For ``name`` a node variable, it
 is the place where that variable's new value is meant to go (the vectorised engine keeps
-two arrays per variable and swaps them: no allocation per step); any other name gives a
+two arrays per variable and swaps them: no allocation per step; one, written in place,
+for a variable the rule never reads before writing it: see ``Stage.reads``); any other name gives a
 scratch array private to that name, overwritten by the next call. Whatever array an
 update returns, the engine stores its values (copying them when it is not the variable's
 ``out`` array), so returning a scratch or inbox array is safe.
@@ -205,6 +206,12 @@ class Stage:
             ``edge_update`` is exactly :func:`apply_linear` of that mapping for these
             parameters (it must then change no other variable), None otherwise
             (module doc); None: never linear.
+        reads: the node variables ``node_update`` reads from ``state``, or None (the
+            default): any. When given, the vectorised engine passes ``node_update`` a
+            mapping of only these (reading another raises ``ConfigError``), and a
+            variable that no stage of the rule reads, sends on a channel or uses in a
+            Hebbian product keeps one array instead of two: its ``out`` array is then
+            its current array, overwritten in place.
     """
 
     channels: tuple[Channel, ...]
@@ -212,6 +219,7 @@ class Stage:
     edge_update: EdgeUpdate | None = None
     hebb: Mapping[str, tuple[str, str]] = field(default_factory=dict)
     edge_linear: EdgeLinear | None = None
+    reads: frozenset[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -258,8 +266,13 @@ class Rule:
         if len(set(channels)) != len(channels):
             raise ConfigError(f"rule {self.name!r}: channel names must be unique, got {channels}")
         forward: set[str] = set()
+        all_names = [v.name for v in self.all_node_vars]
         for stage in self.stages:
             forward |= {ch.name for ch in stage.channels if ch.direction == "forward"}
+            unknown = sorted(set(stage.reads or ()) - set(all_names))
+            if unknown:
+                raise ConfigError(f"rule {self.name!r}: a stage reads unknown node "
+                                  f"variable(s) {unknown}; node variables are {all_names}")
             for name, (post, chan) in stage.hebb.items():
                 if chan not in forward or post not in names:
                     raise ConfigError(

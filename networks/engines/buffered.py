@@ -20,6 +20,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -66,6 +67,28 @@ class Neurons:
         return buf
 
 
+class StageReads(Mapping):
+    """The node variables a stage declared it reads (``Stage.reads``), of ``nodes``.
+
+    Reading any other variable raises :class:`ConfigError` naming it.
+    """
+
+    def __init__(self, nodes: dict, reads: frozenset, rule_name: str):
+        self._nodes, self._reads, self._rule = nodes, reads, rule_name
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        if name not in self._reads:
+            raise ConfigError(f"rule {self._rule!r} read node variable {name!r}, not in "
+                              f"its stage's reads {sorted(self._reads)}")
+        return self._nodes[name]
+
+    def __iter__(self):
+        return (name for name in self._nodes if name in self._reads)
+
+    def __len__(self) -> int:
+        return sum(1 for name in self._nodes if name in self._reads)
+
+
 def gemm_into(gemm, coef, post, pre, beta, view) -> None:
     """``view ← coef · post @ preᵀ + beta · view`` in place by one BLAS call.
 
@@ -87,6 +110,31 @@ class BufferedStep:
     ``_all_dense``, ``blocks``, ``n_in``, ``rule``, ``params``.
     """
 
+    def _reads_view(self, stage: Stage) -> StageReads:
+        """The mapping of node variables ``stage.node_update`` gets (cached per stage)."""
+        views = self.__dict__.setdefault("_stage_reads", {})
+        view = views.get(id(stage))
+        if view is None:
+            view = views[id(stage)] = StageReads(self._nodes, stage.reads, self.rule.name)
+        return view
+
+    def _one_slot(self) -> frozenset:
+        """Node variables whose old value nobody reads once a step has begun writing them.
+
+        Every stage declares its reads (``Stage.reads``) and none reads the variable, sends
+        it on a channel or takes it as a Hebbian product's post variable: its new value
+        can overwrite the current one in place (one array, not two).
+        """
+        stages = self.rule.stages
+        if any(stage.reads is None for stage in stages):
+            return frozenset()
+        used = set(self.rule.delayed_sources)
+        for stage in stages:
+            used |= stage.reads
+            used.update(ch.source for ch in stage.channels)
+            used.update(post for post, _ in stage.hebb.values())
+        return frozenset(self.node_var_names) - used
+
     def _recycle(self) -> None:
         """End of step: the arrays the rule replaced become the spares of the next step.
 
@@ -102,45 +150,57 @@ class BufferedStep:
             self._build_arena()
             for name, (_, s1) in self._slots.items():   # the values are in slot 0
                 spare[name] = s1
+            for name, only in self._single.items():
+                spare[name] = only
             return
+        single = self._single
         for name, old in self._retired.items():
             if name in slots:
                 s0, s1 = slots[name]
                 spare[name] = s1 if nodes[name] is s0 else s0
+            elif name in single:
+                spare[name] = single[name]
             elif old.flags.writeable:   # (not a read-only initial constant)
                 spare.setdefault(name, old)
         self._retired.clear()
 
     def _build_arena(self) -> None:
-        """Two flat slots per node variable the rule wrote in the first step.
+        """Slots for the node variables the rule wrote in the first step.
 
-        The variables the finiteness check reads come first (in declaration order), so
-        they are contiguous. The two slots of all variables are two rows, each one
-        allocation (``_arena[parity]``, shape (Σ sizes,)): row 0 is allocated first and
-        receives the current values, whose separate arrays are then released before row
-        1 is allocated, so the memory never holds three copies of the written state.
+        Each gets two flat slots (``_slots``), one per row of the arena, except those whose
+        old value nobody reads (:meth:`_one_slot`), which get one (``_single``), after the
+        others in row 0. The variables the finiteness check reads come first (in
+        declaration order), so they are contiguous in each row. Each row is one
+        allocation: row 0 is allocated first and receives the current values, whose
+        separate arrays are then released before row 1 is allocated, so the memory never
+        holds three copies of the written state.
         """
         written = frozenset(self._written)
         checked = self._to_check(written)[0]
-        nodes = self._nodes
+        nodes, one = self._nodes, self._one_slot()
         names = [n for n in self.node_var_names if n in written]
-        names.sort(key=lambda n: n not in checked)  # stable: declaration order kept
-        shapes = [nodes[n].shape for n in names]
-        sizes = [math.prod(shape) for shape in shapes]
-        spans, offset = {}, 0
-        for name, size in zip(names, sizes, strict=True):
-            spans[name] = (offset, offset + size)
-            offset += size
+        # stable sorts: two slots first, checked first, declaration order kept
+        names.sort(key=lambda n: n not in checked)
+        names.sort(key=lambda n: n in one)
+        shapes = {n: nodes[n].shape for n in names}
+        spans, offset, n_two = {}, 0, 0
+        for name in names:
+            spans[name] = (offset, offset + math.prod(shapes[name]))
+            offset = spans[name][1]
+            if name not in one:
+                n_two = offset
         row0 = np.empty(offset, dtype=self.dtype)
-        for name, shape in zip(names, shapes, strict=True):
-            view = row0[slice(*spans[name])].reshape(shape)
+        for name in names:
+            view = row0[slice(*spans[name])].reshape(shapes[name])
             np.copyto(view, nodes[name])
             nodes[name] = view   # (the separate array is released here)
-        row1 = np.empty(offset, dtype=self.dtype)
-        self._arena, self._arena_span = (row0, row1), spans
-        self._slots = {name: tuple(row[slice(*spans[name])].reshape(shape)
-                                   for row in (row0, row1))
-                       for name, shape in zip(names, shapes, strict=True)}
+        row1 = np.empty(n_two, dtype=self.dtype)
+        self._arena = (row0, row1)
+        self._arena_span = {n: spans[n] for n in names if n not in one}
+        self._slots = {n: tuple(row[slice(*spans[n])].reshape(shapes[n])
+                                for row in (row0, row1))
+                       for n in self._arena_span}
+        self._single = {n: nodes[n] for n in names if n in one}
 
     def _linear(self, stage: Stage):
         """The stage's linear edge update for the current params, compiled.

@@ -125,6 +125,7 @@ class VectorEngine(BufferedStep, EngineBase):
                       for name in ("gemm", "axpy", "scal")}
         self._linear_for = None  # (params, {stage index: linear plan}) of the last step
         self._slots = None       # {var: its two arena slots}, set after the first step
+        self._single: dict = {}  # {var: its one array} (no old value read), likewise
         self._finite_plan()
 
     # ----------------------------------------------------------------- aggregation
@@ -255,7 +256,8 @@ class VectorEngine(BufferedStep, EngineBase):
         sent = self._step_sent
         sent.update({ch.name: self._sent(ch) for ch in stage.channels})
         inbox = {ch.name: self._aggregate(ch, sent[ch.name]) for ch in stage.channels}
-        new = stage.node_update(nodes, inbox, nrn, self.params)
+        state = nodes if stage.reads is None else self._reads_view(stage)
+        new = stage.node_update(state, inbox, nrn, self.params)
         spare, retired, written = nrn.spare, self._retired, self._written
         for name, value in new.items():
             old = nodes.get(name)
