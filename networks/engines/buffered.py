@@ -4,9 +4,10 @@
 
 * **Buffers.** The rule's update functions compute into arrays the engine hands out
   (:class:`Neurons` ``.out``, ``agents.rule``'s "who may write where"): two per node
-  variable, swapped every step. After the first step the batched variables the rule
-  writes get their two slots in one arena, the ones the finiteness check reads first, so
-  that one reduction checks them all. (A temporary of a large array costs more than a
+  variable, swapped every step, or one, overwritten in place, for a variable whose old
+  value nobody reads (``Stage.reads``). After the first step the variables the rule
+  writes get their slots in a two-row arena, the ones the finiteness check reads first,
+  so that one reduction checks them all. (A temporary of a large array costs more than a
   pass over it: freed and re-allocated memory is page-faulted in again.)
 * **Linear edge updates** (``Stage.edge_linear``): ``v ← (1 − decay) v + coef · hebb`` is
   folded into the Hebbian product's GEMM (``beta = 1 − decay``, in place), or the
