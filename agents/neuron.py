@@ -43,13 +43,11 @@ import mesa
 import numpy as np
 
 from agents.errors import ConfigError
-from agents.plan import delay_groups
+from agents.plan import EdgeVars, delay_groups
 
 _total = np.add.reduce
 _isfinite = math.isfinite
 _ndarray = np.ndarray
-_put = np.ndarray.put
-_setitem = np.ndarray.__setitem__
 
 
 def _finite(value: np.ndarray) -> bool:
@@ -90,42 +88,38 @@ class NeuronAgent(mesa.Agent):
         self.is_output = plan.true if role_output else plan.false
         self.outputs = slice(0, int(bool(role_output)))  # its rows that are outputs
         self.state = state
-        self.edge_state = edge_state
+        self._edge_state = EdgeVars(edge_state)
         self.depth = depth
         self.target = plan.no_target   # replaced by set_target (outputs)
         self.has_target = plan.false
         # ring of all delayed variables: value of var v after step t at
         # [(t % depth) * n_delayed + v]; before t = 1 every row holds the initial value
         self._ring = [state[name] for name in plan.delayed] * depth
-        self._w = self._w_row = None  # the in-edge weights and their (1, k) view
-        self._wire(plan, model.mailboxes, in_edges, out_edges, inbox)
+        self._wire(plan, in_edges, out_edges, inbox)
 
-    def _wire(self, plan, mail, in_edges, out_edges, inbox) -> None:
-        """Precompute, per stage, what this neuron sends and reads (own edges only)."""
-        sends, reads = [], []
-        for stage in plan.rule.stages:
-            ops, rd = [], []
-            for ch in stage.channels:
-                forward = ch.direction == "forward"
-                delays, slots = out_edges if forward else in_edges
-                box = mail[ch.name]
-                # one value per slot (no batch axis): a flat put is 5× faster than fancy
-                # assignment
-                put = _put if box.shape[1] == 1 else _setitem
-                groups = delay_groups(slots, delays) if ch.delayed else \
-                    (((slots, 0, None),) if len(slots) else ())
-                slot = plan.slot[ch.source] if ch.delayed else -1
-                ops += [(put, box, forward, ch.source, slot, group_slots, delay, rows,
-                         None if forward else ch.weight)
-                        for group_slots, delay, rows in groups]
-                msgs = inbox[ch.name]
-                # Σ over the inbox rows as a (1, k) · (k, B) product: the receiver's own
-                # in-edge variable forward, ones backward (the sender weighted them)
-                rd.append((ch.name, ch.weight, msgs, None) if forward else
-                          (ch.name, None, msgs, plan.ones(len(msgs), msgs.dtype)))
-            sends.append(tuple(ops))
-            reads.append(tuple(rd))
-        self._sends, self._reads = tuple(sends), tuple(reads)
+    def _wire(self, plan, in_edges, out_edges, inbox) -> None:
+        """Keep the own mail addresses: slots, delay groups, inbox views (own edges only).
+
+        What a stage sends and reads is the shared plan's (``plan.sends``,
+        ``plan.reads``); a neuron keeps only what is its own, each a direct attribute (few
+        objects to touch per step).
+        """
+        (in_delays, self._in_slots), (out_delays, self._out_slots) = in_edges, out_edges
+        # a neuron whose edges all have delay 1 sends the ring's only row; others send,
+        # per delay group, the row of t − d
+        self._groups = None if self.depth == 1 else \
+            (delay_groups(self._out_slots, out_delays), delay_groups(self._in_slots, in_delays))
+        self._msgs = tuple(inbox[name] for name in plan.channel_names)
+        self._ones = plan.ones(len(self._out_slots), self._plan.dtype)
+
+    @property
+    def edge_state(self) -> EdgeVars:
+        """``{var: (k_in,) array}``: the variables of the own in-edges (weights included)."""
+        return self._edge_state
+
+    @edge_state.setter
+    def edge_state(self, values) -> None:
+        self._edge_state = EdgeVars(values)
 
     @property
     def t(self) -> int:
@@ -145,7 +139,7 @@ class NeuronAgent(mesa.Agent):
     @property
     def inbox(self) -> dict[str, np.ndarray]:
         """``{channel: (k, B) view}`` of the mail addressed to this neuron."""
-        return {read[0]: read[2] for reads in self._reads for read in reads}
+        return dict(zip(self._plan.channel_names, self._msgs, strict=True))
 
     @property
     def buffers(self) -> dict[str, list[np.ndarray]]:
@@ -166,22 +160,29 @@ class NeuronAgent(mesa.Agent):
     # ----------------------------------------------------------------- phase 1
     def send(self, stage_index: int) -> None:
         """Post this stage's messages on the neuron's own edges (its mail slots)."""
-        ops = self._sends[stage_index]
-        if not ops:
-            return
-        depth = self.depth
-        for put, box, forward, source, slot, slots, delay, rows, weight in ops:
-            if slot < 0:
-                values = self.state[source]
-            elif depth == 1:  # the value of t − 1: the ring's only row
-                values = self._ring[slot]
-            else:  # the value of t − d, from the own delay buffer
-                values = self._ring[(self.model.t - delay) % depth * self._plan.n_delayed
-                                    + slot]
-            if forward:
+        for put, box, forward, src, delayed, weight in self._plan.sends[stage_index]:
+            if delayed:
+                if self._groups is not None:   # edges of several delays
+                    self._send_delayed(put, box, forward, src, weight)
+                    continue
+                values = self._ring[src]        # the value of t − 1: the ring's only row
+            else:
+                values = self.state[src]
+            slots = self._out_slots if forward else self._in_slots
+            if weight is None:
                 put(box, slots, values)
             else:  # weighted by the sender, which owns its in-edges
-                w = self.edge_state[weight]
+                put(box, slots, self._edge_state[weight][:, None] * values)
+
+    def _send_delayed(self, put, box, forward, slot, weight) -> None:
+        """Post ring variable ``slot``: to each delay group the value of t − d."""
+        n, t, depth = self._plan.n_delayed, self.model.t, self.depth
+        for slots, delay, rows in self._groups[0 if forward else 1]:
+            values = self._ring[(t - delay) % depth * n + slot]
+            if weight is None:
+                put(box, slots, values)
+            else:
+                w = self._edge_state[weight]
                 put(box, slots, (w if rows is None else w[rows])[:, None] * values)
 
     # ----------------------------------------------------------------- phase 2
@@ -190,54 +191,45 @@ class NeuronAgent(mesa.Agent):
 
         In the last stage, push the step's values into the own delay buffers.
         """
-        plan = self._plan
         state = self.state
-        if self._clamped:  # input neurons are clamped: no node update (and no in-edges)
-            if stage_index == plan.last and self._ring:
-                self._push(state, plan)
-            return
-        model = self.model
-        edge_state = self.edge_state
-        inbox = {}
-        for name, weight, msgs, ones in self._reads[stage_index]:
-            if weight is None:      # backward: ones · messages
-                inbox[name] = ones.dot(msgs)
-            elif weight == "weight":  # forward, by the own weights (their view cached)
-                w = edge_state["weight"]
-                if w is not self._w:
-                    self._w, self._w_row = w, w[None]
-                inbox[name] = self._w_row.dot(msgs)
-            else:
-                inbox[name] = edge_state[weight][None].dot(msgs)
-        node_update, edge_update, hebbs = plan.stages[stage_index]
-        new = node_update(state, inbox, self, model.params)
-        checks = plan.checks
-        fixed = None
-        for name, value in new.items():
-            spec = checks.get(name)
-            if spec is None or value.__class__ is not _ndarray or value.dtype is not spec[0] \
-                    or value.shape != spec[1]:
-                fixed = {} if fixed is None else fixed
-                fixed[name] = self._coerce(name, value, spec)
-        if fixed:  # (a new dict: the rule's own is not changed)
-            new = {**new, **fixed}
-        state.update(new)
-        if model.check_finite:
-            for name, value in new.items():
-                if not (_isfinite(value.item()) if checks[name][2] else _finite(value)):
+        plan = self._plan
+        if not self._clamped:  # input neurons are clamped: no node update, no in-edges
+            model = self.model
+            inbox = {}
+            for name, c, weight in plan.reads[stage_index]:
+                if weight is None:      # backward: ones · messages (the senders weighted them)
+                    inbox[name] = self._ones.dot(self._msgs[c])
+                elif weight == "weight":  # forward: own weights, as a cached (1, k) row
+                    row = self._edge_state.row
+                    inbox[name] = (row if row is not None else self._edge_state.weight_row()
+                                   ).dot(self._msgs[c])
+                else:
+                    inbox[name] = self._edge_state[weight][None].dot(self._msgs[c])
+            node_update, edge_update, hebbs = plan.stages[stage_index]
+            checks = plan.checks
+            check = model.check_finite
+            for name, value in node_update(state, inbox, self, model.params).items():
+                spec = checks.get(name)
+                if spec is None or value.__class__ is not _ndarray \
+                        or value.dtype is not spec[0] or value.shape != spec[1]:
+                    value = self._coerce(name, value, spec)
+                state[name] = value
+                if check and not (_isfinite(value.item()) if spec[2] else _finite(value)):
                     model.saw_nonfinite = True
-        if edge_update is not None:
-            self._update_edges(edge_update, hebbs, state, model)
-        if stage_index == plan.last and self._ring:
-            if plan.push_one and self.depth == 1:  # the common case, inline
-                self._ring[0] = state[plan.push_one]
-            else:
-                self._push(state, plan)
+            if edge_update is not None:
+                self._update_edges(edge_update, hebbs, state, model)
+        if stage_index == plan.last:
+            ring = self._ring
+            if ring:
+                if plan.push_one and self.depth == 1:  # the common case, inline
+                    ring[0] = state[plan.push_one]
+                else:
+                    self._push(state, plan)
 
     def _update_edges(self, edge_update, hebbs, state, model) -> None:
         """The stage's edge update of the own in-edges, from the Hebbian products."""
-        edge_state = self.edge_state
-        hebb = {name: self._reads[k][r][2].dot(state[post][0]) for name, k, r, post in hebbs}
+        edge_state = self._edge_state
+        hebb = {name: self._msgs[c].dot(state[post][0]) for name, c, post in hebbs}
         dtypes = self._plan.edge_dtypes
         check = model.check_finite
         for name, value in edge_update(edge_state, hebb, self, model.params).items():

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
+_put = np.ndarray.put
+_setitem = np.ndarray.__setitem__
+
 
 def delay_groups(slots: np.ndarray, delay: np.ndarray) -> tuple:
     """``((slots_d, d, rows_d or None), ...)``: an edge list split by delay.
@@ -23,6 +26,62 @@ def delay_groups(slots: np.ndarray, delay: np.ndarray) -> tuple:
         return ((slots, int(delay[0]), None),)
     return tuple((slots[rows], int(d), rows)
                  for d in np.unique(delay) for rows in [np.flatnonzero(delay == d)])
+
+
+class EdgeVars(dict):
+    """A neuron's in-edge variables ``{var: (k,) array}``, caching the weights' (1, k) row.
+
+    ``row`` is that view of ``self["weight"]`` (what a forward channel sums with), or
+    None until :meth:`weight_row` makes it; every change to the dict drops it.
+    """
+
+    __slots__ = ("row",)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.row = None
+
+    def weight_row(self) -> np.ndarray:
+        """The (1, k) view of the weights (made now, kept until the next change)."""
+        self.row = self["weight"][None]
+        return self.row
+
+    def __setitem__(self, name, value):
+        dict.__setitem__(self, name, value)
+        self.row = None
+
+    def __delitem__(self, name):
+        dict.__delitem__(self, name)
+        self.row = None
+
+    def __ior__(self, other):
+        self.update(other)
+        return self
+
+    def update(self, *args, **kwargs) -> None:
+        """``dict.update``, dropping the cached row."""
+        dict.update(self, *args, **kwargs)
+        self.row = None
+
+    def setdefault(self, name, default=None):
+        """``dict.setdefault``, dropping the cached row."""
+        self.row = None
+        return dict.setdefault(self, name, default)
+
+    def pop(self, *args):
+        """``dict.pop``, dropping the cached row."""
+        self.row = None
+        return dict.pop(self, *args)
+
+    def popitem(self):
+        """``dict.popitem``, dropping the cached row."""
+        self.row = None
+        return dict.popitem(self)
+
+    def clear(self) -> None:
+        """``dict.clear``, dropping the cached row."""
+        self.row = None
+        dict.clear(self)
 
 
 def _frozen(arr: np.ndarray) -> np.ndarray:
@@ -61,17 +120,38 @@ class RulePlan:
         self.checks = {name: (arr.dtype, arr.shape, arr.size == 1)
                        for name, arr in state.items()}
         self.edge_dtypes = {name: arr.dtype for name, arr in edge_state.items()}
-        self.channels = tuple(tuple(ch.name for ch in st.channels) for st in rule.stages)
-        where = {name: (k, r) for k, names in enumerate(self.channels)
-                 for r, name in enumerate(names)}
+        self.channel_names = tuple(ch.name for st in rule.stages for ch in st.channels)
+        index = {name: c for c, name in enumerate(self.channel_names)}
         self.stages = tuple((st.node_update, st.edge_update,
-                             tuple((name, *where[chan], post)
+                             tuple((name, index[chan], post)
                                    for name, (post, chan) in st.hebb.items()))
                             for st in rule.stages)
+        self.reads = tuple(tuple((ch.name, index[ch.name],
+                                  ch.weight if ch.direction == "forward" else None)
+                                 for ch in st.channels) for st in rule.stages)
+        self.dtype = state[rule.output_var].dtype
+        self.sends: tuple = ()   # set by :meth:`post_office`
         self.last = len(rule.stages) - 1
         self._ones: dict = {}
         self.true, self.false = (_frozen(np.full((1, 1), flag)) for flag in (True, False))
         self.no_target = _frozen(np.zeros_like(state[rule.output_var]))
+
+    def post_office(self, mail: dict) -> None:
+        """Resolve what every stage sends, given the engine's ``{channel: (E, B) mail}``.
+
+        ``sends[k]`` lists, per channel of stage k, ``(put, mail, forward, source,
+        delayed, weight)``: ``source`` is the ring slot of a delayed variable or the name
+        of an undelayed one; ``weight`` the edge variable a backward message is weighted
+        by (None forward); ``put`` the fastest way to write the mail (a flat
+        ``ndarray.put`` when a slot holds one value, fancy assignment otherwise).
+        """
+        self.sends = tuple(
+            tuple((_put if mail[ch.name].shape[1] == 1 else _setitem, mail[ch.name],
+                   ch.direction == "forward",
+                   self.slot[ch.source] if ch.delayed else ch.source, ch.delayed,
+                   None if ch.direction == "forward" else ch.weight)
+                  for ch in st.channels)
+            for st in self.rule.stages)
 
     def ones(self, k: int, dtype) -> np.ndarray:
         """A shared (1, k) row of ones (sums a backward inbox of k messages)."""

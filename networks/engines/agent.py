@@ -88,6 +88,7 @@ class AgentEngine(EngineBase, mesa.Model):
         del initial
         self.plan = RulePlan(rule, {name: arr[0] for name, arr in rows.items()},
                              {name: arr[:0] for name, arr in edge_rows.items()})
+        self.plan.post_office(self._mail)
         depth_of = np.ones(n, dtype=np.intp)   # max delay over each neuron's edges
         np.maximum.at(depth_of, net.tgt, net.delay)
         np.maximum.at(depth_of, net.src, net.delay)
