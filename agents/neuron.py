@@ -23,16 +23,20 @@ interface) and the neuron stores them. Its delay buffers are therefore a ring of
 references to its own past arrays (``buffers[var][t % depth]`` is the value after step
 ``t``): pushing a value costs no copy.
 
-What a neuron sends and reads is resolved once, at build time, per stage: its mail slots
-grouped by delay, the variable it sends, the edge variable weighting each channel. With
-``check_finite`` on, each neuron checks the values it has just written (one scalar test
-per variable without a batch axis, one reduction otherwise) and raises a flag on the
-model if one is not finite; the model then names the culprit.
+What each stage sends and reads — the variable, the mail, the edge variable weighting
+each channel — is resolved once per engine (:class:`~agents.plan.RulePlan`); a neuron
+keeps only what is its own: its mail slots (grouped by delay when its edges have several
+delays), its inbox views and the (1, k) row of its weights, cached until its in-edge
+variables change (:class:`~agents.plan.EdgeVars`). With ``check_finite`` on, each neuron
+checks the values it has just written (one scalar test per variable without a batch
+axis, one reduction otherwise) and raises a flag on the model if one is not finite; the
+model then names the culprit.
 
-Speed (a step is Python per neuron): a step touches few objects per neuron — the delay
-rings of all its variables in one list, its plan per stage in one tuple, and tables
-shared by all neurons (:class:`~agents.plan.RulePlan`) — because from 10^4 neurons on
-every further object a neuron touches is a likely cache miss.
+Speed (a step is Python per neuron): a step touches few objects per neuron — its slots,
+inbox views and weight row as direct attributes, the delay rings of all its variables in
+one list, a state dict sharing its key table with every other neuron's, and tables
+shared by all neurons — because from 10^4 neurons on every further object a neuron
+touches is a likely cache miss.
 """
 
 from __future__ import annotations
@@ -43,29 +47,11 @@ import mesa
 import numpy as np
 
 from agents.errors import ConfigError
-from agents.plan import EdgeVars, delay_groups
+from agents.plan import EdgeVars, delay_groups, shared_keys
 
 _total = np.add.reduce
 _isfinite = math.isfinite
 _ndarray = np.ndarray
-
-
-class _NodeVars:
-    """Its instances' ``__dict__`` serve as neuron state dicts (see :func:`shared_keys`)."""
-
-
-def shared_keys(state: dict) -> dict:
-    """``state`` as a dict sharing its key table with every other neuron's state dict.
-
-    CPython stores the attribute dicts of instances of one class as *split* dicts: one
-    key table for all of them, each holding only its values. A neuron's state made that
-    way is an ordinary ``dict``; a step touches one object fewer per neuron (its own key
-    table), which counts from 10^4 neurons on, where every such object is a cache miss.
-    """
-    holder = _NodeVars()
-    for name, value in state.items():
-        setattr(holder, name, value)
-    return holder.__dict__
 
 
 def _finite(value: np.ndarray) -> bool:

@@ -2,8 +2,10 @@
 
 Each :class:`~agents.neuron.NeuronAgent` keeps only its own state and wiring; the
 tables every neuron would otherwise repeat — which variables have delay buffers, the
-declared dtype and shape of every variable, each stage's update functions and Hebbian
-products, read-only role masks and ones rows — live here, once per engine.
+declared dtype and shape of every variable, each stage's update functions, what it sends
+and reads and its Hebbian products, read-only role masks and ones rows — live here, once
+per engine. Also here: the containers a neuron keeps its own state in
+(:func:`shared_keys`, :class:`EdgeVars`).
 """
 
 from __future__ import annotations
@@ -84,6 +86,24 @@ class EdgeVars(dict):
         dict.clear(self)
 
 
+class _NodeVars:
+    """Its instances' ``__dict__`` serve as neuron state dicts (see :func:`shared_keys`)."""
+
+
+def shared_keys(state: dict) -> dict:
+    """``state`` as a dict sharing its key table with every other neuron's state dict.
+
+    CPython stores the attribute dicts of instances of one class as *split* dicts: one
+    key table for all of them, each holding only its values. A neuron's state made that
+    way is an ordinary ``dict``; a step touches one object fewer per neuron (its own key
+    table), which counts from 10^4 neurons on, where every such object is a cache miss.
+    """
+    holder = _NodeVars()
+    for name, value in state.items():
+        setattr(holder, name, value)
+    return holder.__dict__
+
+
 def _frozen(arr: np.ndarray) -> np.ndarray:
     """``arr`` made read-only (shared by many neurons)."""
     arr.flags.writeable = False
@@ -103,9 +123,14 @@ class RulePlan:
         checks: ``{var: (dtype, shape, one value)}`` of node variables.
         edge_dtypes: ``{var: dtype}`` of edge variables.
         stages: per stage ``(node_update, edge_update, hebb)``, ``hebb`` as
-            ``((name, stage, read, post), ...)``: the channel is the neuron's read ``read``
-            of stage ``stage``.
-        channels: per stage, the names of its channels (in read order).
+            ``((name, channel, post), ...)``: ``channel`` indexes :attr:`channel_names`.
+        channel_names: every channel's name, stage by stage (a neuron keeps its inbox
+            views in this order).
+        reads: per stage ``((name, channel, weight), ...)``: ``weight`` is the edge
+            variable a forward channel is summed with, None for a backward one (its
+            senders weighted the messages).
+        sends: per stage, what it sends (:meth:`post_office`).
+        dtype: the dtype of the node variables.
         last: index of the last stage.
         true, false: read-only (1, 1) flags shared as role masks and ``has_target``.
     """
