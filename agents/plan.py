@@ -43,6 +43,9 @@ class EdgeVars(dict):
         super().__init__(*args, **kwargs)
         self.row = None
 
+    def __reduce__(self):
+        return EdgeVars, (dict(self),)   # a copy makes its own row when needed
+
     def weight_row(self) -> np.ndarray:
         """The (1, k) view of the weights (made now, kept until the next change)."""
         self.row = self["weight"][None]

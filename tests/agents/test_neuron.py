@@ -1,6 +1,9 @@
 """The neuron agent's own storage: in-edge variables that cache the weights' row, and state
 dicts sharing one key table; both must behave as the plain dicts they stand for."""
 
+import copy
+import pickle
+
 import numpy as np
 import pytest
 
@@ -84,3 +87,14 @@ def test_state_dicts_are_plain_dicts_private_to_each_neuron(seed):
     assert "extra" not in b.state
     np.testing.assert_array_equal(b.state["x"], before)
     assert eng.agent(net.node_ids[-2]).state["x"][0, 0] == 7.0
+
+
+@pytest.mark.parametrize("copier", [copy.copy, copy.deepcopy,
+                                    lambda ev: pickle.loads(pickle.dumps(ev))])
+def test_edge_vars_copies_make_their_own_row(copier):
+    ev = EdgeVars(weight=np.arange(4.0))
+    ev.weight_row()
+    twin = copier(ev)
+    assert type(twin) is EdgeVars and twin.row is None
+    np.testing.assert_array_equal(twin.weight_row()[0], ev["weight"])
+    assert np.shares_memory(twin.row, twin["weight"])
