@@ -126,7 +126,7 @@ class RulePlan:
         checks: ``{var: (dtype, shape, one value)}`` of node variables.
         edge_dtypes: ``{var: dtype}`` of edge variables.
         stages: per stage ``(node_update, edge_update, hebb)``, ``hebb`` as
-            ``((name, channel, post), ...)``: ``channel`` indexes :attr:`channel_names`.
+            ``((name, channel, post), ...)``: ``channel`` indexes ``channel_names``.
         channel_names: every channel's name, stage by stage (a neuron keeps its inbox
             views in this order).
         reads: per stage ``((name, channel, weight), ...)``: ``weight`` is the edge
