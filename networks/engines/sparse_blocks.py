@@ -28,14 +28,19 @@ from scipy.sparse._sparsetools import csc_matvec as _csc_matvec
 from scipy.sparse._sparsetools import csc_matvecs as _csc_matvecs
 from scipy.sparse._sparsetools import csr_matvec as _csr_matvec
 from scipy.sparse._sparsetools import csr_matvecs as _csr_matvecs
+from scipy.sparse._sparsetools import csr_scale_rows as _csr_scale_rows
 
 #: Rows × batch of the largest gather the Hebbian product makes at once (two reused
 #: buffers of this many values, 1 MiB each in float64; 2^15 to 2^17 measured fastest
 #: at 10^5 and 10^6 edges, batch 16).
 HEBB_CHUNK = 1 << 17
 
-#: Parts with fewer edges keep native (intp) index arrays, larger ones 32-bit ones.
-SMALL_PART = 1 << 16
+#: Parts with fewer edges keep native (intp) index arrays for the CSR kernels and the
+#: gathers plus 32-bit copies for the batch-1 CSC kernel; larger ones one set of 32-bit
+#: arrays (half the memory). Measured here (scipy 1.18, 10^3 to 10^5 edges, batch 1):
+#: ``csr_matvec`` runs 1.7-2.5x faster on intp indices, ``csc_matvec`` 1.3-2x faster on
+#: 32-bit ones; at 10^6 edges (memory-bound) 32-bit indices are as fast for both.
+SMALL_PART = 1 << 19
 
 
 def inputs_first(blocks, block_order: np.ndarray, n_in: int):
@@ -90,24 +95,33 @@ class _Part:
     """One CSR matrix over the active rows.
 
     Its data range ``lo:hi`` in the block, the message rows it reads, its pointer and
-    column arrays, and the row of each edge.
+    column arrays (``indptr``, ``cols``: for the CSR kernels and the gathers;
+    ``t_indptr``, ``t_cols``: the same values for the batch-1 CSC kernel, see
+    :data:`SMALL_PART`), and the row of each edge.
     """
 
-    __slots__ = ("lo", "hi", "read", "n_col", "indptr", "cols", "rows")
+    __slots__ = ("lo", "hi", "read", "n_col", "indptr", "cols", "rows", "t_indptr",
+                 "t_cols")
 
     def __init__(self, lo, hi, read: slice, rows, cols, n_rows):
         self.lo, self.hi, self.read = lo, hi, read
         self.n_col = read.stop - read.start
-        # large parts: 32-bit indices (half the memory; scipy's kernels run ~10% faster
-        # on them at 10^6 edges); small ones: native (gathers convert 32-bit indices,
-        # ~1 µs per call at 10^3 edges)
-        index = np.int32 if SMALL_PART <= hi - lo and max(n_rows, self.n_col) < 2**31 \
-            else np.intp
+        fits32 = max(n_rows, self.n_col, hi - lo) < 2**31
+        index = np.int32 if SMALL_PART <= hi - lo and fits32 else np.intp
         self.indptr = np.zeros(n_rows + 1, dtype=index)
         np.cumsum(np.bincount(rows, minlength=n_rows), out=self.indptr[1:])
         # copies: a view would keep the whole block's arrays alive
         self.cols = np.array(cols, dtype=index)
         self.rows = np.array(rows, dtype=index)   # for the Hebbian gather
+        self.t_indptr, self.t_cols = self.indptr, self.cols
+        if index is np.intp and fits32:
+            self.t_indptr = self.indptr.astype(np.int32)
+            self.t_cols = self.cols.astype(np.int32)
+
+
+def _is_whole(m, n_nodes: int) -> bool:
+    """Whether messages ``m`` are one (N, B) array (a delay buffer's row), not row parts."""
+    return m.__class__ is np.ndarray and m.shape[0] == n_nodes
 
 
 class SparseBlock:
@@ -125,6 +139,7 @@ class SparseBlock:
 
     def __init__(self, src: np.ndarray, tgt: np.ndarray, n_in: int, n_nodes: int):
         self.n_act = n_act = n_nodes - n_in
+        self.n_nodes = n_nodes
         split = int(np.count_nonzero(src < n_in))
         rows = tgt - n_in
         inputs = _Part(0, split, slice(0, n_in), rows[:split], src[:split], n_act)
@@ -132,6 +147,11 @@ class SparseBlock:
                        src[split:] - n_in, n_act)
         self.parts = tuple(p for p in (inputs, active) if p.hi > p.lo)
         self.active = active if active.hi > active.lo else None
+        # a small block's Hebbian product gathers a whole (N, B) message array at once:
+        # each edge's source row in N and target row in the active rows, block order
+        self.whole = None
+        if len(src) < SMALL_PART:
+            self.whole = (np.array(rows, dtype=np.intp), np.array(src, dtype=np.intp))
         self._buffers = None
 
     def forward(self, w: np.ndarray, m, out: np.ndarray) -> None:
@@ -158,8 +178,8 @@ class SparseBlock:
             return
         x = m[part.read]
         if x.shape[1] == 1:
-            _csc_matvec(part.n_col, self.n_act, part.indptr, part.cols, w[part.lo:part.hi],
-                        x, out)
+            _csc_matvec(part.n_col, self.n_act, part.t_indptr, part.t_cols,
+                        w[part.lo:part.hi], x, out)
         else:
             _csc_matvecs(part.n_col, self.n_act, x.shape[1], part.indptr, part.cols,
                          w[part.lo:part.hi], x, out)
@@ -169,34 +189,36 @@ class SparseBlock:
 
         ``post`` has shape (N − n_in, B): the postsynaptic variable of the active rows.
         """
-        for part in self.parts:
-            pre, dst = m[part.read], out[part.lo:part.hi]
-            if pre.shape[1] != post.shape[1]:   # one side without example axis
-                width = max(pre.shape[1], post.shape[1])
-                self._chunks(part, np.broadcast_to(post, (post.shape[0], width)),
-                             np.broadcast_to(pre, (pre.shape[0], width)), dst)
-            elif post.shape[1] == 1:
-                self._chunks_1(part, post, pre, dst)
-            else:
-                self._chunks(part, post, pre, dst)
-
-    @staticmethod
-    def _chunks_1(part: _Part, post, pre, out) -> None:
-        """The Hebbian product of one part without batch: post and pre of shape (n, 1)."""
-        # flat indices of (n, 1) arrays are rows; mode="clip" since the indices are valid
-        # by construction and "raise" buffers the output (a copy per call)
-        rows, cols = part.rows, part.cols
-        if len(cols) <= HEBB_CHUNK:
-            pre.take(cols, out=out, mode="clip")
-            out *= post.take(rows, mode="clip")
+        width, pre_width = post.shape[1], m[self.parts[0].read].shape[1]
+        if width != pre_width:   # one side without example axis
+            width = max(width, pre_width)
+            post = np.broadcast_to(post, (post.shape[0], width))
+            for part in self.parts:
+                pre = m[part.read]
+                self._chunks(part.rows, part.cols, post,
+                             np.broadcast_to(pre, (pre.shape[0], width)),
+                             out[part.lo:part.hi])
             return
-        for lo in range(0, len(cols), HEBB_CHUNK):
-            hi = min(lo + HEBB_CHUNK, len(cols))
-            dst = pre.take(cols[lo:hi], out=out[lo:hi], mode="clip")
-            dst *= post.take(rows[lo:hi], mode="clip")
+        whole = self.whole is not None and _is_whole(m, self.n_nodes)
+        if width == 1 and post.dtype == out.dtype:
+            # gather the presynaptic values into out, then scale each target's run of
+            # edges by its postsynaptic value (scipy's csr_scale_rows, in place)
+            if whole:
+                m.take(self.whole[1], out=out, mode="clip")
+            for part in self.parts:
+                dst = out[part.lo:part.hi]
+                if not whole:
+                    m[part.read].take(part.cols, out=dst, mode="clip")
+                _csr_scale_rows(self.n_act, part.n_col, part.indptr, part.cols, dst, post)
+        elif whole:
+            self._chunks(*self.whole, post, m, out)
+        else:
+            for part in self.parts:
+                self._chunks(part.rows, part.cols, post, m[part.read],
+                             out[part.lo:part.hi])
 
-    def _chunks(self, part: _Part, post, pre, out) -> None:
-        """The Hebbian product of one part in chunks, gathered into reused buffers."""
+    def _chunks(self, rows, cols, post, pre, out) -> None:
+        """``out[e] = Σ_κ post[rows[e], κ] pre[cols[e], κ]`` in chunks, in reused buffers."""
         width = post.shape[1]
         step = max(1, HEBB_CHUNK // width)
         bufs = self._buffers
@@ -205,7 +227,8 @@ class SparseBlock:
                                     np.empty((step, width), dtype=out.dtype),
                                     np.ones(width, dtype=out.dtype))
         p_buf, q_buf, ones = bufs
-        rows, cols = part.rows, part.cols
+        # flat indices of (n, 1) arrays are rows; mode="clip" since the indices are valid
+        # by construction and "raise" buffers the output (a copy per call)
         for lo in range(0, len(cols), step):
             hi = min(lo + step, len(cols))
             p = pre.take(cols[lo:hi], axis=0, out=p_buf[:hi - lo], mode="clip")
