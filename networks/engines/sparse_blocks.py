@@ -14,9 +14,12 @@ is a CSR matrix over the active (non-input) rows whose data is a slice of ``w``:
 So no product needs the whole (N, B) message array (an undelayed channel never
 concatenates the inputs' and the active rows) and no product allocates: scipy's compiled
 kernels (``csr_matvec(s)``, ``csc_matvec(s)``) add into the engine's inbox on index
-arrays built once, without scipy's per-call object construction and checks. The per-edge
-Hebbian product ``Σ_κ post_iκ m_jκ`` gathers rows in chunks into two reused buffers (no
-(E, B) temporaries).
+arrays built once, without scipy's per-call object construction and checks (each on
+the index dtype it runs fastest on, :data:`SMALL_PART`). The per-edge Hebbian product
+``Σ_κ post_iκ m_jκ`` gathers rows in chunks into two reused buffers (no (E, B)
+temporaries); without batch it gathers ``m`` into the output and multiplies it in place by
+``post`` of each edge's target (``csr_scale_columns``). A small block whose messages come
+as one (N, B) array (a delay buffer's row) gathers them for both parts at once.
 """
 
 from __future__ import annotations
@@ -191,6 +194,8 @@ class SparseBlock:
 
         ``post`` has shape (N − n_in, B): the postsynaptic variable of the active rows.
         """
+        if not self.parts:
+            return
         width, pre_width = post.shape[1], m[self.parts[0].read].shape[1]
         if width != pre_width:   # one side without example axis
             width = max(width, pre_width)
@@ -248,8 +253,8 @@ class SparseBlock:
                                     np.empty((step, width), dtype=out.dtype),
                                     np.ones(width, dtype=out.dtype))
         p_buf, q_buf, ones = bufs
-        # flat indices of (n, 1) arrays are rows; mode="clip" since the indices are valid
-        # by construction and "raise" buffers the output (a copy per call)
+        # mode="clip": the indices are valid by construction, and "raise" buffers the
+        # output (a copy per call)
         for lo in range(0, len(cols), step):
             hi = min(lo + step, len(cols))
             p = pre.take(cols[lo:hi], axis=0, out=p_buf[:hi - lo], mode="clip")
