@@ -161,16 +161,8 @@ class SparseBlock:
 
     def forward(self, w: np.ndarray, m, out: np.ndarray) -> None:
         """``out += W m``: ``out[i] += Σ_j w_ij m_j``."""
-        n_row = self.n_act
-        for part in self.parts:
-            x = m[part.read]
-            # scipy's kernels add into out in place (it is C-contiguous and of w's dtype)
-            if x.shape[1] == 1:
-                _csr_matvec(n_row, part.n_col, part.indptr, part.cols, w[part.lo:part.hi],
-                            x, out)
-            else:
-                _csr_matvecs(n_row, part.n_col, x.shape[1], part.indptr, part.cols,
-                             w[part.lo:part.hi], x, out)
+        for fn, args in self.bound_forward(w, m, out):
+            fn(*args)
 
     def backward(self, w: np.ndarray, m, out: np.ndarray) -> None:
         """``out += Wᵀ m`` on the active rows: ``out[j] += Σ_i w_ij m_i``.
@@ -178,16 +170,41 @@ class SparseBlock:
         The active part's CSR arrays read as CSC are Wᵀ (column = target, row = source);
         the input part is skipped (nobody listens to the backward wave into inputs).
         """
+        for fn, args in self.bound_backward(w, m, out):
+            fn(*args)
+
+    def bound_forward(self, w: np.ndarray, m, out: np.ndarray) -> list:
+        """The kernel calls of :meth:`forward` on these arrays: ``[(function, args)]``.
+
+        ``for fn, args in calls: fn(*args)`` adds ``W m`` into ``out`` with whatever the
+        arrays hold then, so an engine may bind the calls once and repeat them while
+        ``w``, ``out`` and the arrays ``m`` is sliced from stay the same objects (the
+        calls hold views of them, and ``m``'s row slices must be views: an (N, B) array
+        or the engine's head/active rows).
+        """
+        calls, n_row = [], self.n_act
+        for part in self.parts:
+            x = m[part.read]
+            # scipy's kernels add into out in place (it is C-contiguous and of w's dtype)
+            if x.shape[1] == 1:
+                calls.append((_csr_matvec, (n_row, part.n_col, part.indptr, part.cols,
+                                            w[part.lo:part.hi], x, out)))
+            else:
+                calls.append((_csr_matvecs, (n_row, part.n_col, x.shape[1], part.indptr,
+                                             part.cols, w[part.lo:part.hi], x, out)))
+        return calls
+
+    def bound_backward(self, w: np.ndarray, m, out: np.ndarray) -> list:
+        """The kernel calls of :meth:`backward` on these arrays (see :meth:`bound_forward`)."""
         part = self.active
         if part is None:
-            return
+            return []
         x = m[part.read]
         if x.shape[1] == 1:
-            _csc_matvec(part.n_col, self.n_act, part.t_indptr, part.t_cols,
-                        w[part.lo:part.hi], x, out)
-        else:
-            _csc_matvecs(part.n_col, self.n_act, x.shape[1], part.indptr, part.cols,
-                         w[part.lo:part.hi], x, out)
+            return [(_csc_matvec, (part.n_col, self.n_act, part.t_indptr, part.t_cols,
+                                   w[part.lo:part.hi], x, out))]
+        return [(_csc_matvecs, (part.n_col, self.n_act, x.shape[1], part.indptr, part.cols,
+                                w[part.lo:part.hi], x, out))]
 
     def hebb(self, post: np.ndarray, m, out: np.ndarray) -> None:
         """``out[e] = Σ_κ post[i_e, κ] m[j_e, κ]`` for each edge e = (j, i), out shape (k,).

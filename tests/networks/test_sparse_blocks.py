@@ -92,6 +92,34 @@ def test_head_and_active_row_views_equal_whole_array(seed, batch):
     assert rows._full is None            # nothing concatenated the two parts
 
 
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("batch", [1, 3])
+@pytest.mark.parametrize("rows", [False, True])
+def test_bound_calls_repeat_the_products_on_new_values(seed, batch, rows):
+    """Calls bound once to (w, m, out) compute with the values those arrays hold later."""
+    rng = np.random.default_rng(40 + seed)
+    n_in, n = int(rng.integers(1, 5)), 35
+    blk, src, tgt = _block(*_pattern(rng, n_in, n, 140), n_in, n)
+    w = np.empty(len(src))
+    m = np.empty((n, batch))
+    msgs = _Rows(m[:n_in], m[n_in:]) if rows else m
+    out = np.empty((n - n_in, batch))
+    calls = {"forward": blk.bound_forward(w, msgs, out),
+             "backward": blk.bound_backward(w, msgs, out)}
+    for _ in range(3):   # new values in the same arrays
+        w[:] = rng.normal(size=len(src))
+        m[:] = rng.normal(size=(n, batch))
+        for name, bound in calls.items():
+            out.fill(0.0)
+            for fn, args in bound:
+                fn(*args)
+            expect = np.zeros_like(out)
+            getattr(blk, name)(w.copy(), m.copy(), expect)
+            np.testing.assert_array_equal(out, expect)
+    if rows:
+        assert msgs._full is None
+
+
 @pytest.mark.parametrize("seed", range(3))
 def test_constant_messages_weights_and_unbatched_sides(seed):
     """Zero-stride constants (lazy initial values) and a side without example axis."""
