@@ -159,10 +159,20 @@ class SparseBlock:
             self._whole_ptr = np.array([0, len(src)], dtype=np.intp)
         self._buffers = None
 
+    # forward/backward call the kernels directly, bound_forward/bound_backward return
+    # the same calls (a tested equality): building the list costs ~0.1 µs per call
     def forward(self, w: np.ndarray, m, out: np.ndarray) -> None:
         """``out += W m``: ``out[i] += Σ_j w_ij m_j``."""
-        for fn, args in self.bound_forward(w, m, out):
-            fn(*args)
+        n_row = self.n_act
+        for part in self.parts:
+            x = m[part.read]
+            # scipy's kernels add into out in place (it is C-contiguous and of w's dtype)
+            if x.shape[1] == 1:
+                _csr_matvec(n_row, part.n_col, part.indptr, part.cols, w[part.lo:part.hi],
+                            x, out)
+            else:
+                _csr_matvecs(n_row, part.n_col, x.shape[1], part.indptr, part.cols,
+                             w[part.lo:part.hi], x, out)
 
     def backward(self, w: np.ndarray, m, out: np.ndarray) -> None:
         """``out += Wᵀ m`` on the active rows: ``out[j] += Σ_i w_ij m_i``.
@@ -170,8 +180,16 @@ class SparseBlock:
         The active part's CSR arrays read as CSC are Wᵀ (column = target, row = source);
         the input part is skipped (nobody listens to the backward wave into inputs).
         """
-        for fn, args in self.bound_backward(w, m, out):
-            fn(*args)
+        part = self.active
+        if part is None:
+            return
+        x = m[part.read]
+        if x.shape[1] == 1:
+            _csc_matvec(part.n_col, self.n_act, part.t_indptr, part.t_cols,
+                        w[part.lo:part.hi], x, out)
+        else:
+            _csc_matvecs(part.n_col, self.n_act, x.shape[1], part.indptr, part.cols,
+                         w[part.lo:part.hi], x, out)
 
     def bound_forward(self, w: np.ndarray, m, out: np.ndarray) -> list:
         """The kernel calls of :meth:`forward` on these arrays: ``[(function, args)]``.
@@ -185,7 +203,6 @@ class SparseBlock:
         calls, n_row = [], self.n_act
         for part in self.parts:
             x = m[part.read]
-            # scipy's kernels add into out in place (it is C-contiguous and of w's dtype)
             if x.shape[1] == 1:
                 calls.append((_csr_matvec, (n_row, part.n_col, part.indptr, part.cols,
                                             w[part.lo:part.hi], x, out)))
