@@ -14,9 +14,12 @@ is a CSR matrix over the active (non-input) rows whose data is a slice of ``w``:
 So no product needs the whole (N, B) message array (an undelayed channel never
 concatenates the inputs' and the active rows) and no product allocates: scipy's compiled
 kernels (``csr_matvec(s)``, ``csc_matvec(s)``) add into the engine's inbox on index
-arrays built once, without scipy's per-call object construction and checks. The per-edge
-Hebbian product ``Σ_κ post_iκ m_jκ`` gathers rows in chunks into two reused buffers (no
-(E, B) temporaries).
+arrays built once, without scipy's per-call object construction and checks (each on
+the index dtype it runs fastest on, :data:`SMALL_PART`). The per-edge Hebbian product
+``Σ_κ post_iκ m_jκ`` gathers rows in chunks into two reused buffers (no (E, B)
+temporaries); without batch it gathers ``m`` into the output and multiplies it in place by
+``post`` of each edge's target (``csr_scale_columns``). A small block whose messages come
+as one (N, B) array (a delay buffer's row) gathers them for both parts at once.
 """
 
 from __future__ import annotations
@@ -28,13 +31,19 @@ from scipy.sparse._sparsetools import csc_matvec as _csc_matvec
 from scipy.sparse._sparsetools import csc_matvecs as _csc_matvecs
 from scipy.sparse._sparsetools import csr_matvec as _csr_matvec
 from scipy.sparse._sparsetools import csr_matvecs as _csr_matvecs
+from scipy.sparse._sparsetools import csr_scale_columns as _csr_scale_columns
 
 #: Rows × batch of the largest gather the Hebbian product makes at once (two reused
 #: buffers of this many values, 1 MiB each in float64; 2^15 to 2^17 measured fastest
 #: at 10^5 and 10^6 edges, batch 16).
 HEBB_CHUNK = 1 << 17
 
-#: Parts with fewer edges keep native (intp) index arrays, larger ones 32-bit ones.
+#: Parts with fewer edges keep native (intp) index arrays for the CSR kernels and the
+#: gathers plus 32-bit copies for the batch-1 CSC kernel; larger ones one set of 32-bit
+#: arrays. Measured here (scipy 1.18, batch 1): on cache-resident parts (10^3 to 10^4
+#: edges) ``csr_matvec`` runs 1.7-2.5x faster on intp indices and ``csc_matvec`` 1.3-2x
+#: faster on 32-bit ones; from 10^5 edges a step is bound by memory traffic, and 32-bit
+#: indices (half the bytes) are as fast or faster for both.
 SMALL_PART = 1 << 16
 
 
@@ -90,24 +99,33 @@ class _Part:
     """One CSR matrix over the active rows.
 
     Its data range ``lo:hi`` in the block, the message rows it reads, its pointer and
-    column arrays, and the row of each edge.
+    column arrays (``indptr``, ``cols``: for the CSR kernels and the gathers;
+    ``t_indptr``, ``t_cols``: the same values for the batch-1 CSC kernel, see
+    :data:`SMALL_PART`), and the row of each edge.
     """
 
-    __slots__ = ("lo", "hi", "read", "n_col", "indptr", "cols", "rows")
+    __slots__ = ("lo", "hi", "read", "n_col", "indptr", "cols", "rows", "t_indptr",
+                 "t_cols")
 
     def __init__(self, lo, hi, read: slice, rows, cols, n_rows):
         self.lo, self.hi, self.read = lo, hi, read
         self.n_col = read.stop - read.start
-        # large parts: 32-bit indices (half the memory; scipy's kernels run ~10% faster
-        # on them at 10^6 edges); small ones: native (gathers convert 32-bit indices,
-        # ~1 µs per call at 10^3 edges)
-        index = np.int32 if SMALL_PART <= hi - lo and max(n_rows, self.n_col) < 2**31 \
-            else np.intp
+        fits32 = max(n_rows, self.n_col, hi - lo) < 2**31
+        index = np.int32 if SMALL_PART <= hi - lo and fits32 else np.intp
         self.indptr = np.zeros(n_rows + 1, dtype=index)
         np.cumsum(np.bincount(rows, minlength=n_rows), out=self.indptr[1:])
         # copies: a view would keep the whole block's arrays alive
         self.cols = np.array(cols, dtype=index)
         self.rows = np.array(rows, dtype=index)   # for the Hebbian gather
+        self.t_indptr, self.t_cols = self.indptr, self.cols
+        if index is np.intp and fits32:
+            self.t_indptr = self.indptr.astype(np.int32)
+            self.t_cols = self.cols.astype(np.int32)
+
+
+def _is_whole(m, n_nodes: int) -> bool:
+    """Whether messages ``m`` are one (N, B) array (a delay buffer's row), not row parts."""
+    return m.__class__ is np.ndarray and m.shape[0] == n_nodes
 
 
 class SparseBlock:
@@ -125,6 +143,7 @@ class SparseBlock:
 
     def __init__(self, src: np.ndarray, tgt: np.ndarray, n_in: int, n_nodes: int):
         self.n_act = n_act = n_nodes - n_in
+        self.n_nodes = n_nodes
         split = int(np.count_nonzero(src < n_in))
         rows = tgt - n_in
         inputs = _Part(0, split, slice(0, n_in), rows[:split], src[:split], n_act)
@@ -132,8 +151,16 @@ class SparseBlock:
                        src[split:] - n_in, n_act)
         self.parts = tuple(p for p in (inputs, active) if p.hi > p.lo)
         self.active = active if active.hi > active.lo else None
+        # a small block's Hebbian product gathers a whole (N, B) message array at once:
+        # each edge's source row in N and target row in the active rows, block order
+        self.whole = None
+        if len(src) < SMALL_PART:
+            self.whole = (np.array(rows, dtype=np.intp), np.array(src, dtype=np.intp))
+            self._whole_ptr = np.array([0, len(src)], dtype=np.intp)
         self._buffers = None
 
+    # forward/backward call the kernels directly, bound_forward/bound_backward return
+    # the same calls (a tested equality): building the list costs ~0.1 µs per call
     def forward(self, w: np.ndarray, m, out: np.ndarray) -> None:
         """``out += W m``: ``out[i] += Σ_j w_ij m_j``."""
         n_row = self.n_act
@@ -158,45 +185,100 @@ class SparseBlock:
             return
         x = m[part.read]
         if x.shape[1] == 1:
-            _csc_matvec(part.n_col, self.n_act, part.indptr, part.cols, w[part.lo:part.hi],
-                        x, out)
+            _csc_matvec(part.n_col, self.n_act, part.t_indptr, part.t_cols,
+                        w[part.lo:part.hi], x, out)
         else:
             _csc_matvecs(part.n_col, self.n_act, x.shape[1], part.indptr, part.cols,
                          w[part.lo:part.hi], x, out)
+
+    def bound_forward(self, w: np.ndarray, m, out: np.ndarray) -> list:
+        """The kernel calls of :meth:`forward` on these arrays: ``[(function, args)]``.
+
+        ``for fn, args in calls: fn(*args)`` adds ``W m`` into ``out`` with whatever the
+        arrays hold then, so an engine may bind the calls once and repeat them while
+        ``w``, ``out`` and the arrays ``m`` is sliced from stay the same objects (the
+        calls hold views of them, and ``m``'s row slices must be views: an (N, B) array
+        or the engine's head/active rows).
+        """
+        calls, n_row = [], self.n_act
+        for part in self.parts:
+            x = m[part.read]
+            if x.shape[1] == 1:
+                calls.append((_csr_matvec, (n_row, part.n_col, part.indptr, part.cols,
+                                            w[part.lo:part.hi], x, out)))
+            else:
+                calls.append((_csr_matvecs, (n_row, part.n_col, x.shape[1], part.indptr,
+                                             part.cols, w[part.lo:part.hi], x, out)))
+        return calls
+
+    def bound_backward(self, w: np.ndarray, m, out: np.ndarray) -> list:
+        """The kernel calls of :meth:`backward` on these arrays (see :meth:`bound_forward`)."""
+        part = self.active
+        if part is None:
+            return []
+        x = m[part.read]
+        if x.shape[1] == 1:
+            return [(_csc_matvec, (part.n_col, self.n_act, part.t_indptr, part.t_cols,
+                                   w[part.lo:part.hi], x, out))]
+        return [(_csc_matvecs, (part.n_col, self.n_act, x.shape[1], part.indptr, part.cols,
+                                w[part.lo:part.hi], x, out))]
 
     def hebb(self, post: np.ndarray, m, out: np.ndarray) -> None:
         """``out[e] = Σ_κ post[i_e, κ] m[j_e, κ]`` for each edge e = (j, i), out shape (k,).
 
         ``post`` has shape (N − n_in, B): the postsynaptic variable of the active rows.
         """
-        for part in self.parts:
-            pre, dst = m[part.read], out[part.lo:part.hi]
-            if pre.shape[1] != post.shape[1]:   # one side without example axis
-                width = max(pre.shape[1], post.shape[1])
-                self._chunks(part, np.broadcast_to(post, (post.shape[0], width)),
-                             np.broadcast_to(pre, (pre.shape[0], width)), dst)
-            elif post.shape[1] == 1:
-                self._chunks_1(part, post, pre, dst)
+        if not self.parts:
+            return
+        width, pre_width = post.shape[1], m[self.parts[0].read].shape[1]
+        if width != pre_width:   # one side without example axis
+            width = max(width, pre_width)
+            post = np.broadcast_to(post, (post.shape[0], width))
+            for part in self.parts:
+                pre = m[part.read]
+                self._chunks(part.rows, part.cols, post,
+                             np.broadcast_to(pre, (pre.shape[0], width)),
+                             out[part.lo:part.hi])
+            return
+        whole = self.whole is not None and _is_whole(m, self.n_nodes)
+        if width == 1 and post.dtype == out.dtype:
+            # gather the presynaptic values into out, then multiply each by its target's
+            # postsynaptic value: scipy's csr_scale_columns (``out[e] *= post[rows[e]]``
+            # on a one-row matrix) gathers and multiplies in place in one call
+            if self.whole is None:   # a large block: chunk by chunk, each in cache
+                for part in self.parts:
+                    self._chunks_1(part, post, m[part.read], out[part.lo:part.hi])
+                return
+            if whole:
+                m.take(self.whole[1], out=out, mode="clip")
             else:
-                self._chunks(part, post, pre, dst)
+                for part in self.parts:
+                    m[part.read].take(part.cols, out=out[part.lo:part.hi], mode="clip")
+            _csr_scale_columns(1, self.n_act, self._whole_ptr, self.whole[0], out, post)
+        elif whole:
+            self._chunks(*self.whole, post, m, out)
+        else:
+            for part in self.parts:
+                self._chunks(part.rows, part.cols, post, m[part.read],
+                             out[part.lo:part.hi])
 
     @staticmethod
     def _chunks_1(part: _Part, post, pre, out) -> None:
-        """The Hebbian product of one part without batch: post and pre of shape (n, 1)."""
+        """The Hebbian product of one part without batch: post and pre of shape (n, 1).
+
+        ``post`` is of ``out``'s dtype.
+        """
         # flat indices of (n, 1) arrays are rows; mode="clip" since the indices are valid
         # by construction and "raise" buffers the output (a copy per call)
         rows, cols = part.rows, part.cols
-        if len(cols) <= HEBB_CHUNK:
-            pre.take(cols, out=out, mode="clip")
-            out *= post.take(rows, mode="clip")
-            return
         for lo in range(0, len(cols), HEBB_CHUNK):
             hi = min(lo + HEBB_CHUNK, len(cols))
             dst = pre.take(cols[lo:hi], out=out[lo:hi], mode="clip")
-            dst *= post.take(rows[lo:hi], mode="clip")
+            _csr_scale_columns(1, len(post), np.array([0, hi - lo], dtype=rows.dtype),
+                               rows[lo:hi], dst, post)
 
-    def _chunks(self, part: _Part, post, pre, out) -> None:
-        """The Hebbian product of one part in chunks, gathered into reused buffers."""
+    def _chunks(self, rows, cols, post, pre, out) -> None:
+        """``out[e] = Σ_κ post[rows[e], κ] pre[cols[e], κ]`` in chunks, in reused buffers."""
         width = post.shape[1]
         step = max(1, HEBB_CHUNK // width)
         bufs = self._buffers
@@ -205,7 +287,8 @@ class SparseBlock:
                                     np.empty((step, width), dtype=out.dtype),
                                     np.ones(width, dtype=out.dtype))
         p_buf, q_buf, ones = bufs
-        rows, cols = part.rows, part.cols
+        # mode="clip": the indices are valid by construction, and "raise" buffers the
+        # output (a copy per call)
         for lo in range(0, len(cols), step):
             hi = min(lo + step, len(cols))
             p = pre.take(cols[lo:hi], axis=0, out=p_buf[:hi - lo], mode="clip")

@@ -6,8 +6,12 @@ step) is timed interleaved with :class:`ScipyDiffusion`, the same products writt
 plainly with one ``scipy.sparse`` CSR matrix, and reported as nanoseconds per edge and
 step and as the ratio to that baseline per round, with the minor page faults of a step
 (a plain baseline's fresh (E, B) temporaries fault in their pages at every step, which
-can dominate its time at B = 16). :func:`lp_memory` measures the peak
-memory (tracemalloc) of building the LP engine at 10^6 edges and running a few steps.
+can dominate its time at B = 16). :class:`EngineProducts` times the engine's own sparse
+products alone, the floor of its step: the engine's time above it is the rest of the
+step (the rule's node updates, the weight and accumulator updates, the checks, the
+bookkeeping), which dominates at 10^3 edges. :func:`lp_memory`
+measures the peak memory (tracemalloc) of building the LP engine at 10^6 edges and
+running a few steps.
 """
 
 from __future__ import annotations
@@ -83,14 +87,58 @@ class ScipyDiffusion:
         self.x, self.delta = x, delta
 
 
+class EngineProducts:
+    """The sparse products of a diffusion step of ``engine`` alone: the floor of its step.
+
+    One :meth:`step` makes what the engine's step makes with its own sparse blocks
+    (:mod:`networks.engines.sparse_blocks`), on (N, B) messages as its delay buffers hold
+    them, into preallocated outputs: the inboxes zeroed, then forward ``W x``, backward
+    ``Wᵀ δ`` (active rows) and the Hebbian ``Σ_κ δ_iκ x_jκ`` per edge.
+
+    Args:
+        engine: a :class:`VectorEngine` whose blocks are all sparse (its weights, in
+            block order, are read once).
+        seed: for the random messages.
+    """
+
+    def __init__(self, engine: VectorEngine, seed: int = 0):
+        if any(blk.kind != "sparse" for blk in engine.blocks):
+            raise ValueError("EngineProducts needs an engine whose blocks are all sparse")
+        # the engine's prebuilt products (private: this measures exactly them)
+        self.ops = [(engine._sparse[k], blk.start, blk.stop)
+                    for k, blk in enumerate(engine.blocks)]
+        n, width = engine.net.n_nodes, engine.n_batch
+        rng = np.random.default_rng(seed)
+        self.n_in = engine.n_in
+        self.w = engine.state("weight")[engine.block_order].astype(engine.dtype)
+        self.x = rng.normal(size=(n, width)).astype(engine.dtype)        # x(t − 1)
+        self.delta = rng.normal(size=(n, width)).astype(engine.dtype)    # δ(t − 1)
+        self.post = self.delta[self.n_in:].copy()                        # δ(t), active rows
+        self.net_in = np.empty((n - self.n_in, width), dtype=engine.dtype)
+        self.back_in = np.empty_like(self.net_in)
+        self.dw = np.empty(engine.net.n_edges, dtype=engine.dtype)
+
+    def step(self) -> None:
+        """Forward, backward and Hebbian products of every block."""
+        self.net_in.fill(0.0)
+        self.back_in.fill(0.0)
+        for op, lo, hi in self.ops:
+            w = self.w[lo:hi]
+            op.forward(w, self.x, self.net_in)
+            op.backward(w, self.delta, self.back_in)
+            op.hebb(self.post, self.x, self.dw[lo:hi])
+
+
 def bench_scaling(edge_counts=(10**3, 10**4, 10**5, 10**6), batches=(1, 16), *,
                   rounds: int = 5, seconds_per_call: float = 0.05) -> list[dict]:
     """Engine diffusion vs :class:`ScipyDiffusion`, per size and batch, interleaved.
 
     Returns:
         One row per (edges, batch): ns per edge and step (min and median over rounds) of
-        the engine with default settings, bare (``check_finite=False``) and of scipy, and
-        the (min, median) ratios engine/scipy, and minor page faults per step
+        the engine with default settings, bare (``check_finite=False``), of its sparse
+        products alone (:class:`EngineProducts`) and of scipy; the (min, median) ratios
+        engine/scipy and products/scipy; the rest of the engine's step (``rest_us``:
+        median step − median products, default and bare, µs); minor page faults per step
         (``faults_per_step``, None where unavailable): fresh large temporaries fault
         their pages in at every step, which then dominates a step's time.
     """
@@ -108,6 +156,7 @@ def bench_scaling(edge_counts=(10**3, 10**4, 10**5, 10**6), batches=(1, 16), *,
             fns = {"scipy": lambda r=ref, u=u, y=y: r.step(u, y)}
             fns |= {name: (lambda e=e, u=u, y=y: e.advance(u, y))
                     for name, e in engines.items()}
+            fns["products"] = EngineProducts(engines["engine"]).step
             t = interleaved(fns, "scipy", rounds=rounds, seconds_per_call=seconds_per_call)
             per = 1e9 / net.n_edges
             rows.append({"edges": net.n_edges, "neurons": net.n_nodes, "batch": batch,
@@ -115,6 +164,10 @@ def bench_scaling(edge_counts=(10**3, 10**4, 10**5, 10**6), batches=(1, 16), *,
                             for n in fns},
                          "engine_over_scipy": t.ratio("engine"),
                          "bare_over_scipy": t.ratio("engine_bare"),
+                         "products_over_scipy": t.ratio("products"),
+                         "rest_us": ((t.median("engine") - t.median("products")) * 1e6,
+                                      (t.median("engine_bare") - t.median("products"))
+                                      * 1e6),
                          "faults_per_step": {n: page_faults(fns[n])
                                              for n in ("engine", "scipy")}})
     return rows
@@ -148,6 +201,12 @@ def format_scaling(rows) -> list[str]:
                 f"{r['engine_over_scipy'][0]:.2f}–{r['engine_over_scipy'][1]:.2f}x default, "
                 f"{r['bare_over_scipy'][0]:.2f}–{r['bare_over_scipy'][1]:.2f}x bare"
                 + _faults(r["faults_per_step"]))
+            p_lo, p_med = r["products_ns_per_edge"]
+            lines.append(
+                f"       its sparse products alone {p_lo:.2f}–{p_med:.2f} ns/edge/step "
+                f"({r['products_over_scipy'][0]:.2f}–{r['products_over_scipy'][1]:.2f}x "
+                f"scipy's step); the rest of the step "
+                f"{r['rest_us'][0]:.1f} µs default, {r['rest_us'][1]:.1f} µs bare")
         per = [r["engine_ns_per_edge"][1] for r in mine]
         ref = [r["scipy_ns_per_edge"][1] for r in mine]
         lines.append(f"B={batch:<2} time per edge max/min over sizes: engine "

@@ -44,7 +44,10 @@ def test_products_equal_dense_reference(monkeypatch, seed, batch, dtype, from_in
     rng = np.random.default_rng(seed)
     n_in, n = int(rng.integers(1, 5)), int(rng.integers(12, 40))
     blk, src, tgt = _block(*_pattern(rng, n_in, n, 4 * n, from_inputs), n_in, n)
-    assert blk.parts[-1].cols.dtype == (np.int32 if small_part == 0 else np.intp)
+    part = blk.parts[-1]
+    assert part.cols.dtype == (np.int32 if small_part == 0 else np.intp)
+    assert part.t_cols.dtype == part.t_indptr.dtype == np.int32   # the batch-1 CSC kernel
+    assert (blk.whole is None) == (small_part == 0)
     w = rng.normal(size=len(src)).astype(dtype)
     W = np.zeros((n, n))
     W[tgt, src] = w
@@ -89,6 +92,34 @@ def test_head_and_active_row_views_equal_whole_array(seed, batch):
     assert rows._full is None            # nothing concatenated the two parts
 
 
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("batch", [1, 3])
+@pytest.mark.parametrize("rows", [False, True])
+def test_bound_calls_repeat_the_products_on_new_values(seed, batch, rows):
+    """Calls bound once to (w, m, out) compute with the values those arrays hold later."""
+    rng = np.random.default_rng(40 + seed)
+    n_in, n = int(rng.integers(1, 5)), 35
+    blk, src, tgt = _block(*_pattern(rng, n_in, n, 140), n_in, n)
+    w = np.empty(len(src))
+    m = np.empty((n, batch))
+    msgs = _Rows(m[:n_in], m[n_in:]) if rows else m
+    out = np.empty((n - n_in, batch))
+    calls = {"forward": blk.bound_forward(w, msgs, out),
+             "backward": blk.bound_backward(w, msgs, out)}
+    for _ in range(3):   # new values in the same arrays
+        w[:] = rng.normal(size=len(src))
+        m[:] = rng.normal(size=(n, batch))
+        for name, bound in calls.items():
+            out.fill(0.0)
+            for fn, args in bound:
+                fn(*args)
+            expect = np.zeros_like(out)
+            getattr(blk, name)(w.copy(), m.copy(), expect)
+            np.testing.assert_array_equal(out, expect)
+    if rows:
+        assert msgs._full is None
+
+
 @pytest.mark.parametrize("seed", range(3))
 def test_constant_messages_weights_and_unbatched_sides(seed):
     """Zero-stride constants (lazy initial values) and a side without example axis."""
@@ -106,6 +137,21 @@ def test_constant_messages_weights_and_unbatched_sides(seed):
     hebb = np.empty(len(src))
     blk.hebb(post, m, hebb)
     np.testing.assert_allclose(hebb, post[tgt - n_in, 0] * m[src].sum(1), rtol=1e-12)
+
+
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("small_part", [0, sb.SMALL_PART])
+def test_hebb_with_post_of_another_dtype(monkeypatch, seed, small_part):
+    """A post variable of another dtype than the product takes the general gather."""
+    monkeypatch.setattr(sb, "SMALL_PART", small_part)
+    rng = np.random.default_rng(30 + seed)
+    n_in, n = 3, 40
+    blk, src, tgt = _block(*_pattern(rng, n_in, n, 150), n_in, n)
+    m = rng.normal(size=(n, 1))
+    post = rng.normal(size=(n - n_in, 1)).astype(np.float32)
+    hebb = np.full(len(src), np.nan)
+    blk.hebb(post, m, hebb)
+    np.testing.assert_allclose(hebb, post[tgt - n_in, 0] * m[src, 0], rtol=1e-12)
 
 
 @pytest.mark.parametrize("chunk", [1, 7, 64])

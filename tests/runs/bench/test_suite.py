@@ -71,6 +71,29 @@ def test_scipy_baseline_is_the_engines_diffusion_step(seed):
     np.testing.assert_array_equal(ref.WT.toarray(), ref.W.toarray().T)  # a view, in step
 
 
+@pytest.mark.parametrize(("seed", "batch"), [(0, 1), (2, 4), (7, 16)])
+def test_engine_products_are_the_engines_step_products(seed, batch):
+    """The floor contender computes the step's forward, backward and Hebbian products."""
+    net = sparse.sparse_net(500, seed=seed)
+    eng = VectorEngine(net, DIFFUSION, {"eta": 0.05}, batch=batch)
+    eng.advance(np.ones((len(net.input_idx), batch)))     # weights as the engine has them
+    prod = sparse.EngineProducts(eng, seed=seed)
+    prod.step()
+    prod.step()                                            # inboxes zeroed, not summed
+    W = np.zeros((net.n_nodes, net.n_nodes))
+    W[net.tgt, net.src] = eng.state("weight")
+    W = W[np.ix_(eng.perm, eng.perm)]                      # internal order: inputs first
+    n_in = len(net.input_idx)
+    np.testing.assert_allclose(prod.net_in, (W @ prod.x)[n_in:], rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(prod.back_in, W[n_in:, n_in:].T @ prod.delta[n_in:],
+                               rtol=1e-12, atol=1e-14)
+    internal_src = eng.position[net.src][eng.block_order]
+    internal_tgt = eng.position[net.tgt][eng.block_order]
+    np.testing.assert_allclose(
+        prod.dw, np.einsum("eb,eb->e", prod.post[internal_tgt - n_in], prod.x[internal_src]),
+        rtol=1e-12, atol=1e-14)
+
+
 def test_minimal_mesa_model_is_the_forward_rule():
     r = agent.bench_agent(60, rounds=2, seconds_per_call=0.002, diffusion=False)
     assert r["max_abs_diff"] < 1e-12
@@ -98,8 +121,8 @@ def test_small_suite_prints_every_figure():
     text = "\n".join(lines)
     for needle in ("machine:", "BLAS:", "kernel", "1 thread(s) while timing", "LP/BP",
                    "diffusion/BP", "check_finite on", "bare", "GEMM fraction reached",
-                   "engine/scipy", "max/min", "page faults/step", "LP memory", "messages/s",
-                   "minimal Mesa", "build"):
+                   "engine/scipy", "products alone", "max/min", "page faults/step",
+                   "LP memory", "messages/s", "minimal Mesa", "build"):
         assert needle in text, needle
     dense_rows = [v for k, v in res.items() if k.startswith("dense_")]
     assert len(dense_rows) == 2
