@@ -18,6 +18,8 @@ folded into its GEMM, and the finiteness check reads few arrays
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from scipy.linalg import blas
 
@@ -117,7 +119,8 @@ class VectorEngine(BufferedStep, EngineBase):
         self._neurons = Neurons(ActivationMap([net.activation[k] for k in active]),
                                  net.is_output[active][:, None], self._out_rows, width,
                                  self.dtype)
-        self._last_mask = None
+        self._last_mask = self._last_mask_array = None
+        self._step_io()
         self._retired: dict[str, np.ndarray] = {}   # arrays replaced this step → spares
         self._inbox: dict[str, np.ndarray] = {}     # one reused array per channel
         self._all_dense = all(blk.kind == "dense" for blk in self.blocks)
@@ -127,6 +130,46 @@ class VectorEngine(BufferedStep, EngineBase):
         self._slots = None       # {var: its two arena slots}, set after the first step
         self._single: dict = {}  # {var: its one array} (no old value read), likewise
         self._finite_plan()
+
+    # ----------------------------------------------------------------- step data
+    def _step_io(self) -> None:
+        """The engine's own arrays a step's input u and target y are copied into."""
+        self._u_rows = self._y_rows = None
+        if self.batch is not None and isinstance(self._out_rows, slice):
+            self._u_rows = np.empty((self.n_in, self.n_batch), dtype=self.dtype)
+            self._y_rows = self._neurons.target[self._out_rows]
+
+    def _step_data(self, u, y):
+        """The input u and target y copied into the engine's arrays, each checked by one reduction.
+
+        u is checked before it is copied (a rejected input leaves the input neurons'
+        values as they were); y goes straight into the target rows, which no step reads
+        before it sets them again. Arrays of the engine's dtype and shape (n, B), u
+        C-contiguous, take this path; anything else, or a non-finite sum, goes through
+        the full check (which names a bad value).
+        """
+        ub, yb = self._u_rows, self._y_rows
+        if ub is not None and u.__class__ is np.ndarray and u.shape == ub.shape \
+                and u.dtype == self.dtype and u.flags.c_contiguous and (y is None or (
+                    y.__class__ is np.ndarray and y.shape == yb.shape
+                    and y.dtype == self.dtype)):
+            flat = u.reshape(-1)
+            if math.isfinite(np.dot(flat, flat)):
+                if y is None:
+                    np.copyto(ub, u)
+                    return ub, None
+                np.copyto(yb, y)
+                flat = yb.reshape(-1)
+                if math.isfinite(np.dot(flat, flat)):
+                    np.copyto(ub, u)
+                    return ub, yb
+        u, y = super()._step_data(u, y)
+        if ub is None:
+            return u, y
+        np.copyto(ub, u)
+        if y is not None:
+            np.copyto(yb, y)
+        return ub, None if y is None else yb
 
     # ----------------------------------------------------------------- aggregation
     def _sent(self, channel):
@@ -230,12 +273,16 @@ class VectorEngine(BufferedStep, EngineBase):
     def _step_arrays(self, u, y, y_mask) -> None:
         nrn = self._neurons
         nrn.t = self.t
-        if y is not None:
+        if y is not None and y is not self._y_rows:   # (the fast path copied it there)
             nrn.target[self._out_rows] = y
-        mask = y_mask.tobytes()
-        if mask != self._last_mask:
-            nrn.has_target[self._out_rows, 0] = y_mask
-            self._last_mask = mask
+        if y_mask is not self._last_mask_array:
+            mask = y_mask.tobytes()
+            if mask != self._last_mask:
+                nrn.has_target[self._out_rows, 0] = y_mask
+                self._last_mask = mask
+            # (the base engine's y_mask of "all" or "no" targets is read-only: the same
+            # object means the same values)
+            self._last_mask_array = y_mask if not y_mask.flags.writeable else None
         self._head[self.rule.output_var] = u
         self._step_sent = {}  # what each channel carried this step (hebb may use earlier rounds)
         for stage in self.rule.stages:
