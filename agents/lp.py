@@ -67,7 +67,7 @@ from agents import optim
 from agents.constraints import get_constraint
 from agents.errors import ConfigError
 from agents.losses import add_loss_grad, get_loss
-from agents.rule import Channel, Rule, Stage, StateVar, apply_linear
+from agents.rule import Channel, Rule, Stage, StateVar, apply_linear, batch_sum
 
 REDUCTIONS = ("mean", "sum")
 
@@ -212,12 +212,13 @@ def _update_part(state, G, g, s, back, nrn, p: LPParams) -> dict:
                                           p.eta_lam, *k)
         out |= {"x": x_new, "lam": lam_new, "mx": mx, "vx": vx, "ml": ml, "vl": vl}
     scale = nrn.batch if p.reduce == "mean" else 1.0
-    total = np.add.reduce(s, axis=1, keepdims=True)   # Σ_κ s: ∂L/∂b = −Σ_κ s (/B)
+    bias = state["bias"]                     # ∂L/∂b = −Σ_κ s (/B)
     if p.optimizer == "sgd":   # b − η_w (−Σ s / B) = b + (η_w / B) Σ s
-        total *= p.eta_w / scale
-        out["bias"] = np.add(state["bias"], total, out=total)
+        b_new = batch_sum(s, p.eta_w / scale, nrn.out("bias", bias))
+        out["bias"] = np.add(b_new, bias, out=b_new)
         return out
-    b_new, mb, vb = optim.adam_step(state["bias"], -total / scale, state["mb"], state["vb"],
+    grad = batch_sum(s, -1.0 / scale, nrn.out("grad_b", bias))
+    b_new, mb, vb = optim.adam_step(bias, grad, state["mb"], state["vb"],
                                     nrn.t, p.eta_w, p.beta1, p.beta2, p.adam_eps)
     out |= {"bias": b_new, "mb": mb, "vb": vb}
     return out
