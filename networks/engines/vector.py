@@ -37,6 +37,11 @@ def _constant(value: float, shape: tuple, dtype) -> np.ndarray:
     return np.broadcast_to(np.asarray(value, dtype=dtype), shape)
 
 
+def _add_product(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
+    """``out += a @ b``."""
+    out += a @ b
+
+
 def _initial_rows(values: np.ndarray, idx: np.ndarray) -> np.ndarray:
     """Rows ``idx`` of an initial value; a zero-memory constant stays one."""
     if not values.flags.writeable and values.size and not any(values.strides):
@@ -124,6 +129,14 @@ class VectorEngine(BufferedStep, EngineBase):
         self._retired: dict[str, np.ndarray] = {}   # arrays replaced this step → spares
         self._inbox: dict[str, np.ndarray] = {}     # one reused array per channel
         self._all_dense = all(blk.kind == "dense" for blk in self.blocks)
+        # dense products bound to their arrays once (views, no reshapes per step), kept
+        # by the identity of the arrays they read (_sent_key): engines that replace the
+        # products (a subclass's own _aggregate, _dense_hebb) run theirs
+        self._bindable = self._all_dense and \
+            type(self)._aggregate is VectorEngine._aggregate and \
+            type(self)._dense_hebb is BufferedStep._dense_hebb
+        self._bound: dict = {}
+        self._anchors: dict = {}
         self._blas = {name: blas.get_blas_funcs(name, dtype=self.dtype)
                       for name in ("gemm", "axpy", "scal")}
         self._linear_for = None  # (params, {stage index: linear plan}) of the last step
@@ -222,6 +235,16 @@ class VectorEngine(BufferedStep, EngineBase):
 
         ``w`` is the channel's weighting edge variable (``channel.weight``).
         """
+        if self._bindable:
+            key, anchors = self._sent_key(channel)
+            key = (channel.name, id(self._edges[channel.weight]), *key)
+            ops = self._bound.get(key)
+            if ops is None:
+                ops = self._bind_aggregate(channel, sent, key, anchors)
+            if ops is not None:
+                for fn, args in ops:
+                    fn(*args)
+                return self._inbox[channel.name]
         forward = channel.direction == "forward"
         plan, zero_rows = self._plans.get("fwd" if forward else "bwd") or self._plan(forward)
         out = self._inbox_array(channel)
@@ -243,6 +266,44 @@ class VectorEngine(BufferedStep, EngineBase):
             product = self._sparse[k].forward if forward else self._sparse[k].backward
             product(w[blk.start:blk.stop], sent(delay), out)
         return out
+
+    def _sent_key(self, channel) -> tuple:
+        """``(key, arrays)``: equal keys, equal arrays read by the channel this step.
+
+        The key is made of the arrays' ids; whoever keeps it must keep the arrays alive
+        (a view's id is reused once it is gone).
+        """
+        if channel.delayed:
+            buf = self._buffers[channel.source]
+            return (id(buf), self.t % self.depth), (buf,)
+        head, tail = self._head[channel.source], self._nodes[channel.source]
+        return (id(head), id(tail)), (head, tail)
+
+    def _bind_aggregate(self, channel, sent, key, anchors):
+        """The dense products of :meth:`_aggregate` on these arrays, bound once.
+
+        Returns ``[(function, args)]``, also kept under ``key`` in ``_bound`` (with the
+        arrays the key names, so that their ids stay theirs), or None when a product
+        would read a copy (an undelayed block reading inputs and active neurons at
+        once), which cannot be bound.
+        """
+        forward = channel.direction == "forward"
+        plan, zero_rows = self._plans.get("fwd" if forward else "bwd") or self._plan(forward)
+        out = self._inbox_array(channel)
+        w = self._edges[channel.weight]
+        ops = [] if zero_rows is None else [(out.__setitem__, (zero_rows, 0.0))]
+        for _, is_set, delay, start, stop, shape, s0, s1, d0, d1 in plan:
+            if not channel.delayed and s0 < self.n_in < s1:
+                return None
+            W = w[start:stop].reshape(shape)
+            args = (W if forward else W.T, sent(delay)[s0:s1], out[d0:d1])
+            ops.append((np.matmul, args) if is_set else (_add_product, args))
+        if len(self._bound) >= 32:   # (arrays replaced from outside: old keys are dead)
+            self._bound.clear()
+            self._anchors.clear()
+        self._bound[key] = ops
+        self._anchors[key] = (w, *anchors)
+        return ops
 
     def _inbox_array(self, channel) -> np.ndarray:
         """The array a channel's inbox is aggregated into, reused from step to step.
