@@ -1,4 +1,4 @@
-"""The vectorised engine's step without temporaries: buffers, folded weight updates, check.
+"""The vectorised engine's step without temporaries: buffers and folded weight updates.
 
 :class:`BufferedStep` is a part of :class:`~networks.engines.vector.VectorEngine`:
 
@@ -6,16 +6,14 @@
   (:class:`Neurons` ``.out``, ``agents.rule``'s "who may write where"): two per node
   variable, swapped every step, or one, overwritten in place, for a variable whose old
   value nobody reads (``Stage.reads``). After the first step the variables the rule
-  writes get their slots in a two-row arena, the ones the finiteness check reads first,
-  so that one reduction checks them all. (A temporary of a large array costs more than a
-  pass over it: freed and re-allocated memory is page-faulted in again.)
+  writes get their slots in an arena laid out for the finiteness check
+  (:mod:`networks.engines.finite`): the variables it reads are contiguous, so that one
+  reduction checks them all. (A temporary of a large array costs more than a pass over
+  it: freed and re-allocated memory is page-faulted in again.)
 * **Linear edge updates** (``Stage.edge_linear``): ``v ← (1 − decay) v + coef · hebb`` is
   folded into the Hebbian product's GEMM (``beta = 1 − decay``, in place), or the
   product is written once into the variable that *is* it and the others follow by
   ``axpy``.
-* **The finiteness check** reads the variables written since the last check, except
-  those another written variable vouches for (``Rule.finite_implied``); on a non-finite
-  sum the culprit is sought by the search both engines share.
 """
 
 from __future__ import annotations
@@ -28,6 +26,11 @@ import numpy as np
 from agents.errors import ConfigError
 from agents.rule import Stage
 
+#: Arenas of at most this many values are one allocation holding the checked edge
+#: variables too (:meth:`BufferedStep._build_arena`): one reduction checks a small
+#: network's step. Larger ones keep two rows (no third copy of the state at build).
+SMALL_ARENA = 1 << 17
+
 
 def writable(arrays: dict, name: str) -> np.ndarray:
     """``arrays[name]``, replaced first by a writable copy if it is a lazy constant."""
@@ -35,12 +38,6 @@ def writable(arrays: dict, name: str) -> np.ndarray:
     if not arr.flags.writeable:
         arrays[name] = arr = arr.copy()
     return arr
-
-
-def square_sum_finite(value: np.ndarray) -> bool:
-    """Whether Σ value² is finite: False if any entry is NaN or ±inf (or on overflow)."""
-    flat = value.reshape(-1)
-    return math.isfinite(np.dot(flat, flat))
 
 
 class Neurons:
@@ -103,7 +100,7 @@ def gemm_into(gemm, coef, post, pre, beta, view) -> None:
 
 
 class BufferedStep:
-    """The buffer, linear-update and finiteness-check methods of the vectorised engine.
+    """The buffer and linear-update methods of the vectorised engine.
 
     Expects the engine's ``_nodes``, ``_edges``, ``_neurons`` (a :class:`Neurons`),
     ``_retired``, ``_written`` (node and edge variables written by the rule since the
@@ -168,40 +165,111 @@ class BufferedStep:
     def _build_arena(self) -> None:
         """Slots for the node variables the rule wrote in the first step.
 
-        Each gets two flat slots (``_slots``), one per row of the arena, except those whose
-        old value nobody reads (:meth:`_one_slot`), which get one (``_single``), after the
-        others in row 0. The variables the finiteness check reads come first (in
-        declaration order), so they are contiguous in each row. Each row is one
-        allocation: row 0 is allocated first and receives the current values, whose
-        separate arrays are then released before row 1 is allocated, so the memory never
-        holds three copies of the written state.
+        Each gets two slots (``_slots``), one per parity, except those whose old value
+        nobody reads (:meth:`_one_slot`), which get one (``_single``). The layout serves
+        the finiteness check (:class:`~networks.engines.finite.Window`):
+
+        * small (at most :data:`SMALL_ARENA` values): one allocation, ``[checked
+          two-slot vars, parity 0 | checked one-slot vars | checked edge vars | checked
+          two-slot vars, parity 1 | the others]``, the checked edge variables the rule
+          wrote moved in: whatever the parity, the checked variables are contiguous.
+        * large: two rows, one per parity, checked variables first, the one-slot ones
+          after the others in row 0. Row 0 is allocated first and receives the current
+          values, whose separate arrays are then released before row 1 is allocated, so
+          the memory never holds three copies of the written state.
         """
+        from networks.engines.finite import Window
+
         written = frozenset(self._written)
-        checked = self._to_check(written)[0]
-        nodes, one = self._nodes, self._one_slot()
+        check_nodes, check_edges = self._to_check(written)
+        nodes, edges, one = self._nodes, self._edges, self._one_slot()
         names = [n for n in self.node_var_names if n in written]
-        # stable sorts: two slots first, checked first, declaration order kept
-        names.sort(key=lambda n: n not in checked)
-        names.sort(key=lambda n: n in one)
         shapes = {n: nodes[n].shape for n in names}
-        spans, offset, n_two = {}, 0, 0
-        for name in names:
-            spans[name] = (offset, offset + math.prod(shapes[name]))
-            offset = spans[name][1]
-            if name not in one:
-                n_two = offset
-        row0 = np.empty(offset, dtype=self.dtype)
-        for name in names:
-            view = row0[slice(*spans[name])].reshape(shapes[name])
-            np.copyto(view, nodes[name])
-            nodes[name] = view   # (the separate array is released here)
-        row1 = np.empty(n_two, dtype=self.dtype)
-        self._arena = (row0, row1)
-        self._arena_span = {n: spans[n] for n in names if n not in one}
-        self._slots = {n: tuple(row[slice(*spans[n])].reshape(shapes[n])
-                                for row in (row0, row1))
-                       for n in self._arena_span}
-        self._single = {n: nodes[n] for n in names if n in one}
+        size = {n: math.prod(shapes[n]) for n in names}
+        two = [n for n in names if n not in one]
+        two_c = [n for n in two if n in check_nodes]
+        one_c = [n for n in names if n in one and n in check_nodes]
+        edges_c = [n for n in check_edges if edges[n].flags.writeable]
+        others = [n for n in two if n not in check_nodes], \
+            [n for n in names if n in one and n not in check_nodes]
+        total = 2 * sum(size[n] for n in two) + sum(size[n] for n in names if n in one) \
+            + sum(edges[n].size for n in edges_c)
+        spans, offset = {}, 0
+
+        def place(name, parity, n):
+            nonlocal offset
+            spans[name, parity] = (offset, offset + n)
+            offset += n
+
+        if total <= SMALL_ARENA:
+            for n in two_c:
+                place(n, 0, size[n])
+            for n in one_c:
+                place(n, 0, size[n])
+            for n in edges_c:
+                place(n, "edge", edges[n].size)
+            for n in two_c:
+                place(n, 1, size[n])
+            for n in others[0]:
+                place(n, 0, size[n])
+                place(n, 1, size[n])
+            for n in others[1]:
+                place(n, 0, size[n])
+            rows = (np.empty(offset, dtype=self.dtype),) * 2
+        else:
+            edges_c = []
+            for n in (*two_c, *others[0], *one_c, *others[1]):
+                place(n, 0, size[n])
+            n_two, offset = offset, 0
+            for n in (*two_c, *others[0]):
+                place(n, 1, size[n])
+            rows = (np.empty(n_two, dtype=self.dtype), None)
+
+        def view(name, parity, shape):
+            return rows[parity == 1][slice(*spans[name, parity])].reshape(shape)
+
+        self._slots = {n: (view(n, 0, shapes[n]), None) for n in two}
+        self._single = {n: view(n, 0, shapes[n]) for n in names if n in one}
+        for n in names:   # the values go to slot 0 (their separate arrays are released)
+            target = self._slots[n][0] if n in self._slots else self._single[n]
+            np.copyto(target, nodes[n])
+            nodes[n] = target
+        for n in edges_c:
+            target = rows[0][slice(*spans[n, "edge"])]
+            np.copyto(target, edges[n])
+            edges[n] = target
+        if rows[1] is None:
+            rows = (rows[0], np.empty(offset, dtype=self.dtype))
+        self._slots = {n: (s0, view(n, 1, shapes[n])) for n, (s0, _) in self._slots.items()}
+        self._window = self._make_window(Window, written, rows, spans, two_c, one_c,
+                                         edges_c, check_nodes, check_edges)
+
+    def _make_window(self, window, written, rows, spans, two_c, one_c, edges_c,
+                     check_nodes, check_edges):
+        """The :class:`~networks.engines.finite.Window` of the arena (or None)."""
+        members = [(self._nodes, n, self._slots[n]) for n in two_c]
+        members += [(self._nodes, n, (self._single[n],) * 2) for n in one_c]
+        members += [(self._edges, n, (self._edges[n],) * 2) for n in edges_c]
+        if not members:
+            return None
+        covered = {m[1] for m in members}
+        rest = [(self._nodes, n) for n in check_nodes if n not in covered]
+        rest += [(self._edges, n) for n in check_edges if n not in covered]
+        if rows[0] is rows[1]:   # small: [two_c 0 | one_c | edges_c | two_c 1]
+            first = [spans[n, 0] for n in two_c] + [spans[n, 0] for n in one_c] + \
+                [spans[n, "edge"] for n in edges_c]
+            second = [spans[n, 0] for n in one_c] + [spans[n, "edge"] for n in edges_c] + \
+                [spans[n, 1] for n in two_c]
+            views = tuple(rows[0][s[0][0]:s[-1][1]] for s in (first, second))
+        else:                    # large: two_c first in each row
+            if not two_c:
+                return None
+            members = members[:len(two_c)]
+            rest = [(self._nodes, n) for n in check_nodes if n not in two_c]
+            rest += [(self._edges, n) for n in check_edges]
+            views = tuple(rows[p][spans[two_c[0], p][0]:spans[two_c[-1], p][1]]
+                          for p in (0, 1))
+        return window(written, views, members, rest)
 
     def _linear(self, stage: Stage):
         """The stage's linear edge update for the current params, compiled.
@@ -257,6 +325,7 @@ class BufferedStep:
                 product = self._hebb(post, pre)
                 if carrier is not None:
                     edges[carrier] = product
+                    self._window_lost()
             for name, coef, decay in targets:
                 arr = writable(edges, name)
                 if decay != 0.0:
@@ -274,88 +343,3 @@ class BufferedStep:
             gemm_into(gemm, coef, post[t0 - n_in:t1 - n_in], sent(blk.delay)[s0:s1], beta,
                        view)
         return out
-
-    def _finite_plan(self) -> None:
-        """Prepare the finiteness check: which written variable vouches for which."""
-        self._checked_for: dict = {}
-        implied = self.rule.finite_implied
-
-        def vouched(name, written, seen=()):
-            """Whether a non-finite ``name`` cannot go unseen by the checked variables."""
-            if name not in implied:
-                return False
-            witness = implied[name]
-            if witness is None:
-                return True
-            if witness not in written or witness in seen:
-                return False
-            return witness not in implied or vouched(witness, written, (*seen, name))
-
-        self._vouched = vouched
-
-    def _to_check(self, written: frozenset) -> tuple:
-        """What to check after a step writing ``written`` (cached once the arena exists).
-
-        Returns ``(node vars, edge vars, arena part)``; the arena part ``(vars, start,
-        stop, other node vars)`` says which checked node variables one reduction over
-        ``arena[parity][start:stop]`` covers (None when they are not contiguous in it).
-        """
-        plan = self._checked_for.get(written)
-        if plan is None:
-            keep = {name for name in written if not self._vouched(name, written)}
-            nodes = [n for n in self.node_var_names if n in keep]
-            inside = sorted((n for n in nodes if n in (self._slots or {})),
-                            key=lambda n: self._arena_span[n])
-            spans = [self._arena_span[n] for n in inside]
-            part = None
-            if len(inside) > 1 and all(a[1] == b[0] for a, b in
-                                       zip(spans[:-1], spans[1:], strict=True)):
-                part = (inside, spans[0][0], spans[-1][1],
-                        [n for n in nodes if n not in inside])
-            plan = (nodes, [n for n in self.edge_var_names if n in keep], part)
-            if self._slots is not None:  # (before the arena exists: no caching)
-                self._checked_for[written] = plan
-        return plan
-
-    def _nodes_finite(self, check_nodes: list, part) -> bool:
-        nodes = self._nodes
-        if part is not None:
-            inside, start, stop, rest = part
-            slots = self._slots
-            s0, s1 = slots[inside[0]]
-            first = nodes[inside[0]]
-            parity = 0 if first is s0 else 1 if first is s1 else None
-            if parity is not None:
-                for n in inside:
-                    if nodes[n] is not slots[n][parity]:
-                        break
-                else:  # all in one arena row: one reduction
-                    if not square_sum_finite(self._arena[parity][start:stop]):
-                        return False
-                    check_nodes = rest
-        for n in check_nodes:
-            if not square_sum_finite(nodes[n]):
-                return False
-        return True
-
-    def _check_finite(self) -> None:
-        # a reduction over the variables written since the last check — the sum of
-        # squares (a BLAS dot, twice as fast as a sum): a NaN or inf anywhere makes it
-        # non-finite; one for the node variables in the arena, one per other variable.
-        # Of the variables the rule wrote, those another written variable vouches for
-        # (Rule.finite_implied) are skipped; what was written from outside is always
-        # checked. Only on a non-finite sum (or one overflowing on finite values) is the
-        # culprit sought, by the same search as the agent engine's (same message)
-        nodes, edges = self._nodes, self._edges
-        check_nodes, check_edges, part = self._to_check(frozenset(self._written))
-        ok = self._nodes_finite(check_nodes, part)
-        for n in check_edges:
-            ok = ok and square_sum_finite(edges[n])
-        if ok and (self._dirty_nodes or self._dirty_edges):
-            ok = all(square_sum_finite(nodes[n]) for n in self._dirty_nodes) and \
-                all(square_sum_finite(edges[n]) for n in self._dirty_edges)
-        if not ok:
-            super()._check_finite()   # raises naming the step, neuron/edge and variable
-        self._written.clear()
-        self._dirty_nodes.clear()
-        self._dirty_edges.clear()

@@ -13,7 +13,7 @@ matrix. Delayed channel sources keep a ring buffer of shape (D, N, B): after ste
 by node id (:meth:`~networks.engines.base.EngineBase.neuron`). A step allocates nothing
 large: the rule computes into buffers, weight updates linear in a Hebbian product are
 folded into its GEMM, and the finiteness check reads few arrays
-(:mod:`networks.engines.buffered`).
+(:mod:`networks.engines.buffered`, :mod:`networks.engines.finite`).
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from agents.rule import Rule, Stage
 from networks.compile import plan_blocks
 from networks.engines.base import EngineBase
 from networks.engines.buffered import BufferedStep, Neurons, writable
+from networks.engines.finite import FiniteCheck
 from networks.engines.sparse_blocks import sparse_blocks
 
 
@@ -68,7 +69,7 @@ class _Rows:
         return self._full[idx]
 
 
-class VectorEngine(BufferedStep, EngineBase):
+class VectorEngine(BufferedStep, FiniteCheck, EngineBase):
     """Executes a rule on all neurons at once with numpy (see :class:`EngineBase`)."""
 
     kind = "vector"
@@ -395,6 +396,7 @@ class VectorEngine(BufferedStep, EngineBase):
                     raise ConfigError(f"rule {self.rule.name!r} updated undeclared edge "
                                       f"variable {name!r}")
                 self._edges[name] = np.asarray(value, dtype=self.dtype)
+                self._window_lost()
                 self._written.add(name)
 
     # ----------------------------------------------------------------- state access
@@ -413,7 +415,12 @@ class VectorEngine(BufferedStep, EngineBase):
         return self._edges[name][self._inverse_order]
 
     def _set_edge(self, name, value):
-        self._edges[name] = np.asarray(value, dtype=self.dtype)[self.block_order]
+        value = np.asarray(value, dtype=self.dtype)[self.block_order]
+        current = self._edges[name]
+        if current.flags.writeable and current.shape == value.shape:
+            current[...] = value   # in place: it keeps its place in the arena
+        else:
+            self._edges[name] = value
         self._dirty_edges.add(name)
 
     def _perturb(self, i, noise):
