@@ -18,8 +18,6 @@ folded into its GEMM, and the finiteness check reads few arrays
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from scipy.linalg import blas
 
@@ -27,20 +25,17 @@ from agents.activations import ActivationMap
 from agents.errors import ConfigError
 from agents.rule import Rule, Stage
 from networks.compile import plan_blocks
+from networks.engines.arena import Arena
 from networks.engines.base import EngineBase
 from networks.engines.buffered import BufferedStep, Neurons, writable
 from networks.engines.finite import FiniteCheck
+from networks.engines.prebound import Prebound
 from networks.engines.sparse_blocks import sparse_blocks
 
 
 def _constant(value: float, shape: tuple, dtype) -> np.ndarray:
     """A read-only array of ``shape`` filled with ``value`` that takes no memory."""
     return np.broadcast_to(np.asarray(value, dtype=dtype), shape)
-
-
-def _add_product(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
-    """``out += a @ b``."""
-    out += a @ b
 
 
 def _initial_rows(values: np.ndarray, idx: np.ndarray) -> np.ndarray:
@@ -69,7 +64,7 @@ class _Rows:
         return self._full[idx]
 
 
-class VectorEngine(BufferedStep, FiniteCheck, EngineBase):
+class VectorEngine(Prebound, Arena, BufferedStep, FiniteCheck, EngineBase):
     """Executes a rule on all neurons at once with numpy (see :class:`EngineBase`)."""
 
     kind = "vector"
@@ -144,46 +139,6 @@ class VectorEngine(BufferedStep, FiniteCheck, EngineBase):
         self._slots = None       # {var: its two arena slots}, set after the first step
         self._single: dict = {}  # {var: its one array} (no old value read), likewise
         self._finite_plan()
-
-    # ----------------------------------------------------------------- step data
-    def _step_io(self) -> None:
-        """The engine's own arrays a step's input u and target y are copied into."""
-        self._u_rows = self._y_rows = None
-        if self.batch is not None and isinstance(self._out_rows, slice):
-            self._u_rows = np.empty((self.n_in, self.n_batch), dtype=self.dtype)
-            self._y_rows = self._neurons.target[self._out_rows]
-
-    def _step_data(self, u, y):
-        """The input u and target y copied into the engine's arrays, each checked by one reduction.
-
-        u is checked before it is copied (a rejected input leaves the input neurons'
-        values as they were); y goes straight into the target rows, which no step reads
-        before it sets them again. Arrays of the engine's dtype and shape (n, B), u
-        C-contiguous, take this path; anything else, or a non-finite sum, goes through
-        the full check (which names a bad value).
-        """
-        ub, yb = self._u_rows, self._y_rows
-        if ub is not None and u.__class__ is np.ndarray and u.shape == ub.shape \
-                and u.dtype == self.dtype and u.flags.c_contiguous and (y is None or (
-                    y.__class__ is np.ndarray and y.shape == yb.shape
-                    and y.dtype == self.dtype)):
-            flat = u.reshape(-1)
-            if math.isfinite(np.dot(flat, flat)):
-                if y is None:
-                    np.copyto(ub, u)
-                    return ub, None
-                np.copyto(yb, y)
-                flat = yb.reshape(-1)
-                if math.isfinite(np.dot(flat, flat)):
-                    np.copyto(ub, u)
-                    return ub, yb
-        u, y = super()._step_data(u, y)
-        if ub is None:
-            return u, y
-        np.copyto(ub, u)
-        if y is not None:
-            np.copyto(yb, y)
-        return ub, None if y is None else yb
 
     # ----------------------------------------------------------------- aggregation
     def _sent(self, channel):
@@ -267,44 +222,6 @@ class VectorEngine(BufferedStep, FiniteCheck, EngineBase):
             product = self._sparse[k].forward if forward else self._sparse[k].backward
             product(w[blk.start:blk.stop], sent(delay), out)
         return out
-
-    def _sent_key(self, channel) -> tuple:
-        """``(key, arrays)``: equal keys, equal arrays read by the channel this step.
-
-        The key is made of the arrays' ids; whoever keeps it must keep the arrays alive
-        (a view's id is reused once it is gone).
-        """
-        if channel.delayed:
-            buf = self._buffers[channel.source]
-            return (id(buf), self.t % self.depth), (buf,)
-        head, tail = self._head[channel.source], self._nodes[channel.source]
-        return (id(head), id(tail)), (head, tail)
-
-    def _bind_aggregate(self, channel, sent, key, anchors):
-        """The dense products of :meth:`_aggregate` on these arrays, bound once.
-
-        Returns ``[(function, args)]``, also kept under ``key`` in ``_bound`` (with the
-        arrays the key names, so that their ids stay theirs), or None when a product
-        would read a copy (an undelayed block reading inputs and active neurons at
-        once), which cannot be bound.
-        """
-        forward = channel.direction == "forward"
-        plan, zero_rows = self._plans.get("fwd" if forward else "bwd") or self._plan(forward)
-        out = self._inbox_array(channel)
-        w = self._edges[channel.weight]
-        ops = [] if zero_rows is None else [(out.__setitem__, (zero_rows, 0.0))]
-        for _, is_set, delay, start, stop, shape, s0, s1, d0, d1 in plan:
-            if not channel.delayed and s0 < self.n_in < s1:
-                return None
-            W = w[start:stop].reshape(shape)
-            args = (W if forward else W.T, sent(delay)[s0:s1], out[d0:d1])
-            ops.append((np.matmul, args) if is_set else (_add_product, args))
-        if len(self._bound) >= 32:   # (arrays replaced from outside: old keys are dead)
-            self._bound.clear()
-            self._anchors.clear()
-        self._bound[key] = ops
-        self._anchors[key] = (w, *anchors)
-        return ops
 
     def _inbox_array(self, channel) -> np.ndarray:
         """The array a channel's inbox is aggregated into, reused from step to step.

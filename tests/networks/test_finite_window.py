@@ -13,7 +13,7 @@ import agents
 from agents.errors import DivergenceError
 from networks.builders import layered
 from networks.compile import compile_graph
-from networks.engines import VectorEngine, buffered
+from networks.engines import VectorEngine, arena
 
 CASES = [("lp", {"eta_w": 0.05}), ("lp2", {"two_round": True}), ("diffusion", {"eta": 0.05}),
          ("fa", {"eta": 0.05})]
@@ -35,7 +35,7 @@ def _data(seed):
 def test_a_nan_in_any_checked_variable_is_named_in_either_slot(rule, params, seed, small,
                                                                monkeypatch):
     if not small:
-        monkeypatch.setattr(buffered, "SMALL_ARENA", 0)
+        monkeypatch.setattr(arena, "SMALL_ARENA", 0)
     u, y = _data(seed)
     probe = _engine(rule, params, seed)
     probe.run(u, y, steps=3)
