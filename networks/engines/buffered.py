@@ -151,12 +151,15 @@ class BufferedStep:
         groups, names = linear
         for post, chan, fold, carrier, targets in groups:
             post, pre = self._nodes[post], sent[chan]
+            dense_hebb = self._dense_hebb if not self._bindable else \
+                lambda post, pre, out, coef, beta, chan=chan: self._bound_hebb(
+                    post, chan, pre, out, coef, beta)
             if fold:
                 name, coef, decay = targets[0]
-                self._dense_hebb(post, pre, writable(edges, name), coef, 1.0 - decay)
+                dense_hebb(post, pre, writable(edges, name), coef, 1.0 - decay)
                 continue
             if carrier is not None and self._all_dense:
-                product = self._dense_hebb(post, pre, writable(edges, carrier), 1.0, 0.0)
+                product = dense_hebb(post, pre, writable(edges, carrier), 1.0, 0.0)
             else:
                 product = self._hebb(post, pre)
                 if carrier is not None:

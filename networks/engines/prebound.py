@@ -19,6 +19,8 @@ import math
 
 import numpy as np
 
+from networks.engines.buffered import gemm_into
+
 
 def _add_product(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
     """``out += a @ b``."""
@@ -87,25 +89,59 @@ class Prebound:
     def _bind_aggregate(self, channel, sent, key, anchors):
         """The dense products of :meth:`_aggregate` on these arrays, bound once.
 
-        Returns ``[(function, args)]``, also kept under ``key`` in ``_bound`` (with the
-        arrays the key names, so that their ids stay theirs), or None when a product
-        would read a copy (an undelayed block reading inputs and active neurons at
-        once), which cannot be bound.
+        Returns ``[(function, args)]``, also kept under ``key`` (:meth:`_keep`), or None
+        when a product would read a copy (an undelayed block reading inputs and active
+        neurons at once), which cannot be bound.
         """
+        if not self._whole_rows(channel):
+            self._sent_keys[channel.name] = None
+            return None
         forward = channel.direction == "forward"
         plan, zero_rows = self._plans.get("fwd" if forward else "bwd") or self._plan(forward)
         out = self._inbox_array(channel)
         w = self._edges[channel.weight]
         ops = [] if zero_rows is None else [(out.__setitem__, (zero_rows, 0.0))]
         for _, is_set, delay, start, stop, shape, s0, s1, d0, d1 in plan:
-            if not channel.delayed and s0 < self.n_in < s1:
-                return None
             W = w[start:stop].reshape(shape)
             args = (W if forward else W.T, sent(delay)[s0:s1], out[d0:d1])
             ops.append((np.matmul, args) if is_set else (_add_product, args))
+        return self._keep(key, ops, (w, *anchors))
+
+    def _whole_rows(self, channel) -> bool:
+        """Whether every dense block reads the rows it needs without a copy."""
+        return channel.delayed or all(
+            blk.src_range[1] <= self.n_in or blk.src_range[0] >= self.n_in
+            for blk in self.blocks)
+
+    def _keep(self, key, ops, anchors):
+        """Keep bound ``ops`` under ``key`` with the arrays whose ids the key holds."""
         if len(self._bound) >= 32:   # (arrays replaced from outside: old keys are dead)
             self._bound.clear()
             self._anchors.clear()
         self._bound[key] = ops
-        self._anchors[key] = (w, *anchors)
+        self._anchors[key] = anchors
         return ops
+
+    def _bound_hebb(self, post, chan: str, sent, out, coef: float, beta: float):
+        """:meth:`_dense_hebb` (``out ← coef · Σ_κ post m + beta · out``), bound once.
+
+        ``chan`` is the forward channel whose messages ``sent`` gives; the arrays it read
+        this step are those its aggregation recorded (``_sent_keys``).
+        """
+        sent_key = self._sent_keys.get(chan)
+        if sent_key is None:
+            return self._dense_hebb(post, sent, out, coef, beta)
+        skey, anchors = sent_key
+        key = ("hebb", chan, id(post), id(out), coef, beta, *skey)
+        ops = self._bound.get(key)
+        if ops is None:
+            gemm, n_in, ops = self._blas["gemm"], self.n_in, []
+            for blk in self.blocks:
+                (t0, t1), (s0, s1) = blk.tgt_range, blk.src_range
+                view = out[blk.start:blk.stop].reshape(t1 - t0, s1 - s0)
+                ops.append((gemm_into, (gemm, coef, post[t0 - n_in:t1 - n_in],
+                                        sent(blk.delay)[s0:s1], beta, view)))
+            self._keep(key, ops, (post, out, *anchors))
+        for fn, args in ops:
+            fn(*args)
+        return out

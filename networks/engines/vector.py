@@ -133,6 +133,7 @@ class VectorEngine(Prebound, Arena, BufferedStep, FiniteCheck, EngineBase):
             type(self)._dense_hebb is BufferedStep._dense_hebb
         self._bound: dict = {}
         self._anchors: dict = {}
+        self._sent_keys: dict = {}   # {channel: _sent_key of this step, None: unbound}
         self._blas = {name: blas.get_blas_funcs(name, dtype=self.dtype)
                       for name in ("gemm", "axpy", "scal")}
         self._linear_for = None  # (params, {stage index: linear plan}) of the last step
@@ -192,7 +193,9 @@ class VectorEngine(Prebound, Arena, BufferedStep, FiniteCheck, EngineBase):
         ``w`` is the channel's weighting edge variable (``channel.weight``).
         """
         if self._bindable:
-            key, anchors = self._sent_key(channel)
+            sent_key = self._sent_key(channel)
+            self._sent_keys[channel.name] = sent_key
+            key, anchors = sent_key
             key = (channel.name, id(self._edges[channel.weight]), *key)
             ops = self._bound.get(key)
             if ops is None:
