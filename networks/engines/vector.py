@@ -287,12 +287,13 @@ class VectorEngine(Prebound, Arena, BufferedStep, FiniteCheck, EngineBase):
         inbox = {ch.name: self._aggregate(ch, sent[ch.name]) for ch in stage.channels}
         state = nodes if stage.reads is None else self._reads_view(stage)
         new = stage.node_update(state, inbox, nrn, self.params)
-        spare, retired, written = nrn.spare, self._retired, self._written
+        if not new.keys() <= nodes.keys():
+            name = next(n for n in new if n not in nodes)
+            raise ConfigError(f"rule {self.rule.name!r} updated undeclared node "
+                              f"variable {name!r}")
+        spare, keep_old = nrn.spare, self._retired.setdefault
         for name, value in new.items():
-            old = nodes.get(name)
-            if old is None:
-                raise ConfigError(f"rule {self.rule.name!r} updated undeclared node "
-                                  f"variable {name!r}")
+            old = nodes[name]
             if value is not spare.get(name):
                 target = nrn.out(name, old)
                 np.copyto(target, value)
@@ -300,9 +301,9 @@ class VectorEngine(Prebound, Arena, BufferedStep, FiniteCheck, EngineBase):
             # the old array may still be read this step (messages sent, hebb): it becomes
             # the spare only when the step is over
             del spare[name]
-            retired.setdefault(name, old)
+            keep_old(name, old)
             nodes[name] = value
-        written.update(new)
+        self._written.update(new)
         if stage.edge_update is not None:
             linear = self._linear(stage)
             if linear is not None:
