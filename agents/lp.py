@@ -161,14 +161,18 @@ def reaction(c, lam, p: LPParams):
     return G, (lam + p.rho * G) * con.dg(c, p.eps)
 
 
-def _reaction_into(c, lam, g, p: LPParams):
-    """:func:`reaction` with g written into ``g``; G is ``c`` itself for G = lin."""
-    if p.constraint == "lin":  # G = c, G' = 1: g = λ + ρ c (the same rounding)
-        np.multiply(c, p.rho, out=g)
-        g += lam
-        return c, g
-    G, value = reaction(c, lam, p)
-    np.copyto(g, value)
+def _reaction_into(c, lam, g, nrn, p: LPParams):
+    """:func:`reaction` with G(c) and g in the update's own arrays (no temporaries).
+
+    For a constraint whose G is the identity (``Constraint.identity``) G(c) is ``c``
+    itself and g = λ + ρ c (the same rounding as the general formula).
+    """
+    con = get_constraint(p.constraint)
+    G = c if con.identity else con.g(c, p.eps, out=nrn.out("G", c))
+    np.multiply(G, p.rho, out=g)
+    g += lam
+    if not con.identity:
+        g *= con.dg(c, p.eps, out=nrn.out("dG", c))
     return G, g
 
 
@@ -181,7 +185,7 @@ def _forward_part(state, x_in, nrn, p: LPParams):
     a = np.add(x_in, state["bias"], out=nrn.out("a", x_in))
     sig = nrn.act.f(a, out=x_in)
     c = np.subtract(state["x"], sig, out=nrn.out("c", a))
-    G, g = _reaction_into(c, state["lam"], nrn.out("g", a), p)
+    G, g = _reaction_into(c, state["lam"], nrn.out("g", a), nrn, p)
     s = nrn.act.df(a, sig, out=nrn.out("s", a))
     s *= g
     return a, c, G, g, s
@@ -267,8 +271,8 @@ def _round1(state, inbox, nrn, p: LPParams) -> dict:
 
 
 def _round2(state, inbox, nrn, p: LPParams) -> dict:
-    c = state["c"]
-    G = c if p.constraint == "lin" else get_constraint(p.constraint).g(c, p.eps)
+    c, con = state["c"], get_constraint(p.constraint)
+    G = c if con.identity else con.g(c, p.eps, out=nrn.out("G", c))
     return _update_part(state, G, state["g"], state["s"], inbox["s_back"], nrn, p)
 
 
