@@ -114,10 +114,21 @@ class Prebound:
             for blk in self.blocks)
 
     def _keep(self, key, ops, anchors):
-        """Keep bound ``ops`` under ``key`` with the arrays whose ids the key holds."""
-        if len(self._bound) >= 32:   # (arrays replaced from outside: old keys are dead)
-            self._bound.clear()
-            self._anchors.clear()
+        """Keep bound ``ops`` under ``key`` with the arrays whose ids the key holds.
+
+        Entries holding an array the engine no longer uses (replaced from outside, or
+        before the arena existed) are dropped first: a bound list never keeps a large
+        array alive for long.
+        """
+        arrays = (self._nodes, self._head, self._edges, self._buffers, self._neurons.spare)
+        live = {id(a) for d in arrays for a in d.values()}
+        live.update(id(s) for pair in (self._slots or {}).values() for s in pair)
+        dead = [k for k, kept in self._anchors.items()
+                if any(id(a) not in live for a in kept)]
+        if len(self._bound) - len(dead) >= 32:   # (a backstop: the live ones rebind)
+            dead = list(self._bound)
+        for k in dead:
+            del self._bound[k], self._anchors[k]
         self._bound[key] = ops
         self._anchors[key] = anchors
         return ops

@@ -71,3 +71,22 @@ def test_bound_products_survive_arrays_freed_after_the_first_step(seed):
         runs.append(eng.run(U[:, 0], Y[:, 0]))
     for name in names:
         np.testing.assert_array_equal(runs[0][name], runs[1][name], err_msg=name)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_bound_products_do_not_keep_replaced_arrays(seed):
+    """State replaced from outside at every step: the kept entries stay few, and none
+    holds an array the engine no longer uses once it has rebound."""
+    net = compile_graph(layered([3, 6, 2], "sigmoid", seed=seed))
+    eng = VectorEngine(net, agents.RULES["lp"], {"eta_w": 0.05}, batch=4, rng=seed)
+    rng = np.random.default_rng(seed)
+    u, y = rng.normal(size=(3, 4)), rng.uniform(size=(2, 4))
+    for _ in range(40):
+        eng.set_state("x", eng.state("x") * 0.9)
+        eng.advance(u, y)
+    assert len(eng._bound) <= 6
+    in_use = {id(a) for d in (eng._nodes, eng._head, eng._edges, eng._neurons.spare)
+              for a in d.values()}
+    in_use |= {id(s) for pair in eng._slots.values() for s in pair}
+    stale = [k for k, kept in eng._anchors.items() if any(id(a) not in in_use for a in kept)]
+    assert len(stale) <= 2   # (at most the entries bound in the last step)
