@@ -39,59 +39,76 @@ class Constraint:
 
     Attributes:
         name: registry key.
-        g: ``G(c, eps)``, elementwise, same shape as ``c``.
-        dg: ``G'(c, eps)``, elementwise (sub-gradient conventions in the module doc).
+        g: ``G(c, eps, out=None)``, elementwise, same shape as ``c``; written into
+            ``out`` (an array shaped like ``c``, not ``c`` itself) when given.
+        dg: ``G'(c, eps, out=None)``, elementwise (sub-gradient conventions in the module
+            doc), likewise.
         doc: the formula.
+        identity: G(c) = c and G'(c) = 1 everywhere: a rule may use ``c`` as G(c) and
+            skip the product with G' (no pass over the data).
     """
 
     name: str
-    g: Callable[[Array, float], Array]
-    dg: Callable[[Array, float], Array]
+    g: Callable[..., Array]
+    dg: Callable[..., Array]
     doc: str = ""
+    identity: bool = False
 
 
-def _lin(c, eps):
-    return 1.0 * c
+def _lin(c, eps, out=None):
+    return np.multiply(c, 1.0, out=out)
 
 
-def _dlin(c, eps):
-    return np.ones_like(c)
+def _dlin(c, eps, out=None):
+    if out is None:
+        return np.ones_like(c)
+    out.fill(1.0)
+    return out
 
 
-def _lin_eps(c, eps):
-    return np.maximum(c, eps) - np.maximum(-c, eps)
+def _lin_eps(c, eps, out=None):
+    out = np.maximum(c, eps, out=out)
+    out -= np.maximum(-c, eps)
+    return out
 
 
-def _dlin_eps(c, eps):
-    return (np.abs(c) > eps).astype(np.result_type(c, 1.0))
+def _dlin_eps(c, eps, out=None):
+    if out is None:
+        return (np.abs(c) > eps).astype(np.result_type(c, 1.0))
+    return np.greater(np.abs(c), eps, out=out)
 
 
-def _abs(c, eps):
-    return np.abs(c)
+def _abs(c, eps, out=None):
+    return np.abs(c, out=out)
 
 
-def _dabs(c, eps):
-    return np.sign(c)
+def _dabs(c, eps, out=None):
+    return np.sign(c, out=out)
 
 
-def _abs_eps(c, eps):
-    return np.maximum(np.abs(c) - eps, 0.0)
+def _abs_eps(c, eps, out=None):
+    out = np.abs(c, out=out)
+    out -= eps
+    return np.maximum(out, 0.0, out=out)
 
 
-def _dabs_eps(c, eps):
-    return np.where(np.abs(c) > eps, np.sign(c), 0.0)
+def _dabs_eps(c, eps, out=None):
+    inside = ~(np.abs(c) > eps)   # (a NaN is inside, as np.where(|c| > ε, …, 0) has it)
+    out = np.sign(c, out=out)
+    out[inside] = 0.0
+    return out
 
 
-def _squared(c, eps):
-    return c * c
+def _squared(c, eps, out=None):
+    return np.multiply(c, c, out=out)
 
 
-def _dsquared(c, eps):
-    return 2.0 * c
+def _dsquared(c, eps, out=None):
+    return np.multiply(c, 2.0, out=out)
 
 
 CONSTRAINTS: dict[str, Constraint] = {
-    "lin": Constraint("lin", _lin, _dlin, "c"),
+    "lin": Constraint("lin", _lin, _dlin, "c", identity=True),
     "lin-eps": Constraint("lin-eps", _lin_eps, _dlin_eps, "max(c, ε) − max(−c, ε)"),
     "abs": Constraint("abs", _abs, _dabs, "|c|"),
     "abs-eps": Constraint("abs-eps", _abs_eps, _dabs_eps, "max(|c| − ε, 0)"),

@@ -34,7 +34,7 @@ import numpy as np
 
 from agents.errors import ConfigError, GraphError, LocalpropWarning
 from agents.losses import LOSSES, add_loss_grad
-from agents.rule import Channel, Rule, Stage, StateVar, apply_linear
+from agents.rule import Channel, Rule, Stage, StateVar, apply_linear, batch_sum
 
 
 @dataclass(frozen=True)
@@ -82,11 +82,15 @@ def diffusion_node_update(state, inbox, nrn, p):
     back = np.add(e, inbox["back"], out=inbox["back"])
     delta = nrn.act.df(a, x, out=nrn.out("delta", x))
     delta *= back
-    db = np.add.reduce(delta, axis=1, keepdims=True)
-    new = {"a": a, "x": x, "e": e, "delta": delta, "db_sum": state["db_sum"] + db}
+    db_sum = state["db_sum"]
+    db = batch_sum(delta, 1.0, nrn.out("db", db_sum))            # Σ_κ δ
+    new = {"a": a, "x": x, "e": e, "delta": delta}
     if p.eta:
         scale = p.eta / nrn.batch if p.average else p.eta
-        new["bias"] = state["bias"] - scale * db
+        bias = state["bias"]
+        b_new = np.multiply(db, -scale, out=nrn.out("bias", bias))
+        new["bias"] = np.add(b_new, bias, out=b_new)
+    new["db_sum"] = np.add(db_sum, db, out=nrn.out("db_sum", db_sum))
     return new
 
 

@@ -18,11 +18,14 @@ _EPS = 1e-12
 
 @dataclass(frozen=True)
 class Loss:
-    """A per-output loss V(x, y) with its derivative dV/dx."""
+    """A per-output loss V(x, y) with its derivative dV/dx.
+
+    ``grad(x, y, out=None)`` writes into ``out`` (shaped like x) when it is given.
+    """
 
     name: str
     value: Callable[[np.ndarray, np.ndarray], np.ndarray]
-    grad: Callable[[np.ndarray, np.ndarray], np.ndarray]
+    grad: Callable[..., np.ndarray]
 
 
 def _bce_value(x, y):
@@ -30,13 +33,14 @@ def _bce_value(x, y):
     return -(y * np.log(x) + (1.0 - y) * np.log1p(-x))
 
 
-def _bce_grad(x, y):
+def _bce_grad(x, y, out=None):
     x = np.clip(x, _EPS, 1.0 - _EPS)
-    return (x - y) / (x * (1.0 - x))
+    return np.divide(x - y, x * (1.0 - x), out=out)
 
 
 LOSSES: dict[str, Loss] = {
-    "squared": Loss("squared", lambda x, y: 0.5 * (x - y) ** 2, lambda x, y: x - y),
+    "squared": Loss("squared", lambda x, y: 0.5 * (x - y) ** 2,
+                    lambda x, y, out=None: np.subtract(x, y, out=out)),
     "bce": Loss("bce", _bce_value, _bce_grad),
 }
 
@@ -55,8 +59,10 @@ def add_loss_grad(dx, x, nrn, loss: str) -> None:
     if isinstance(rows, slice):
         if rows.start == rows.stop:
             return
-        grad = get_loss(loss).grad(x[rows], nrn.target[rows])
-        np.add(dx[rows], grad, out=dx[rows], where=nrn.has_target[rows])
+        xr = x[rows]
+        grad = LOSSES[loss].grad(xr, nrn.target[rows], out=nrn.out("loss_grad", xr))
+        part = dx[rows]
+        np.add(part, grad, out=part, where=nrn.has_target[rows])
     elif len(rows):
         grad = get_loss(loss).grad(x[rows], nrn.target[rows])
         dx[rows] += np.where(nrn.has_target[rows], grad, 0.0)

@@ -67,7 +67,7 @@ from agents import optim
 from agents.constraints import get_constraint
 from agents.errors import ConfigError
 from agents.losses import add_loss_grad, get_loss
-from agents.rule import Channel, Rule, Stage, StateVar, apply_linear
+from agents.rule import Channel, Rule, Stage, StateVar, apply_linear, batch_sum
 
 REDUCTIONS = ("mean", "sum")
 
@@ -161,14 +161,18 @@ def reaction(c, lam, p: LPParams):
     return G, (lam + p.rho * G) * con.dg(c, p.eps)
 
 
-def _reaction_into(c, lam, g, p: LPParams):
-    """:func:`reaction` with g written into ``g``; G is ``c`` itself for G = lin."""
-    if p.constraint == "lin":  # G = c, G' = 1: g = λ + ρ c (the same rounding)
-        np.multiply(c, p.rho, out=g)
-        g += lam
-        return c, g
-    G, value = reaction(c, lam, p)
-    np.copyto(g, value)
+def _reaction_into(c, lam, g, nrn, p: LPParams):
+    """:func:`reaction` with G(c) and g in the update's own arrays (no temporaries).
+
+    For a constraint whose G is the identity (``Constraint.identity``) G(c) is ``c``
+    itself and g = λ + ρ c (the same rounding as the general formula).
+    """
+    con = get_constraint(p.constraint)
+    G = c if con.identity else con.g(c, p.eps, out=nrn.out("G", c))
+    np.multiply(G, p.rho, out=g)
+    g += lam
+    if not con.identity:
+        g *= con.dg(c, p.eps, out=nrn.out("dG", c))
     return G, g
 
 
@@ -181,7 +185,7 @@ def _forward_part(state, x_in, nrn, p: LPParams):
     a = np.add(x_in, state["bias"], out=nrn.out("a", x_in))
     sig = nrn.act.f(a, out=x_in)
     c = np.subtract(state["x"], sig, out=nrn.out("c", a))
-    G, g = _reaction_into(c, state["lam"], nrn.out("g", a), p)
+    G, g = _reaction_into(c, state["lam"], nrn.out("g", a), nrn, p)
     s = nrn.act.df(a, sig, out=nrn.out("s", a))
     s *= g
     return a, c, G, g, s
@@ -212,12 +216,13 @@ def _update_part(state, G, g, s, back, nrn, p: LPParams) -> dict:
                                           p.eta_lam, *k)
         out |= {"x": x_new, "lam": lam_new, "mx": mx, "vx": vx, "ml": ml, "vl": vl}
     scale = nrn.batch if p.reduce == "mean" else 1.0
-    total = np.add.reduce(s, axis=1, keepdims=True)   # Σ_κ s: ∂L/∂b = −Σ_κ s (/B)
+    bias = state["bias"]                     # ∂L/∂b = −Σ_κ s (/B)
     if p.optimizer == "sgd":   # b − η_w (−Σ s / B) = b + (η_w / B) Σ s
-        total *= p.eta_w / scale
-        out["bias"] = np.add(state["bias"], total, out=total)
+        b_new = batch_sum(s, p.eta_w / scale, nrn.out("bias", bias))
+        out["bias"] = np.add(b_new, bias, out=b_new)
         return out
-    b_new, mb, vb = optim.adam_step(state["bias"], -total / scale, state["mb"], state["vb"],
+    grad = batch_sum(s, -1.0 / scale, nrn.out("grad_b", bias))
+    b_new, mb, vb = optim.adam_step(bias, grad, state["mb"], state["vb"],
                                     nrn.t, p.eta_w, p.beta1, p.beta2, p.adam_eps)
     out |= {"bias": b_new, "mb": mb, "vb": vb}
     return out
@@ -266,8 +271,8 @@ def _round1(state, inbox, nrn, p: LPParams) -> dict:
 
 
 def _round2(state, inbox, nrn, p: LPParams) -> dict:
-    c = state["c"]
-    G = c if p.constraint == "lin" else get_constraint(p.constraint).g(c, p.eps)
+    c, con = state["c"], get_constraint(p.constraint)
+    G = c if con.identity else con.g(c, p.eps, out=nrn.out("G", c))
     return _update_part(state, G, state["g"], state["s"], inbox["s_back"], nrn, p)
 
 

@@ -189,6 +189,41 @@ def apply_linear(edge: Mapping[str, Array], hebb: Mapping[str, Array],
     return out
 
 
+_COLUMNS: dict[tuple, Array] = {}
+
+
+def batch_sum(values: Array, coef: float, out: Array) -> Array:
+    """``out ← coef · Σ_κ values[:, κ]``, shape (n, 1), by one matrix-vector product.
+
+    A product with a column of ``coef`` (made once per batch size, coefficient and
+    dtype) costs a third of ``np.add.reduce(values, axis=1)`` on small arrays and folds
+    the scaling in; the sum is rounded as a BLAS dot product (the same in both engines
+    up to the order of summation).
+
+    Args:
+        values: shape (n, B).
+        coef: the factor (a number, or per-row values broadcasting to (n, 1)).
+        out: C-contiguous, shape (n, 1), ``values``' dtype.
+    """
+    if not isinstance(coef, numbers.Real):   # e.g. one value per neuron (n, 1)
+        np.dot(values, _column(values.shape[1], 1.0, values.dtype), out=out)
+        out *= coef
+        return out
+    return np.dot(values, _column(values.shape[1], coef, values.dtype), out=out)
+
+
+def _column(batch: int, coef: float, dtype) -> Array:
+    """A read-only column (batch, 1) of ``coef``, made once (see :func:`batch_sum`)."""
+    key = (batch, coef, dtype.str)
+    column = _COLUMNS.get(key)
+    if column is None:
+        if len(_COLUMNS) >= 64:
+            _COLUMNS.clear()
+        column = _COLUMNS[key] = np.full((batch, 1), coef, dtype=dtype)
+        column.flags.writeable = False
+    return column
+
+
 @dataclass(frozen=True)
 class Stage:
     """One synchronous message round.

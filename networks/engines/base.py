@@ -34,6 +34,19 @@ def as_compiled(net: nx.DiGraph | CompiledNetwork) -> CompiledNetwork:
     return net if isinstance(net, CompiledNetwork) else compile_graph(net)
 
 
+@np.errstate(all="ignore")
+def _quiet_step(engine: EngineBase, u, y, mask) -> None:
+    """One step and the finiteness check, with numpy's floating-point warnings off.
+
+    A step that overflows is reported by the check (step, neuron, variable), not by a
+    warning. (all="ignore": over, invalid, divide, and underflow, which numpy ignores by
+    default anyway. Used as a decorator, the error state is made once per call without
+    a context-manager object: half the cost of ``with np.errstate(...)`` per step.)
+    """
+    engine._step_arrays(u, y, mask)
+    engine._check_finite()  # (its sums may overflow: no warning)
+
+
 class EngineBase(ABC):
     """Shared behaviour of the agent engine and the vectorised engine.
 
@@ -106,6 +119,7 @@ class EngineBase(ABC):
         self._records: dict[str, list[np.ndarray]] = {name: [] for name in self.record_vars}
         self.check_finite = check_finite
         self.t = 0
+        self._masks: dict[bool, np.ndarray] = {}  # the y_mask of "all" and "no" targets
 
     def _initial_state(self) -> dict[str, np.ndarray]:
         """Initial values of all variables in canonical order (:func:`initial_state`).
@@ -176,6 +190,10 @@ class EngineBase(ABC):
                             f"(nodes × batch), got {arr.shape}")
         return self._fit_dtype(arr, what, where)
 
+    def _step_data(self, u, y) -> tuple[np.ndarray, np.ndarray | None]:
+        """The checked copies of a step's input u and target y (None stays None)."""
+        return self._inputs(u), self._targets(y)
+
     def _inputs(self, u) -> np.ndarray:
         idx = self.net.input_idx
         return self._check_step_array(u, len(idx), "input u", idx)
@@ -198,7 +216,10 @@ class EngineBase(ABC):
         """
         n_out = len(self.net.output_idx)
         if y_mask is None:
-            mask = np.full(n_out, y is not None)
+            mask = self._masks.get(y is not None)
+            if mask is None:  # one read-only array per case, made once
+                mask = self._masks[y is not None] = np.full(n_out, y is not None)
+                mask.flags.writeable = False
         else:
             raw = np.asarray(y_mask)
             if raw.dtype.kind not in "biu" or (raw.dtype.kind != "b"
@@ -211,14 +232,10 @@ class EngineBase(ABC):
             if y is None and mask.any():
                 raise DataError("y_mask marks outputs as having a target, but the target y "
                                 "is None")
-        u, y = self._inputs(u), self._targets(y)
+        u, y = self._step_data(u, y)
         self.t += 1
-        if self.check_finite:  # overflow is detected below, named by step/neuron/variable
-            # (all="ignore": over, invalid, divide, and underflow, which numpy ignores by
-            # default anyway; the shorter form costs half as much per step)
-            with np.errstate(all="ignore"):
-                self._step_arrays(u, y, mask)
-                self._check_finite()  # (its sums may overflow: no warning)
+        if self.check_finite:  # overflow is detected by the check, which names it
+            _quiet_step(self, u, y, mask)
         else:
             self._step_arrays(u, y, mask)
         for name in self.record_vars:

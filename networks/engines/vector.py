@@ -13,7 +13,7 @@ matrix. Delayed channel sources keep a ring buffer of shape (D, N, B): after ste
 by node id (:meth:`~networks.engines.base.EngineBase.neuron`). A step allocates nothing
 large: the rule computes into buffers, weight updates linear in a Hebbian product are
 folded into its GEMM, and the finiteness check reads few arrays
-(:mod:`networks.engines.buffered`).
+(:mod:`networks.engines.buffered`, :mod:`networks.engines.finite`).
 """
 
 from __future__ import annotations
@@ -25,8 +25,11 @@ from agents.activations import ActivationMap
 from agents.errors import ConfigError
 from agents.rule import Rule, Stage
 from networks.compile import plan_blocks
+from networks.engines.arena import Arena
 from networks.engines.base import EngineBase
 from networks.engines.buffered import BufferedStep, Neurons, writable
+from networks.engines.finite import FiniteCheck
+from networks.engines.prebound import Prebound
 from networks.engines.sparse_blocks import sparse_blocks
 
 
@@ -61,7 +64,7 @@ class _Rows:
         return self._full[idx]
 
 
-class VectorEngine(BufferedStep, EngineBase):
+class VectorEngine(Prebound, Arena, BufferedStep, FiniteCheck, EngineBase):
     """Executes a rule on all neurons at once with numpy (see :class:`EngineBase`)."""
 
     kind = "vector"
@@ -117,10 +120,20 @@ class VectorEngine(BufferedStep, EngineBase):
         self._neurons = Neurons(ActivationMap([net.activation[k] for k in active]),
                                  net.is_output[active][:, None], self._out_rows, width,
                                  self.dtype)
-        self._last_mask = None
+        self._last_mask = self._last_mask_array = None
+        self._step_io()
         self._retired: dict[str, np.ndarray] = {}   # arrays replaced this step → spares
         self._inbox: dict[str, np.ndarray] = {}     # one reused array per channel
         self._all_dense = all(blk.kind == "dense" for blk in self.blocks)
+        # dense products bound to their arrays once (views, no reshapes per step), kept
+        # by the identity of the arrays they read (_sent_key): engines that replace the
+        # products (a subclass's own _aggregate, _dense_hebb) run theirs
+        self._bindable = self._all_dense and \
+            type(self)._aggregate is VectorEngine._aggregate and \
+            type(self)._dense_hebb is BufferedStep._dense_hebb
+        self._bound: dict = {}
+        self._anchors: dict = {}
+        self._sent_keys: dict = {}   # {channel: _sent_key of this step, None: unbound}
         self._blas = {name: blas.get_blas_funcs(name, dtype=self.dtype)
                       for name in ("gemm", "axpy", "scal")}
         self._linear_for = None  # (params, {stage index: linear plan}) of the last step
@@ -179,6 +192,18 @@ class VectorEngine(BufferedStep, EngineBase):
 
         ``w`` is the channel's weighting edge variable (``channel.weight``).
         """
+        if self._bindable:
+            sent_key = self._sent_key(channel)
+            self._sent_keys[channel.name] = sent_key
+            key, anchors = sent_key
+            key = (channel.name, id(self._edges[channel.weight]), *key)
+            ops = self._bound.get(key)
+            if ops is None:
+                ops = self._bind_aggregate(channel, sent, key, anchors)
+            if ops is not None:
+                for fn, args in ops:
+                    fn(*args)
+                return self._inbox[channel.name]
         forward = channel.direction == "forward"
         plan, zero_rows = self._plans.get("fwd" if forward else "bwd") or self._plan(forward)
         out = self._inbox_array(channel)
@@ -230,12 +255,16 @@ class VectorEngine(BufferedStep, EngineBase):
     def _step_arrays(self, u, y, y_mask) -> None:
         nrn = self._neurons
         nrn.t = self.t
-        if y is not None:
+        if y is not None and y is not self._y_rows:   # (the fast path copied it there)
             nrn.target[self._out_rows] = y
-        mask = y_mask.tobytes()
-        if mask != self._last_mask:
-            nrn.has_target[self._out_rows, 0] = y_mask
-            self._last_mask = mask
+        if y_mask is not self._last_mask_array:
+            mask = y_mask.tobytes()
+            if mask != self._last_mask:
+                nrn.has_target[self._out_rows, 0] = y_mask
+                self._last_mask = mask
+            # (the base engine's y_mask of "all" or "no" targets is read-only: the same
+            # object means the same values)
+            self._last_mask_array = y_mask if not y_mask.flags.writeable else None
         self._head[self.rule.output_var] = u
         self._step_sent = {}  # what each channel carried this step (hebb may use earlier rounds)
         for stage in self.rule.stages:
@@ -258,12 +287,13 @@ class VectorEngine(BufferedStep, EngineBase):
         inbox = {ch.name: self._aggregate(ch, sent[ch.name]) for ch in stage.channels}
         state = nodes if stage.reads is None else self._reads_view(stage)
         new = stage.node_update(state, inbox, nrn, self.params)
-        spare, retired, written = nrn.spare, self._retired, self._written
+        if not new.keys() <= nodes.keys():
+            name = next(n for n in new if n not in nodes)
+            raise ConfigError(f"rule {self.rule.name!r} updated undeclared node "
+                              f"variable {name!r}")
+        spare, keep_old = nrn.spare, self._retired.setdefault
         for name, value in new.items():
-            old = nodes.get(name)
-            if old is None:
-                raise ConfigError(f"rule {self.rule.name!r} updated undeclared node "
-                                  f"variable {name!r}")
+            old = nodes[name]
             if value is not spare.get(name):
                 target = nrn.out(name, old)
                 np.copyto(target, value)
@@ -271,9 +301,9 @@ class VectorEngine(BufferedStep, EngineBase):
             # the old array may still be read this step (messages sent, hebb): it becomes
             # the spare only when the step is over
             del spare[name]
-            retired.setdefault(name, old)
+            keep_old(name, old)
             nodes[name] = value
-        written.update(new)
+        self._written.update(new)
         if stage.edge_update is not None:
             linear = self._linear(stage)
             if linear is not None:
@@ -287,6 +317,7 @@ class VectorEngine(BufferedStep, EngineBase):
                     raise ConfigError(f"rule {self.rule.name!r} updated undeclared edge "
                                       f"variable {name!r}")
                 self._edges[name] = np.asarray(value, dtype=self.dtype)
+                self._window_lost()
                 self._written.add(name)
 
     # ----------------------------------------------------------------- state access
@@ -305,7 +336,12 @@ class VectorEngine(BufferedStep, EngineBase):
         return self._edges[name][self._inverse_order]
 
     def _set_edge(self, name, value):
-        self._edges[name] = np.asarray(value, dtype=self.dtype)[self.block_order]
+        value = np.asarray(value, dtype=self.dtype)[self.block_order]
+        current = self._edges[name]
+        if current.flags.writeable and current.shape == value.shape:
+            current[...] = value   # in place: it keeps its place in the arena
+        else:
+            self._edges[name] = value
         self._dirty_edges.add(name)
 
     def _perturb(self, i, noise):

@@ -87,3 +87,20 @@ def test_optimizer_wrapper_keeps_state_per_key():
         optim.Optimizer("rmsprop")
     with pytest.raises(ConfigError, match="lr"):
         optim.Optimizer("sgd", lr=0.0)
+
+
+@pytest.mark.parametrize("name", sorted(CONSTRAINTS))
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_out_gives_the_same_values_and_identity_is_the_identity(name, seed):
+    rng = np.random.default_rng(seed)
+    c = rng.normal(scale=0.05, size=(5, 7))
+    c[0, :3] = [0.0, EPS, -EPS]            # kinks
+    c[1, :2] = [np.nan, np.inf]            # non-finite values behave as without out
+    con = get_constraint(name)
+    for f in (con.g, con.dg):
+        out = np.full_like(c, 7.0)
+        assert f(c, EPS, out=out) is out
+        np.testing.assert_array_equal(out, f(c, EPS))
+    if con.identity:
+        np.testing.assert_array_equal(con.g(c, EPS), c)
+        np.testing.assert_array_equal(con.dg(c, EPS), np.ones_like(c))

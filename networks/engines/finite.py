@@ -1,0 +1,143 @@
+"""The vectorised engine's finiteness check (``check_finite=True``, the default).
+
+After a step, a NaN or inf can only be in a variable written since the last check: by
+the rule (``_written``) or from outside (``_dirty_nodes``, ``_dirty_edges``). Of the
+variables the rule wrote, those another written variable vouches for
+(``Rule.finite_implied``) are skipped. Each remaining variable is read by one reduction,
+the sum of squares (a BLAS dot, twice as fast as a sum): a NaN or inf anywhere makes it
+non-finite. Only on a non-finite sum (or one overflowing on finite values) is the culprit
+sought, by the search both engines share (same message: step, neuron or edge, variable).
+
+**The window.** The arena (:mod:`networks.engines.buffered`) lays out the checked
+variables so that those of one step are contiguous: on a small network every checked
+node and edge variable, on a large one the checked node variables with two slots. When a
+step wrote the same variables as the first one and each checked variable is in the slot
+the layout expects, one reduction over that window checks them
+(:meth:`FiniteCheck._check_finite`); anything else takes the per-variable path.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+
+def square_sum_finite(value: np.ndarray) -> bool:
+    """Whether Σ value² is finite: False if any entry is NaN or ±inf (or on overflow)."""
+    flat = value.reshape(-1)
+    return math.isfinite(np.dot(flat, flat))
+
+
+class Window:
+    """The checked variables of a step as one contiguous range per arena parity.
+
+    Attributes:
+        written: the variables a step writes for the window to apply (frozenset).
+        views: ``(range when the two-slot variables are in slot 0, … in slot 1)``, flat.
+        members: ``[(arrays, name, (array in slot 0, array in slot 1))]``: the variables
+            the window covers, where ``arrays`` is the engine's ``_nodes`` or ``_edges``.
+        rest: ``[(arrays, name)]``: checked variables outside the window.
+    """
+
+    __slots__ = ("written", "views", "members", "rest", "parity")
+
+    def __init__(self, written, views, members, rest):
+        self.written, self.views, self.members, self.rest = written, views, members, rest
+        self.parity = None   # the slot the members are in, None: not known
+
+    def finite(self) -> bool | None:
+        """True or False when the layout holds (all finite or not), None otherwise.
+
+        Called after a step that wrote exactly :attr:`written` and nothing from outside:
+        every two-slot member moved to its other slot. The members' places are looked
+        up after any step that broke this (:meth:`lost`), then followed.
+        """
+        parity = self.parity
+        if parity is None:
+            arrays, name, expected = self.members[0]
+            first = arrays[name]
+            parity = 0 if first is expected[0] else 1 if first is expected[1] else None
+            if parity is None:
+                return None
+            for arrays, name, expected in self.members:
+                if arrays[name] is not expected[parity]:
+                    return None
+        else:
+            parity ^= 1
+        self.parity = parity
+        if not square_sum_finite(self.views[parity]):
+            return False
+        for arrays, name in self.rest:
+            if not square_sum_finite(arrays[name]):
+                return False
+        return True
+
+    def lost(self) -> None:
+        """Forget where the members are (a step wrote other variables, or replaced one)."""
+        self.parity = None
+
+
+class FiniteCheck:
+    """The finiteness check of the vectorised engine (module doc).
+
+    Expects the engine's ``_nodes``, ``_edges``, ``_written``, ``_dirty_nodes``,
+    ``_dirty_edges``, ``rule``, ``node_var_names``, ``edge_var_names``; the arena sets
+    ``_window`` (a :class:`Window` or None).
+    """
+
+    def _finite_plan(self) -> None:
+        """Prepare the finiteness check: which written variable vouches for which."""
+        self._checked_for: dict = {}
+        self._window: Window | None = None
+        implied = self.rule.finite_implied
+
+        def vouched(name, written, seen=()):
+            """Whether a non-finite ``name`` cannot go unseen by the checked variables."""
+            if name not in implied:
+                return False
+            witness = implied[name]
+            if witness is None:
+                return True
+            if witness not in written or witness in seen:
+                return False
+            return witness not in implied or vouched(witness, written, (*seen, name))
+
+        self._vouched = vouched
+
+    def _window_lost(self) -> None:
+        """A step replaced a variable's array: the window looks its members up again."""
+        if self._window is not None:
+            self._window.lost()
+
+    def _to_check(self, written: frozenset) -> tuple[list, list]:
+        """``(node vars, edge vars)`` to check after a step writing ``written`` (cached)."""
+        plan = self._checked_for.get(written)
+        if plan is None:
+            keep = {name for name in written if not self._vouched(name, written)}
+            plan = self._checked_for[written] = (
+                [n for n in self.node_var_names if n in keep],
+                [n for n in self.edge_var_names if n in keep])
+        return plan
+
+    def _check_finite(self) -> None:
+        written, window = self._written, self._window
+        if window is not None and not self._dirty_nodes and not self._dirty_edges \
+                and written == window.written:
+            ok = window.finite()
+            if ok:
+                written.clear()
+                return
+        if window is not None:
+            window.lost()
+        nodes, edges = self._nodes, self._edges
+        check_nodes, check_edges = self._to_check(frozenset(written))
+        ok = all(square_sum_finite(nodes[n]) for n in check_nodes) and \
+            all(square_sum_finite(edges[n]) for n in check_edges) and \
+            all(square_sum_finite(nodes[n]) for n in self._dirty_nodes) and \
+            all(square_sum_finite(edges[n]) for n in self._dirty_edges)
+        if not ok:
+            super()._check_finite()   # raises naming the step, neuron/edge and variable
+        written.clear()
+        self._dirty_nodes.clear()
+        self._dirty_edges.clear()

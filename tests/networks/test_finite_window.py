@@ -1,0 +1,81 @@
+"""The finiteness check's window (networks.engines.finite): one reduction over the arena
+range that holds every checked variable of a step. A NaN in any checked variable, in
+either slot, on a small arena (one allocation) or a large one (two rows), must still be
+found and named; a step that moves or replaces arrays must not leave it reading stale
+places."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+import agents
+from agents.errors import DivergenceError
+from networks.builders import layered
+from networks.compile import compile_graph
+from networks.engines import VectorEngine, arena
+
+CASES = [("lp", {"eta_w": 0.05}), ("lp2", {"two_round": True}), ("diffusion", {"eta": 0.05}),
+         ("fa", {"eta": 0.05})]
+
+
+def _engine(rule, params, seed):
+    net = compile_graph(layered([4, 7, 3], "tanh", "sigmoid", seed=seed))
+    return VectorEngine(net, agents.RULES[rule], params, batch=3, rng=seed)
+
+
+def _data(seed):
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(4, 3)), rng.uniform(size=(3, 3))
+
+
+@pytest.mark.parametrize(("rule", "params"), CASES)
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("small", [True, False])
+def test_a_nan_in_any_checked_variable_is_named_in_either_slot(rule, params, seed, small,
+                                                               monkeypatch):
+    if not small:
+        monkeypatch.setattr(arena, "SMALL_ARENA", 0)
+    u, y = _data(seed)
+    probe = _engine(rule, params, seed)
+    probe.run(u, y, steps=3)
+    window = probe._window
+    assert window is not None and window.parity is not None   # the window was used
+    names = [m[1] for m in window.members] + [r[1] for r in window.rest]
+    assert (not window.rest) == small   # small: every checked variable in the window
+    for name in names:
+        for steps in (3, 4):   # the members in one slot, then in the other
+            eng = _engine(rule, params, seed)
+            eng.run(u, y, steps=steps - 1)
+            arrays = eng._edges if name in eng.edge_var_names else eng._nodes
+            step = eng._step_arrays
+
+            def bad_step(u, y, mask, step=step, arrays=arrays, name=name):
+                step(u, y, mask)
+                arrays[name].reshape(-1)[-1] = np.nan   # as if the rule had written it
+
+            eng._step_arrays = bad_step
+            with pytest.raises(DivergenceError, match=rf"step {steps}: (edge )?variable "
+                                                      rf"'{name}'"):
+                eng.advance(u, y)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_step_that_replaces_an_edge_array_is_still_checked(seed):
+    """Plain SGD folds the weight step into the GEMM (in place, in the window); Adam's
+    step replaces the array: after switching, a divergence is found as without the
+    window, at the same step with the same message."""
+    u, y = _data(seed)
+    messages = []
+    for rule in (agents.RULES["lp"], dataclasses.replace(agents.RULES["lp"],
+                                                         finite_implied={})):
+        eng = _engine("lp", {"eta_w": 0.05}, seed)
+        eng._bindable = False
+        eng.run(u, y, steps=4)
+        eng.rule = rule
+        eng.params = eng.rule.make_params({"optimizer": "adam", "eta_w": 1e3,
+                                           "eta_x": 3.0, "eta_lam": 3.0, "rho": 20.0})
+        with pytest.raises(DivergenceError) as info:
+            eng.run(100 * u, y, steps=300)
+        messages.append(str(info.value))
+    assert messages[0] == messages[1]
