@@ -101,7 +101,14 @@ class Prebound:
         out = self._inbox_array(channel)
         w = self._edges[channel.weight]
         ops = [] if zero_rows is None else [(out.__setitem__, (zero_rows, 0.0))]
-        for _, is_set, delay, start, stop, shape, s0, s1, d0, d1 in plan:
+        for op in plan:
+            if not op[0]:   # a sparse block: its kernel calls, bound
+                _, k, delay = op
+                blk, sparse = self.blocks[k], self._sparse[k]
+                bind = sparse.bound_forward if forward else sparse.bound_backward
+                ops.extend(bind(w[blk.start:blk.stop], sent(delay), out))
+                continue
+            _, is_set, delay, start, stop, shape, s0, s1, d0, d1 = op
             W = w[start:stop].reshape(shape)
             args = (W if forward else W.T, sent(delay)[s0:s1], out[d0:d1])
             ops.append((np.matmul, args) if is_set else (_add_product, args))

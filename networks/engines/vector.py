@@ -128,7 +128,8 @@ class VectorEngine(Prebound, Arena, BufferedStep, FiniteCheck, EngineBase):
         # dense products bound to their arrays once (views, no reshapes per step), kept
         # by the identity of the arrays they read (_sent_key): engines that replace the
         # products (a subclass's own _aggregate, _dense_hebb) run theirs
-        self._bindable = self._all_dense and \
+        self._bindable = (self._all_dense or not any(blk.kind == "dense"
+                                                     for blk in self.blocks)) and \
             type(self)._aggregate is VectorEngine._aggregate and \
             type(self)._dense_hebb is BufferedStep._dense_hebb
         self._bound: dict = {}
