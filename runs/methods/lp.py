@@ -28,7 +28,7 @@ from agents.losses import get_loss
 from agents.lp import EXAMPLE_VARS, LP, LPParams, lp_rule
 from networks.contraction import clip_cycle_gain, cycle_edges
 from networks.engines import make_engine
-from networks.oracles import settled_bptt_gradient
+from networks.oracles import bp_gradient, settled_bptt_gradient
 from runs.methods.base import (
     SHARED_SCHEDULE,
     WEIGHT_ETA,
@@ -97,9 +97,22 @@ def lp_metrics(net, x, lam, weight, bias, dataset, params: LPParams, *,
     }
     if with_cosine:
         lp = lagrangian_gradient(net, x, lam, weight, bias, U, Y, params)["weight"]
-        ref = settled_bptt_gradient(net, U, Y, params.loss, weight, bias).dw
+        ref = reference_gradient(net, U, Y, params.loss, weight, bias)
         row["cos_bptt"] = cosine(lp, ref + params.mu * weight)
     return row
+
+
+def reference_gradient(net, U, Y, loss: str, weight, bias) -> np.ndarray:
+    """``dE/dw`` (E,) of the forward predictor, as ``cos_bptt`` compares with (module doc).
+
+    The BPTT of the settled predictor (:func:`networks.oracles.settled_bptt_gradient`);
+    on a DAG that equals BP (:func:`networks.oracles.bp_gradient`, its module says so and
+    tests/networks/test_settled.py checks it), which costs one pass instead of a window
+    of steps over every neuron, so it is computed that way there.
+    """
+    if net.is_dag:
+        return bp_gradient(net, U, Y, loss, weight, bias).dw
+    return settled_bptt_gradient(net, U, Y, loss, weight, bias).dw
 
 
 class SettledLearner:
