@@ -90,13 +90,15 @@ def lp_metrics(net, x, lam, weight, bias, dataset, params: LPParams, *,
     row = {
         "state_loss": float(get_loss(params.loss).value(xo, Y).sum(axis=0).mean()),
         "state_acc": accuracy(xo, dataset.labels("train")),
-        "lagrangian": lagrangian(net, x, lam, weight, bias, U, Y, params) / U.shape[1],
+        "lagrangian": lagrangian(net, x, lam, weight, bias, U, Y, params,
+                                 terms=t) / U.shape[1],
         "mean_violation": float(G.mean()), "max_violation": float(G.max()),
         "mean_abs_lam": float(np.abs(lam[hid]).mean()),
         "cos_bptt": float("nan"),
     }
     if with_cosine:
-        lp = lagrangian_gradient(net, x, lam, weight, bias, U, Y, params)["weight"]
+        lp = lagrangian_gradient(net, x, lam, weight, bias, U, Y, params,
+                                 terms=t)["weight"]
         ref = reference_gradient(net, U, Y, params.loss, weight, bias)
         row["cos_bptt"] = cosine(lp, ref + params.mu * weight)
     return row
