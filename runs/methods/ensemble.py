@@ -10,11 +10,12 @@ So each member's history, weights and per-example state equal those of
 ``train(method, nets[k], datasets[k], params[k], seed=seeds[k], ...)`` to rounding
 (≤ 1e-12 in float64: the batched products may sum in another order).
 
-The per-example state of every member's training set is kept as one array of shape
-(K, n_train, V, n_act) (example-major: the V variables of the active neurons; an input's
-rows are its data), and a mini-batch is swapped in and out with one gather and one
-scatter of whole rows (each member visits its own examples: indices (K, B)). Only the
-variables a step carries over (:func:`carried_vars`) are swapped.
+The per-example state of every member's training set is kept per variable as an array
+of shape (K, n_train, n_act) (example-major: the active neurons' values of an example
+are one contiguous row; an input's rows are its data), and a mini-batch is swapped in
+and out with one gather and one scatter of whole rows per variable (each member visits
+its own examples: indices (K, B)). Only the variables a step carries over
+(:func:`runs.methods.lp.carried_vars`) are kept and swapped.
 
 A member whose run stops (collapse, divergence found at an evaluation, saturation) stops
 with the error its single run raises, while the others go on. An error of the shared
@@ -29,31 +30,15 @@ from __future__ import annotations
 import numpy as np
 
 from agents.errors import ConfigError, DataError, DivergenceError
-from agents.lp import EXAMPLE_VARS, lp_rule
+from agents.lp import lp_rule
 from networks.ensemble import Ensemble, chunks
 from runs.methods.base import Schedule, TrainResult, batches
 from runs.methods.evaluate import forward_state
 from runs.methods.loop import RunLog, epoch_tick, prepare
-from runs.methods.lp import SettledLearner, lp_metrics
+from runs.methods.lp import SettledLearner, carried_vars, lp_metrics
 
 #: node values (members × neurons × batch) one ensemble holds per variable at most
 MAX_STATE = 1 << 16
-
-
-def carried_vars(params) -> tuple[str, ...]:
-    """The per-example LP variables a step reads from the last visit of its examples.
-
-    The others a step writes before it reads them, or never reads. x and λ always (the LP
-    state); s in the one-round rule (its backward message is the previous visit's s);
-    the state optimiser's moments and ``age`` (its step count) when it is Adam — with
-    plain steps they are never read. a, c and g are recomputed from x, λ and the inbox
-    before use. The equality tests (members against single runs, a sweep with and
-    without ensembles) check that swapping only these changes nothing.
-    """
-    out = ("x", "lam") + (() if params.two_round else ("s",))
-    if params.state_optimizer == "adam":
-        out += ("age", "mx", "vx", "ml", "vl")
-    return out
 
 
 class EnsembleSettledLearner:
@@ -91,14 +76,17 @@ class EnsembleSettledLearner:
                 member = self.ens.member(k)
                 x = forward_state(m, self.U[k], member.weight, member.bias).astype(dtype)
             x0.append(x)
-        self.carried = carried_vars(params[0])
+        rule = lp_rule(params[0].two_round)
+        self.carried = tuple(dict.fromkeys(v for p in dict.fromkeys(params)
+                                           for v in carried_vars(rule, p)))
         if self.batch is None:   # full batch: the state lives in the engine
-            for var in EXAMPLE_VARS:
+            for var in self.carried:
                 self.ens.set_state(var, np.stack(x0) if var == "x" else 0.0)
             self.store = None
-        else:                    # (K, n, V, n_act): each member's examples, example-major
-            self.store = np.zeros((self.K, n, len(self.carried), len(self.active)), dtype)
-            self.store[:, :, 0] = np.stack(x0)[:, self.active].transpose(0, 2, 1)
+        else:                    # per variable (K, n, n_act): each member's examples
+            self.store = {v: np.zeros((self.K, n, len(self.active)), dtype)
+                          for v in self.carried}
+            self.store["x"][:] = np.stack(x0)[:, self.active].transpose(0, 2, 1)
             self._member = np.arange(self.K)[:, None]
 
     def epoch(self, rngs) -> None:
@@ -109,17 +97,15 @@ class EnsembleSettledLearner:
                 self.ens.advance(self.U, self.Y)
                 self.steps += 1
             return
-        member = self._member
+        member, store = self._member, self.store
         for idx in zip(*[batches(n, self.batch, r) for r in rngs], strict=True):
             idx = np.stack(idx)                                      # (K, B)
-            rows = self.store[member, idx]                           # (K, B, V, n_act)
-            for v, var in enumerate(self.carried):
-                eng.set_active_rows(var, rows[:, :, v].transpose(0, 2, 1))
+            for var in self.carried:   # rows of the visited examples: (K, B, n_act)
+                eng.set_active_rows(var, store[var][member, idx].transpose(0, 2, 1))
             self.ens.advance(self.U[member, :, idx].transpose(0, 2, 1),
                              self.Y[member, :, idx].transpose(0, 2, 1))
-            for v, var in enumerate(self.carried):
-                rows[:, :, v] = eng.active_rows(var).transpose(0, 2, 1)
-            self.store[member, idx] = rows
+            for var in self.carried:
+                store[var][member, idx] = eng.active_rows(var).transpose(0, 2, 1)
             self.steps += 1
 
     def state(self, k: int) -> dict:
@@ -130,8 +116,8 @@ class EnsembleSettledLearner:
         x = np.zeros((net.n_nodes, self.U.shape[2]), dtype=self.U.dtype)
         lam = np.zeros_like(x)
         x[net.input_idx] = self.U[k]
-        x[self.active] = self.store[k, :, 0].T
-        lam[self.active] = self.store[k, :, 1].T
+        x[self.active] = self.store["x"][k].T
+        lam[self.active] = self.store["lam"][k].T
         return {"x": x, "lam": lam}
 
     def member(self, k: int, with_cosine: bool) -> MemberLearner:
