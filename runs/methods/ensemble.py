@@ -59,7 +59,7 @@ class EnsembleSettledLearner:
             raise ConfigError("cycle_gain: an ensemble does not clip cycle gains; train "
                               "these runs alone")
         self.nets, self.datasets, self.params = nets, datasets, params
-        self.K, self.steps = len(nets), 0
+        self.K, self.steps, self._parameters = len(nets), 0, None
         self.U = np.stack([d.inputs("train") for d in datasets]).astype(dtype)  # (K, n_in, n)
         self.Y = np.stack([d.targets("train") for d in datasets])
         n = self.U.shape[2]
@@ -68,13 +68,12 @@ class EnsembleSettledLearner:
                             batch=n if self.batch is None else self.batch, dtype=dtype)
         net = nets[0]
         self.active = np.flatnonzero(~net.is_input)
-        x0 = []
+        x0, (weight, bias) = [], self.parameters()
         for k, (m, p) in enumerate(zip(nets, params, strict=True)):
             x = np.zeros((m.n_nodes, n), dtype=dtype)
             x[m.input_idx] = self.U[k]
             if p.x_init == "forward":
-                member = self.ens.member(k)
-                x = forward_state(m, self.U[k], member.weight, member.bias).astype(dtype)
+                x = forward_state(m, self.U[k], weight[k], bias[k]).astype(dtype)
             x0.append(x)
         rule = lp_rule(params[0].two_round)
         self.carried = tuple(dict.fromkeys(v for p in dict.fromkeys(params)
@@ -120,6 +119,15 @@ class EnsembleSettledLearner:
         lam[self.active] = self.store["lam"][k].T
         return {"x": x, "lam": lam}
 
+    def parameters(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every member's ``(weight (K, E), bias (K, N))`` now, read once per step count.
+
+        The members' evaluations between two steps share one read of the engine.
+        """
+        if self._parameters is None or self._parameters[0] != self.steps:
+            self._parameters = (self.steps, self.ens.state("weight"), self.ens.state("bias"))
+        return self._parameters[1:]
+
     def member(self, k: int, with_cosine: bool) -> MemberLearner:
         """Member k seen as a single run's learner (for its :class:`RunLog`)."""
         return MemberLearner(self, k, with_cosine)
@@ -140,8 +148,9 @@ class MemberLearner:
         return self.group.steps
 
     def parameters(self) -> tuple[np.ndarray, np.ndarray]:
-        """Current ``(weight, bias)`` of the member."""
-        return self.engine.weight, self.engine.bias
+        """Current ``(weight, bias)`` of the member (copies)."""
+        weight, bias = self.group.parameters()
+        return weight[self.k].copy(), bias[self.k].copy()
 
     def state(self) -> dict:
         """The member's x and λ (see :meth:`EnsembleSettledLearner.state`)."""
