@@ -82,6 +82,9 @@ class EnsembleSettledLearner:
             for var in self.carried:
                 self.ens.set_state(var, np.stack(x0) if var == "x" else 0.0)
             self.store = None
+        elif not np.isfinite(np.stack(x0)).all():   # the store is trusted as finite
+            raise DivergenceError("the initial forward pass is not finite; lower the "
+                                  "initial weights")
         else:                    # per variable (K, n, n_act): each member's examples
             self.store = {v: np.zeros((self.K, n, len(self.active)), dtype)
                           for v in self.carried}
@@ -100,7 +103,8 @@ class EnsembleSettledLearner:
         for idx in zip(*[batches(n, self.batch, r) for r in rngs], strict=True):
             idx = np.stack(idx)                                      # (K, B)
             for var in self.carried:   # rows of the visited examples: (K, B, n_act)
-                eng.set_active_rows(var, store[var][member, idx].transpose(0, 2, 1))
+                eng.set_active_rows(var, store[var][member, idx].transpose(0, 2, 1),
+                                    checked=True)   # the engine's own values (or x0)
             self.ens.advance(self.U[member, :, idx].transpose(0, 2, 1),
                              self.Y[member, :, idx].transpose(0, 2, 1))
             for var in self.carried:
