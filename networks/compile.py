@@ -16,6 +16,7 @@ an ``(n_tgt, n_src)`` matrix) and *sparse* blocks for everything else (one per d
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import networkx as nx
 import numpy as np
@@ -99,9 +100,9 @@ class CompiledNetwork:
         """E, the number of synapses."""
         return len(self.src)
 
-    @property
+    @cached_property
     def is_dag(self) -> bool:
-        """True when the graph has no directed cycle."""
+        """True when the graph has no directed cycle (computed once)."""
         return nx.is_directed_acyclic_graph(self.graph)
 
     def in_edges(self, node) -> np.ndarray:

@@ -13,7 +13,6 @@ graph in every attribute.
 
 from __future__ import annotations
 
-import weakref
 from dataclasses import fields
 
 import networkx as nx
@@ -68,25 +67,11 @@ class MemberNetwork(CompiledNetwork):
 
     @property
     def is_dag(self) -> bool:
-        """True when the graph has no directed cycle (the template's answer, kept)."""
-        if "_is_dag" not in self.__dict__:
-            pending = self.__dict__["_graph"]
-            self.__dict__["_is_dag"] = (_template_is_dag(pending.template)
-                                        if isinstance(pending, _Pending)
-                                        else nx.is_directed_acyclic_graph(self.graph))
-        return self.__dict__["_is_dag"]
-
-
-_IS_DAG: dict[int, tuple[weakref.ref, bool]] = {}
-
-
-def _template_is_dag(template: CompiledNetwork) -> bool:
-    """``template.is_dag``, computed once per template (kept while it lives)."""
-    hit = _IS_DAG.get(key := id(template))
-    if hit is None or hit[0]() is not template:
-        hit = (weakref.ref(template, lambda _: _IS_DAG.pop(key, None)), template.is_dag)
-        _IS_DAG[key] = hit
-    return hit[1]
+        """True when the graph has no directed cycle (the template's answer)."""
+        pending = self.__dict__["_graph"]
+        if isinstance(pending, _Pending):
+            return pending.template.is_dag
+        return nx.is_directed_acyclic_graph(self.graph)
 
 
 def with_parameters(template: CompiledNetwork, weight, bias) -> MemberNetwork:
