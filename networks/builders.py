@@ -225,7 +225,7 @@ def layered_parameters(sizes: Sequence[int], activation: str | Sequence[str] = "
 
     Arguments as :func:`layered` (checked the same way). Networks of one ``sizes`` differ
     only in these arrays, so a sweep over seeds can compile one of them and give the
-    others their own (:func:`networks.ensemble_members.load_members`).
+    others their own (:func:`networks.ensemble_members.with_parameters`).
 
     Returns:
         ``(weight (E,), bias (N,), delay (E,))``, equal to the ``weight``, ``bias`` and
