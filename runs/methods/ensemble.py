@@ -10,12 +10,12 @@ So each member's history, weights and per-example state equal those of
 ``train(method, nets[k], datasets[k], params[k], seed=seeds[k], ...)`` to rounding
 (≤ 1e-12 in float64: the batched products may sum in another order).
 
-The per-example state of every member's training set is kept per variable as an array
-of shape (K, n_train, n_act) (example-major: the active neurons' values of an example
-are one contiguous row; an input's rows are its data), and a mini-batch is swapped in
-and out with one gather and one scatter of whole rows per variable (each member visits
-its own examples: indices (K, B)). Only the variables a step carries over
-(:func:`runs.methods.lp.carried_vars`) are kept and swapped.
+The per-example state of every member's training set is kept as one array of shape
+(K, n_train, V, n_act) (example-major: the V carried variables of the active neurons;
+an input's rows are its data), and a mini-batch is swapped in and out with one gather
+and one scatter of whole rows (each member visits its own examples: indices (K, B)).
+Only the V variables a step carries over (:func:`runs.methods.lp.carried_vars`) are
+kept and swapped.
 
 A member whose run stops (collapse, divergence found at an evaluation, saturation) stops
 with the error its single run raises, while the others go on. An error of the shared
@@ -85,10 +85,10 @@ class EnsembleSettledLearner:
         elif not np.isfinite(np.stack(x0)).all():   # the store is trusted as finite
             raise DivergenceError("the initial forward pass is not finite; lower the "
                                   "initial weights")
-        else:                    # per variable (K, n, n_act): each member's examples
-            self.store = {v: np.zeros((self.K, n, len(self.active)), dtype)
-                          for v in self.carried}
-            self.store["x"][:] = np.stack(x0)[:, self.active].transpose(0, 2, 1)
+        else:                    # (K, n, V, n_act): each member's examples, example-major
+            self.store = np.zeros((self.K, n, len(self.carried), len(self.active)), dtype)
+            self.store[:, :, self.carried.index("x")] = \
+                np.stack(x0)[:, self.active].transpose(0, 2, 1)
             self._member = np.arange(self.K)[:, None]
 
     def epoch(self, rngs) -> None:
@@ -99,16 +99,17 @@ class EnsembleSettledLearner:
                 self.ens.advance(self.U, self.Y)
                 self.steps += 1
             return
-        member, store = self._member, self.store
+        member = self._member
         for idx in zip(*[batches(n, self.batch, r) for r in rngs], strict=True):
             idx = np.stack(idx)                                      # (K, B)
-            for var in self.carried:   # rows of the visited examples: (K, B, n_act)
-                eng.set_active_rows(var, store[var][member, idx].transpose(0, 2, 1),
-                                    checked=True)   # the engine's own values (or x0)
+            rows = self.store[member, idx]                           # (K, B, V, n_act)
+            for v, var in enumerate(self.carried):   # the engine's own values (or x0)
+                eng.set_active_rows(var, rows[:, :, v].transpose(0, 2, 1), checked=True)
             self.ens.advance(self.U[member, :, idx].transpose(0, 2, 1),
                              self.Y[member, :, idx].transpose(0, 2, 1))
-            for var in self.carried:
-                store[var][member, idx] = eng.active_rows(var).transpose(0, 2, 1)
+            for v, var in enumerate(self.carried):
+                rows[:, :, v] = eng.active_rows(var).transpose(0, 2, 1)
+            self.store[member, idx] = rows
             self.steps += 1
 
     def state(self, k: int) -> dict:
@@ -119,8 +120,8 @@ class EnsembleSettledLearner:
         x = np.zeros((net.n_nodes, self.U.shape[2]), dtype=self.U.dtype)
         lam = np.zeros_like(x)
         x[net.input_idx] = self.U[k]
-        x[self.active] = self.store["x"][k].T
-        lam[self.active] = self.store["lam"][k].T
+        x[self.active] = self.store[k, :, self.carried.index("x")].T
+        lam[self.active] = self.store[k, :, self.carried.index("lam")].T
         return {"x": x, "lam": lam}
 
     def parameters(self) -> tuple[np.ndarray, np.ndarray]:
