@@ -104,13 +104,21 @@ def _activations(activation, output_activation, n: int) -> list[str]:
     return acts
 
 
+def _draw_biases(n: int, bias_scale: float, rng: np.random.Generator) -> np.ndarray:
+    """The biases of ``n`` non-input nodes: ``N(0, bias_scale²)``, or zeros (no draw)."""
+    return bias_scale * rng.standard_normal(n) if bias_scale else np.zeros(n)
+
+
 def _init_graph(n_in: int, rest: list[tuple[str, str, int | None]], bias_scale: float,
-                rng: np.random.Generator) -> nx.DiGraph:
-    """Add inputs 0..n_in-1, then ``rest`` as (role, activation, layer); None: no layer."""
+                rng: np.random.Generator, b: np.ndarray | None = None) -> nx.DiGraph:
+    """Add inputs 0..n_in-1, then ``rest`` as (role, activation, layer); None: no layer.
+
+    ``b``: the biases of ``rest`` if already drawn (:func:`_draw_biases`).
+    """
     G = nx.DiGraph()
     layer = 0 if rest[-1][2] is not None else None
     nodes = [("input", INPUT_ACTIVATION, layer)] * n_in + rest
-    b = bias_scale * rng.standard_normal(len(rest)) if bias_scale else np.zeros(len(rest))
+    b = _draw_biases(len(rest), bias_scale, rng) if b is None else b
     biases = [0.0] * n_in + [float(x) for x in b]
     for i, ((role, act, layer), bias) in enumerate(zip(nodes, biases, strict=True)):
         G.add_node(i, role=role, activation=act, bias=bias)
@@ -155,14 +163,28 @@ def _layered(sizes, activation, output_activation, weight_scale, bias_scale, del
     ranges = [range(starts[k], starts[k + 1]) for k in range(len(sizes))]
     rest = [("output" if k == len(sizes) - 1 else "hidden", acts[k - 1], k)
             for k in range(1, len(sizes)) for _ in ranges[k]]
-    G = _init_graph(sizes[0], rest, bias_scale, rng)
-    pairs, weights, ds = [], [], []
+    b, Ws, ds = _layered_draws(sizes, weight_scale, bias_scale, delays, rng)
+    G = _init_graph(sizes[0], rest, bias_scale, rng, b)
+    pairs, weights = [], []
+    for k in range(1, len(sizes)):
+        pairs += [(int(j), int(i)) for i in ranges[k] for j in ranges[k - 1]]
+        weights += Ws[k - 1].ravel().tolist()
+    return G, pairs, weights, ds, ranges
+
+
+def _layered_draws(sizes, weight_scale, bias_scale, delays, rng):
+    """The random draws of :func:`layered`, in its order.
+
+    Biases, then per layer pair its weights (n_l, n_{l-1}) and delays. Returns
+    ``(biases, [W_l], delays (list))``.
+    """
+    b = _draw_biases(sum(sizes[1:]), bias_scale, rng)
+    Ws, ds = [], []
     for k in range(1, len(sizes)):
         W = rng.normal(0.0, weight_scale / np.sqrt(sizes[k - 1]), size=(sizes[k], sizes[k - 1]))
-        pairs += [(int(j), int(i)) for i in ranges[k] for j in ranges[k - 1]]
-        weights += W.ravel().tolist()
+        Ws.append(W)
         ds += _draw_delays(delays, W.size, rng)
-    return G, pairs, weights, ds, ranges
+    return b, Ws, ds
 
 
 def layered(sizes: Sequence[int], activation: str | Sequence[str] = "tanh",
@@ -193,6 +215,36 @@ def layered(sizes: Sequence[int], activation: str | Sequence[str] = "tanh",
     G, *edges, _ = _layered(sizes, activation, output_activation, weight_scale, bias_scale,
                             delays, _rng(seed))
     return _finish(G, *edges)
+
+
+def layered_parameters(sizes: Sequence[int], activation: str | Sequence[str] = "tanh",
+                       output_activation: str | None = None, *, seed,
+                       weight_scale: float = 1.0, bias_scale: float = 0.0,
+                       delays: Delays = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The seeded arrays of :func:`layered` without building its graph.
+
+    Arguments as :func:`layered` (checked the same way). Networks of one ``sizes`` differ
+    only in these arrays, so a sweep over seeds can compile one of them and give the
+    others their own (:func:`networks.ensemble_members.with_parameters`).
+
+    Returns:
+        ``(weight (E,), bias (N,), delay (E,))``, equal to the ``weight``, ``bias`` and
+        ``delay`` of ``compile_graph(layered(...))`` with the same arguments (canonical
+        orders: layer l's weights row-major, target by source, after layer l−1's).
+    """
+    s = _sizes(sizes)
+    _limits(f"layered({s})", sum(s), sum(a * b for a, b in zip(s, s[1:], strict=False)))
+    _scales(weight_scale=weight_scale, bias_scale=bias_scale)
+    _activations(activation, output_activation, len(s) - 1)
+    b, Ws, ds = _layered_draws(s, weight_scale, bias_scale, delays, _rng(seed))
+    bias = np.concatenate([np.zeros(s[0]), b]).astype(np.float64)
+    return (np.concatenate([W.ravel() for W in Ws]).astype(np.float64), bias,
+            np.asarray(ds, dtype=np.int64))
+
+
+#: Builders whose structure does not follow the seed, with a function drawing a seed's
+#: arrays (``(weight, bias, delay)``, canonical orders) given the builder's arguments.
+PARAMETERS = {"layered": layered_parameters}
 
 
 def layered_recurrent(sizes: Sequence[int], activation: str | Sequence[str] = "tanh",

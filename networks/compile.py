@@ -16,6 +16,7 @@ an ``(n_tgt, n_src)`` matrix) and *sparse* blocks for everything else (one per d
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import networkx as nx
 import numpy as np
@@ -99,9 +100,9 @@ class CompiledNetwork:
         """E, the number of synapses."""
         return len(self.src)
 
-    @property
+    @cached_property
     def is_dag(self) -> bool:
-        """True when the graph has no directed cycle."""
+        """True when the graph has no directed cycle (computed once)."""
         return nx.is_directed_acyclic_graph(self.graph)
 
     def in_edges(self, node) -> np.ndarray:
@@ -121,6 +122,27 @@ def _contiguous(idx: np.ndarray) -> bool:
     return len(idx) > 0 and bool(np.all(np.diff(idx) == 1))
 
 
+def _edge_groups(lt, ls, delay):
+    """Edges grouped by (target layer, source layer, delay), groups in that order.
+
+    Yields ``(lt, ls, d, edge ids ascending)``. One stable sort of an integer key (the
+    triple's lexicographic rank) when it fits in int64, else ``np.unique`` of the rows.
+    """
+    n_l, n_d = int(max(lt.max(), ls.max())) + 1, int(delay.max()) + 1
+    if n_l * n_l * n_d < 2**62 and delay.min() >= 0:
+        key = (lt.astype(np.int64) * n_l + ls) * n_d + delay
+        order = np.argsort(key, kind="stable")
+        bounds = np.flatnonzero(np.diff(key[order])) + 1
+        for part in np.split(order, bounds):
+            e = part[0]
+            yield int(lt[e]), int(ls[e]), int(delay[e]), part
+        return
+    uniq, inverse = np.unique(np.stack([lt, ls, delay], axis=1), axis=0,
+                              return_inverse=True)
+    for k, (a, b, d) in enumerate(uniq):
+        yield int(a), int(b), int(d), np.flatnonzero(inverse.ravel() == k)
+
+
 def plan_blocks(layer, src, tgt, delay) -> tuple[tuple[Block, ...], np.ndarray]:
     """Partition edges into dense layer blocks and per-delay sparse blocks.
 
@@ -137,10 +159,7 @@ def plan_blocks(layer, src, tgt, delay) -> tuple[tuple[Block, ...], np.ndarray]:
     dense_mask = np.zeros(n_edges, dtype=bool)
     candidates = []
     if n_edges and np.all(layer >= 0):
-        keys = np.stack([layer[tgt], layer[src], delay], axis=1)
-        uniq, inverse = np.unique(keys, axis=0, return_inverse=True)
-        for k, (lt, ls, d) in enumerate(uniq):
-            members = np.flatnonzero(inverse.ravel() == k)
+        for lt, ls, d, members in _edge_groups(layer[tgt], layer[src], delay):
             t_nodes = np.flatnonzero(layer == lt)
             s_nodes = np.flatnonzero(layer == ls)
             if (

@@ -63,12 +63,18 @@ class StackedEngine(VectorEngine):
         arr = self._nodes[name]
         return arr.reshape(self.K, self.n_act_m, *arr.shape[1:])
 
-    def set_active_rows(self, name: str, value: np.ndarray) -> None:
-        """Replace the active rows of node variable ``name`` by ``value`` (K, n_act, w)."""
+    def set_active_rows(self, name: str, value: np.ndarray, *, checked: bool = False) -> None:
+        """Replace the active rows of node variable ``name`` by ``value`` (K, n_act, w).
+
+        ``checked``: the values are known to be finite (values this engine wrote, and
+        checked, at earlier steps; or checked by the caller), so the next step's
+        finiteness check does not scan them again.
+        """
         old = self._nodes[name]
         value = np.ascontiguousarray(value, dtype=self.dtype)
         self._nodes[name] = value.reshape(old.shape)
-        self._dirty_nodes.add(name)
+        if not checked:
+            self._dirty_nodes.add(name)
 
     # ----------------------------------------------------------------- products
     def _member_rows(self, rows, part: str) -> np.ndarray:

@@ -26,7 +26,7 @@ pass, BP), :mod:`.recurrent` (fixed point, Almeida–Pineda), :mod:`.bptt`,
 :mod:`.settled`, :mod:`.fidelity`, :mod:`.numeric` (finite differences).
 """
 
-from networks.oracles._common import Gradient, total_loss
+from networks.oracles._common import Gradient, edge_products, total_loss
 from networks.oracles.bptt import TrajectoryGradient, bptt_gradient, bptt_loss, trajectory
 from networks.oracles.dag import bp_gradient, forward_pass
 from networks.oracles.fidelity import cosine, cosine_to_bptt
@@ -38,6 +38,7 @@ __all__ = [
     "Gradient",
     "SettledGradient",
     "TrajectoryGradient",
+    "edge_products",
     "bp_gradient",
     "bptt_gradient",
     "bptt_loss",

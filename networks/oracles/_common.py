@@ -125,12 +125,31 @@ def total_loss(net: CompiledNetwork, x: np.ndarray, y, loss: str = "squared") ->
     return float(np.sum(get_loss(loss).value(x[net.output_idx], y)))
 
 
+def edge_products(net: CompiledNetwork, post: np.ndarray, pre: np.ndarray) -> np.ndarray:
+    """``Σ_κ post[tgt_e, κ] · pre[src_e, κ]`` per canonical edge e, shape (E,).
+
+    ``post``, ``pre``: (N, B). A dense block of the network's plan (a layer fully
+    connected to another) is one matrix product; the other edges are gathered in
+    bounded chunks.
+    """
+    out = np.empty(net.n_edges)
+    dense = [b for b in net.blocks if b.kind == "dense"]
+    for b in dense:
+        (t0, t1), (s0, s1) = b.tgt_range, b.src_range
+        out[net.block_order[b.start:b.stop]] = (post[t0:t1] @ pre[s0:s1].T).ravel()
+    if sum(b.stop - b.start for b in dense) == net.n_edges:
+        return out
+    rest = np.concatenate([net.block_order[b.start:b.stop] for b in net.blocks
+                           if b.kind != "dense"]) if dense else np.arange(net.n_edges)
+    step = max(1, 2**22 // max(1, post.shape[1]))  # bounded temporaries: (step, B) gathers
+    for e0 in range(0, len(rest), step):
+        e = rest[e0:e0 + step]
+        out[e] = np.einsum("eb,eb->e", post[net.tgt[e]], pre[net.src[e]])
+    return out
+
+
 def _finish(net, a, x, delta, dx, y, loss) -> Gradient:
-    dw = np.empty(net.n_edges)
-    step = max(1, 2**22 // x.shape[1])  # bounded temporaries: (step, B) gathers
-    for e0 in range(0, net.n_edges, step):
-        t, s = net.tgt[e0:e0 + step], net.src[e0:e0 + step]
-        dw[e0:e0 + step] = np.einsum("eb,eb->e", delta[t], x[s])
+    dw = edge_products(net, delta, x)
     return Gradient(loss=total_loss(net, x, y, loss), dw=dw, db=delta.sum(axis=1),
                     delta=delta, dx=dx, a=a, x=x)
 

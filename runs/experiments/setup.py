@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from networks.builders import BUILDERS, scale_to_contractive
+import numpy as np
+
+from networks.builders import BUILDERS, PARAMETERS, scale_to_contractive
 from networks.compile import CompiledNetwork, compile_graph
+from networks.ensemble_members import with_parameters
 from networks.graphio import load_graph
 from runs.data.datasets import Dataset, load_dataset
 
@@ -43,6 +46,38 @@ def build_network(cfg: dict, base_dir=None, *, seed: int | None = None):
 def load_network(cfg: dict, seed: int) -> CompiledNetwork:
     """The compiled network of a run: weights seeded by ``network.seed`` or the run seed."""
     return compile_graph(build_network(cfg, seed=cfg["network"].get("seed", seed)))
+
+
+def load_networks(cfgs: list[dict], seeds: list[int]) -> list[CompiledNetwork]:
+    """:func:`load_network` of several runs, each network equal to its run's own.
+
+    Runs whose ``[network]`` sections differ only in the seed and name a builder whose
+    structure does not follow the seed (:data:`networks.builders.PARAMETERS`; no
+    ``file``, no ``contractive_gain``) share one compiled template: each other run gets
+    its own seeded weights, biases and delays drawn without building its graph
+    (:func:`networks.ensemble_members.with_parameters`); a run whose delays differ from
+    the template's is compiled alone.
+    """
+    templates: dict[str, CompiledNetwork] = {}
+    out = []
+    for cfg, seed in zip(cfgs, seeds, strict=True):
+        net = cfg["network"]
+        seed = net.get("seed", seed)
+        draw = PARAMETERS.get(net.get("builder"))
+        if draw is None or "file" in net or "contractive_gain" in net:
+            out.append(load_network(cfg, seed))
+            continue
+        key = repr(sorted((k, v) for k, v in net.items() if k != "seed"))
+        if key not in templates:
+            templates[key] = load_network(cfg, seed)
+            out.append(templates[key])
+            continue
+        weight, bias, delay = draw(**{k: v for k, v in net.items()
+                                      if k not in (*NETWORK_KEYS, "seed")}, seed=seed)
+        template = templates[key]
+        out.append(with_parameters(template, weight, bias)
+                   if np.array_equal(delay, template.delay) else load_network(cfg, seed))
+    return out
 
 
 def load_data(cfg: dict, seed: int) -> Dataset:

@@ -20,7 +20,7 @@ import time
 import numpy as np
 
 from runs.experiments.registry import RunOutput, experiment
-from runs.experiments.setup import load_data, load_network
+from runs.experiments.setup import load_data, load_network, load_networks
 from runs.methods import METHODS, Entry, compare, get_method, train
 from runs.methods.base import TrainResult
 from runs.methods.bp import matching_bp
@@ -114,8 +114,7 @@ def run_method_group(cfgs: list[dict], seeds: list[int]) -> list:
     method, cfg = methods[0], cfgs[0]
     schedule = method.make_schedule({k: cfg["schedule"][k] for k in method.schedule_keys
                                      if k in cfg["schedule"]})
-    results = train_ensemble(method, [load_network(c, s) for c, s in zip(cfgs, seeds,
-                                                                        strict=True)],
+    results = train_ensemble(method, load_networks(cfgs, seeds),
                              [load_data(c, s) for c, s in zip(cfgs, seeds, strict=True)],
                              params, schedule=schedule, dtype=cfg["dtype"], seeds=seeds)
     share = (time.perf_counter() - start) / max(1, sum(r is not None for r in results))

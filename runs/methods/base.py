@@ -245,7 +245,7 @@ def batches(n: int, batch: int | None, rng: np.random.Generator) -> list[np.ndar
     if batch is None or batch >= n:
         return [np.arange(n)]
     perm = rng.permutation(n)
-    return [np.sort(perm[k * batch:(k + 1) * batch]) for k in range(n // batch)]
+    return list(np.sort(perm[:n // batch * batch].reshape(n // batch, batch), axis=1))
 
 
 #: Every method, by name (filled by the modules of :mod:`runs.methods`).

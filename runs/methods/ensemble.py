@@ -11,10 +11,11 @@ So each member's history, weights and per-example state equal those of
 (≤ 1e-12 in float64: the batched products may sum in another order).
 
 The per-example state of every member's training set is kept as one array of shape
-(K, n_train, V, n_act) (example-major: the V variables of the active neurons; an input's
-rows are its data), and a mini-batch is swapped in and out with one gather and one
-scatter of whole rows (each member visits its own examples: indices (K, B)). Only the
-variables a step carries over (:func:`carried_vars`) are swapped.
+(K, n_train, V, n_act) (example-major: the V carried variables of the active neurons;
+an input's rows are its data), and a mini-batch is swapped in and out with one gather
+and one scatter of whole rows (each member visits its own examples: indices (K, B)).
+Only the V variables a step carries over (:func:`runs.methods.lp.carried_vars`) are
+kept and swapped.
 
 A member whose run stops (collapse, divergence found at an evaluation, saturation) stops
 with the error its single run raises, while the others go on. An error of the shared
@@ -29,31 +30,15 @@ from __future__ import annotations
 import numpy as np
 
 from agents.errors import ConfigError, DataError, DivergenceError
-from agents.lp import EXAMPLE_VARS, lp_rule
+from agents.lp import lp_rule
 from networks.ensemble import Ensemble, chunks
 from runs.methods.base import Schedule, TrainResult, batches
 from runs.methods.evaluate import forward_state
 from runs.methods.loop import RunLog, epoch_tick, prepare
-from runs.methods.lp import SettledLearner, lp_metrics
+from runs.methods.lp import SettledLearner, carried_vars, lp_metrics
 
 #: node values (members × neurons × batch) one ensemble holds per variable at most
 MAX_STATE = 1 << 16
-
-
-def carried_vars(params) -> tuple[str, ...]:
-    """The per-example LP variables a step reads from the last visit of its examples.
-
-    The others a step writes before it reads them, or never reads. x and λ always (the LP
-    state); s in the one-round rule (its backward message is the previous visit's s);
-    the state optimiser's moments and ``age`` (its step count) when it is Adam — with
-    plain steps they are never read. a, c and g are recomputed from x, λ and the inbox
-    before use. The equality tests (members against single runs, a sweep with and
-    without ensembles) check that swapping only these changes nothing.
-    """
-    out = ("x", "lam") + (() if params.two_round else ("s",))
-    if params.state_optimizer == "adam":
-        out += ("age", "mx", "vx", "ml", "vl")
-    return out
 
 
 class EnsembleSettledLearner:
@@ -74,7 +59,7 @@ class EnsembleSettledLearner:
             raise ConfigError("cycle_gain: an ensemble does not clip cycle gains; train "
                               "these runs alone")
         self.nets, self.datasets, self.params = nets, datasets, params
-        self.K, self.steps = len(nets), 0
+        self.K, self.steps, self._parameters = len(nets), 0, None
         self.U = np.stack([d.inputs("train") for d in datasets]).astype(dtype)  # (K, n_in, n)
         self.Y = np.stack([d.targets("train") for d in datasets])
         n = self.U.shape[2]
@@ -83,22 +68,27 @@ class EnsembleSettledLearner:
                             batch=n if self.batch is None else self.batch, dtype=dtype)
         net = nets[0]
         self.active = np.flatnonzero(~net.is_input)
-        x0 = []
+        x0, (weight, bias) = [], self.parameters()
         for k, (m, p) in enumerate(zip(nets, params, strict=True)):
             x = np.zeros((m.n_nodes, n), dtype=dtype)
             x[m.input_idx] = self.U[k]
             if p.x_init == "forward":
-                member = self.ens.member(k)
-                x = forward_state(m, self.U[k], member.weight, member.bias).astype(dtype)
+                x = forward_state(m, self.U[k], weight[k], bias[k]).astype(dtype)
             x0.append(x)
-        self.carried = carried_vars(params[0])
+        rule = lp_rule(params[0].two_round)
+        self.carried = tuple(dict.fromkeys(v for p in dict.fromkeys(params)
+                                           for v in carried_vars(rule, p)))
         if self.batch is None:   # full batch: the state lives in the engine
-            for var in EXAMPLE_VARS:
+            for var in self.carried:
                 self.ens.set_state(var, np.stack(x0) if var == "x" else 0.0)
             self.store = None
+        elif not np.isfinite(np.stack(x0)).all():   # the store is trusted as finite
+            raise DivergenceError("the initial forward pass is not finite; lower the "
+                                  "initial weights")
         else:                    # (K, n, V, n_act): each member's examples, example-major
             self.store = np.zeros((self.K, n, len(self.carried), len(self.active)), dtype)
-            self.store[:, :, 0] = np.stack(x0)[:, self.active].transpose(0, 2, 1)
+            self.store[:, :, self.carried.index("x")] = \
+                np.stack(x0)[:, self.active].transpose(0, 2, 1)
             self._member = np.arange(self.K)[:, None]
 
     def epoch(self, rngs) -> None:
@@ -113,8 +103,8 @@ class EnsembleSettledLearner:
         for idx in zip(*[batches(n, self.batch, r) for r in rngs], strict=True):
             idx = np.stack(idx)                                      # (K, B)
             rows = self.store[member, idx]                           # (K, B, V, n_act)
-            for v, var in enumerate(self.carried):
-                eng.set_active_rows(var, rows[:, :, v].transpose(0, 2, 1))
+            for v, var in enumerate(self.carried):   # the engine's own values (or x0)
+                eng.set_active_rows(var, rows[:, :, v].transpose(0, 2, 1), checked=True)
             self.ens.advance(self.U[member, :, idx].transpose(0, 2, 1),
                              self.Y[member, :, idx].transpose(0, 2, 1))
             for v, var in enumerate(self.carried):
@@ -130,9 +120,18 @@ class EnsembleSettledLearner:
         x = np.zeros((net.n_nodes, self.U.shape[2]), dtype=self.U.dtype)
         lam = np.zeros_like(x)
         x[net.input_idx] = self.U[k]
-        x[self.active] = self.store[k, :, 0].T
-        lam[self.active] = self.store[k, :, 1].T
+        x[self.active] = self.store[k, :, self.carried.index("x")].T
+        lam[self.active] = self.store[k, :, self.carried.index("lam")].T
         return {"x": x, "lam": lam}
+
+    def parameters(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every member's ``(weight (K, E), bias (K, N))`` now, read once per step count.
+
+        The members' evaluations between two steps share one read of the engine.
+        """
+        if self._parameters is None or self._parameters[0] != self.steps:
+            self._parameters = (self.steps, self.ens.state("weight"), self.ens.state("bias"))
+        return self._parameters[1:]
 
     def member(self, k: int, with_cosine: bool) -> MemberLearner:
         """Member k seen as a single run's learner (for its :class:`RunLog`)."""
@@ -154,8 +153,9 @@ class MemberLearner:
         return self.group.steps
 
     def parameters(self) -> tuple[np.ndarray, np.ndarray]:
-        """Current ``(weight, bias)`` of the member."""
-        return self.engine.weight, self.engine.bias
+        """Current ``(weight, bias)`` of the member (copies)."""
+        weight, bias = self.group.parameters()
+        return weight[self.k].copy(), bias[self.k].copy()
 
     def state(self) -> dict:
         """The member's x and λ (see :meth:`EnsembleSettledLearner.state`)."""

@@ -5,7 +5,6 @@ Shapes: ``weight`` (E,) canonical edges; ``bias`` (N,); ``u`` (n_in, B).
 
 from __future__ import annotations
 
-import networkx as nx
 import numpy as np
 import scipy.sparse as sp
 
@@ -15,16 +14,6 @@ from agents.losses import get_loss
 from networks.compile import CompiledNetwork
 from networks.oracles import fixed_point, forward_pass
 from runs.methods.metrics import accuracy
-
-
-def graph_with_params(net: CompiledNetwork, weight, bias) -> nx.DiGraph:
-    """A copy of ``net.graph`` carrying the given weights (E,) and biases (N,)."""
-    G = net.graph.copy()
-    for e, (j, i) in enumerate(zip(net.src, net.tgt, strict=True)):
-        G.edges[net.node_ids[j], net.node_ids[i]]["weight"] = float(weight[e])
-    for k, node in enumerate(net.node_ids):
-        G.nodes[node]["bias"] = 0.0 if net.is_input[k] else float(bias[k])
-    return G
 
 
 def forward_state(net: CompiledNetwork, u, weight=None, bias=None, *,

@@ -21,9 +21,9 @@ from agents.diffusion import DIFFUSION
 from agents.rule import Rule
 from networks.compile import CompiledNetwork, compile_graph
 from networks.engines import as_compiled
+from networks.ensemble_members import graph_with_params
 from networks.oracles import bptt_gradient
 from runs.data.streams import Stream, held_stream, presenter
-from runs.methods.evaluate import graph_with_params
 from runs.methods.metrics import cosine
 
 

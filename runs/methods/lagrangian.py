@@ -23,6 +23,7 @@ from agents.activations import ActivationMap
 from agents.losses import get_loss
 from agents.lp import LPParams, reaction
 from networks.compile import CompiledNetwork
+from networks.oracles import edge_products
 from runs.methods.evaluate import weight_matrix
 
 
@@ -48,9 +49,13 @@ def lp_terms(net: CompiledNetwork, x, lam, weight, bias, u, params: LPParams) ->
     return {"x": x, "a": a, "c": c, "G": G, "g": g, "s": g * amap.df(a, sig)}
 
 
-def lagrangian(net: CompiledNetwork, x, lam, weight, bias, u, y, params: LPParams) -> float:
-    """The value of L (module doc) at the given state, a float."""
-    t = lp_terms(net, x, lam, weight, bias, u, params)
+def lagrangian(net: CompiledNetwork, x, lam, weight, bias, u, y, params: LPParams, *,
+               terms: dict | None = None) -> float:
+    """The value of L (module doc) at the given state, a float.
+
+    ``terms``: :func:`lp_terms` of the same arguments, if already computed.
+    """
+    t = lp_terms(net, x, lam, weight, bias, u, params) if terms is None else terms
     hidden = ~net.is_input
     lam = np.asarray(lam, dtype=np.float64)
     value = np.sum(get_loss(params.loss).value(t["x"][net.output_idx], y))
@@ -60,19 +65,21 @@ def lagrangian(net: CompiledNetwork, x, lam, weight, bias, u, y, params: LPParam
 
 
 def lagrangian_gradient(net: CompiledNetwork, x, lam, weight, bias, u, y,
-                        params: LPParams) -> dict:
+                        params: LPParams, *, terms: dict | None = None) -> dict:
     """The exact partial derivatives of L (formulas of §4, summed over examples).
+
+    ``terms``: :func:`lp_terms` of the same arguments, if already computed.
 
     Returns:
         ``{"x": (N, B), "lam": (N, B), "weight": (E,), "bias": (N,)}``; input rows are 0.
     """
-    t = lp_terms(net, x, lam, weight, bias, u, params)
+    t = lp_terms(net, x, lam, weight, bias, u, params) if terms is None else terms
     out_idx, inp = net.output_idx, net.input_idx
     dx = t["g"] + params.alpha * np.sign(t["x"]) - weight_matrix(net, weight).T @ t["s"]
     dx[out_idx] += get_loss(params.loss).grad(t["x"][out_idx], y)
     dx[inp] = 0.0
     s, xs = t["s"], t["x"]
-    dw = -np.einsum("eb,eb->e", s[net.tgt], xs[net.src]) + params.mu * np.asarray(weight)
+    dw = -edge_products(net, s, xs) + params.mu * np.asarray(weight)
     return {"x": dx, "lam": t["G"], "weight": dw, "bias": -s.sum(axis=1)}
 
 

@@ -1,7 +1,8 @@
 """The LP method: the Lagrangian local propagation rule, examples ``settled`` per batch.
 
 The learner owns the per-example state of the whole training set — x, λ and the other
-per-example variables of :data:`agents.lp.EXAMPLE_VARS`, shape (N, n_train) — and, with
+per-example variables a step carries over (:func:`carried_vars`: s in the one-round rule,
+``age`` and the moments of x and λ under Adam), shape (N, n_train) each — and, with
 mini-batches, swaps the visited slice into the engine before the step and back out after
 it (an example's state changes only when it is visited). Full batch: engine batch =
 n_train. One engine step per (mini-)batch.
@@ -25,10 +26,13 @@ import numpy as np
 
 from agents.errors import ConfigError
 from agents.losses import get_loss
-from agents.lp import EXAMPLE_VARS, LP, LPParams, lp_rule
+from agents.lp import LP, LPParams, lp_rule
+from agents.rule import Rule
+from networks.builders import layered
+from networks.compile import compile_graph
 from networks.contraction import clip_cycle_gain, cycle_edges
 from networks.engines import make_engine
-from networks.oracles import settled_bptt_gradient
+from networks.oracles import bp_gradient, settled_bptt_gradient
 from runs.methods.base import (
     SHARED_SCHEDULE,
     WEIGHT_ETA,
@@ -90,16 +94,107 @@ def lp_metrics(net, x, lam, weight, bias, dataset, params: LPParams, *,
     row = {
         "state_loss": float(get_loss(params.loss).value(xo, Y).sum(axis=0).mean()),
         "state_acc": accuracy(xo, dataset.labels("train")),
-        "lagrangian": lagrangian(net, x, lam, weight, bias, U, Y, params) / U.shape[1],
+        "lagrangian": lagrangian(net, x, lam, weight, bias, U, Y, params,
+                                 terms=t) / U.shape[1],
         "mean_violation": float(G.mean()), "max_violation": float(G.max()),
         "mean_abs_lam": float(np.abs(lam[hid]).mean()),
         "cos_bptt": float("nan"),
     }
     if with_cosine:
-        lp = lagrangian_gradient(net, x, lam, weight, bias, U, Y, params)["weight"]
-        ref = settled_bptt_gradient(net, U, Y, params.loss, weight, bias).dw
+        lp = lagrangian_gradient(net, x, lam, weight, bias, U, Y, params,
+                                 terms=t)["weight"]
+        ref = reference_gradient(net, U, Y, params.loss, weight, bias)
         row["cos_bptt"] = cosine(lp, ref + params.mu * weight)
     return row
+
+
+def reference_gradient(net, U, Y, loss: str, weight, bias) -> np.ndarray:
+    """``dE/dw`` (E,) of the forward predictor, as ``cos_bptt`` compares with (module doc).
+
+    The BPTT of the settled predictor (:func:`networks.oracles.settled_bptt_gradient`);
+    on a DAG that equals BP (:func:`networks.oracles.bp_gradient`, its module says so and
+    tests/networks/test_settled.py checks it), which costs one pass instead of a window
+    of steps over every neuron, so it is computed that way there.
+    """
+    if net.is_dag:
+        return bp_gradient(net, U, Y, loss, weight, bias).dw
+    return settled_bptt_gradient(net, U, Y, loss, weight, bias).dw
+
+
+#: what a settled learner keeps of every example between its visits, whatever else
+ROOTS = ("x", "lam")
+
+
+def carried_vars(rule: Rule, params) -> tuple[str, ...]:
+    """The per-example variables a step of ``rule`` under ``params`` carries over.
+
+    A mini-batch trainer keeps these of every training example between its visits and
+    swaps only them in and out of the engine: the others a step writes before it reads
+    them, or their values reach nothing that lasts. Derived from the rule, not listed:
+
+    * candidates: the per-example node variables a stage reads (``Stage.reads``, every
+      node variable when a stage does not declare them) or sends on a channel;
+    * a candidate is carried when it is one of :data:`ROOTS` (x, λ: what the learner
+      reports) or when its value at the start of a step changes, by the end of that
+      step, a carried variable or anything kept across steps without an example axis
+      (weights, biases, their optimiser moments). Whether it does depends on the
+      params (LP reads the Adam moments and ``age`` of x and λ only under Adam): it is
+      probed on a three-neuron chain — one step from random state, then again with the
+      candidate's value changed — to a fixed point. For LP: x, λ, plus s in the
+      one-round rule (its backward message is the previous visit's s), plus ``age`` and
+      the moments of x and λ under Adam.
+
+    The equality tests (single runs swapping everything against these; ensembles against
+    single runs) check that swapping only these changes nothing.
+    """
+    key = (id(rule), params)
+    if key not in _CARRIED:
+        _CARRIED[key] = (rule, _carried(rule, params))
+    return _CARRIED[key][1]
+
+
+#: carried_vars's results by (id(rule), params), each with its rule (keeps the id valid)
+_CARRIED: dict = {}
+
+
+def _carried(rule: Rule, params) -> tuple[str, ...]:
+    batched = [v.name for v in rule.node_vars if v.batched]
+    read: set[str] = set()
+    for stage in rule.stages:
+        read |= set(batched if stage.reads is None else stage.reads)
+        read |= {ch.source for ch in stage.channels}
+    candidates = [v for v in batched if v in read]
+    kept = set(ROOTS) | {v.name for v in rule.all_node_vars if not v.batched} | \
+        {v.name for v in rule.all_edge_vars}
+    carried = {v for v in ROOTS if v in candidates}
+    changed = True
+    while changed:
+        changed = False
+        for var in candidates:
+            if var not in carried and _reaches(rule, params, var, kept | carried):
+                carried.add(var)
+                changed = True
+    return tuple(v for v in batched if v in carried)
+
+
+def _reaches(rule: Rule, params, var: str, targets: set[str]) -> bool:
+    """Whether changing ``var`` before one step changes one of ``targets`` after it."""
+    net = compile_graph(layered([1, 1, 1], "sigmoid", seed=0))
+    for seed in (1, 2):
+        ends = []
+        for shift in (0.0, 0.5):
+            rng = np.random.default_rng(seed)
+            eng = make_engine("vector", net, rule, params, batch=2, check_finite=False)
+            for name in (*eng.node_var_names, *eng.edge_var_names):
+                shape = np.shape(eng.state(name))
+                eng.set_state(name, rng.uniform(0.2, 1.2, size=shape)
+                              + (shift if name == var else 0.0))
+            with np.errstate(all="ignore"):
+                eng.advance(rng.uniform(-1, 1, (1, 2)), rng.uniform(0, 1, (1, 2)))
+            ends.append({t: eng.state(t) for t in sorted(targets)})
+        if any(not np.array_equal(ends[0][t], ends[1][t], equal_nan=True) for t in targets):
+            return True
+    return False
 
 
 class SettledLearner:
@@ -120,13 +215,14 @@ class SettledLearner:
         if self.cycles is not None and not self.cycles.any():
             self.cycles = None  # a DAG: nothing to clip
         self._clip()
-        self.store = {v: np.zeros((net.n_nodes, n), dtype=dtype) for v in EXAMPLE_VARS}
+        self.carried = carried_vars(lp_rule(params.two_round), params)
+        self.store = {v: np.zeros((net.n_nodes, n), dtype=dtype) for v in self.carried}
         self.store["x"][net.input_idx] = self.U
         if params.x_init == "forward":
             self.store["x"] = forward_state(net, self.U, self.engine.state("weight"),
                                             self.engine.state("bias")).astype(dtype)
         if self.batch is None:
-            for var in EXAMPLE_VARS:
+            for var in self.carried:
                 self.engine.set_state(var, self.store[var])
 
     def epoch(self, rng: np.random.Generator) -> None:
@@ -136,10 +232,10 @@ class SettledLearner:
             if self.batch is None:
                 eng.advance(U, Y)
             else:
-                for var in EXAMPLE_VARS:
+                for var in self.carried:
                     eng.set_state(var, self.store[var][:, idx])
                 eng.advance(U[:, idx], Y[:, idx])
-                for var in EXAMPLE_VARS:
+                for var in self.carried:
                     self.store[var][:, idx] = eng.state(var)
             self._clip()
             self.steps += 1

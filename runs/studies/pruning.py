@@ -15,7 +15,8 @@ import numpy as np
 
 from agents.errors import GraphError
 from networks.compile import CompiledNetwork, compile_graph
-from runs.methods.evaluate import forward_state, graph_with_params, predict
+from networks.ensemble_members import graph_with_params
+from runs.methods.evaluate import forward_state, predict
 from runs.methods.lp import LPMethodParams
 from runs.methods.metrics import accuracy
 

@@ -302,3 +302,19 @@ def test_finite_difference_of_known_function():
     g = finite_difference(lambda t: float(np.sum(t**3)), theta)
     assert g.shape == theta.shape
     np.testing.assert_allclose(g, 3 * theta**2, rtol=1e-9)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_edge_products_equal_the_per_edge_sums(seed):
+    from networks.builders import layered_recurrent
+    from networks.oracles import edge_products
+
+    rng = np.random.default_rng(seed)
+    for G in (layered([3, 5, 2], "tanh", seed=seed),  # dense blocks only
+              layered_recurrent([3, 6, 2], "tanh", seed=seed, lateral=0.3),  # mixed
+              random_dag(9, 20, n_inputs=2, n_outputs=2, seed=seed)):  # sparse only
+        net = compile_graph(G)
+        post, pre = rng.normal(size=(2, net.n_nodes, 7))
+        ref = np.einsum("eb,eb->e", post[net.tgt], pre[net.src])
+        np.testing.assert_allclose(edge_products(net, post, pre), ref, rtol=1e-13,
+                                   atol=1e-14)

@@ -105,3 +105,39 @@ def test_lp_training_errors_are_named(xor):
         train("lp", G, xor, {"eta": 0.1})
     with pytest.raises(ConfigError, match="unknown method 'lpp'; did you mean 'lp'"):
         train("lpp", G, xor)
+
+
+@pytest.mark.parametrize(("two_round", "state_optimizer", "expected"), [
+    (False, "sgd", ("x", "lam", "s")),
+    (True, "sgd", ("x", "lam")),
+    (False, "adam", ("x", "lam", "s", "mx", "vx", "ml", "vl", "age")),
+    (True, "adam", ("x", "lam", "mx", "vx", "ml", "vl", "age")),
+])
+def test_carried_vars_are_derived_from_the_rule(two_round, state_optimizer, expected):
+    from agents.lp import lp_rule
+    from runs.methods.lp import LP_DEFAULTS, carried_vars
+
+    params = replace(LP_DEFAULTS, two_round=two_round, state_optimizer=state_optimizer)
+    assert carried_vars(lp_rule(two_round), params) == expected
+
+
+@pytest.mark.parametrize(("two_round", "state_optimizer", "constraint"), [
+    (False, "sgd", "lin"), (True, "sgd", "abs-eps"), (False, "adam", "abs-eps"),
+    (True, "adam", "lin")])
+@pytest.mark.parametrize("seed", [0, 5])
+def test_swapping_only_carried_vars_changes_nothing(monkeypatch, two_round, state_optimizer,
+                                                   constraint, seed):
+    from agents.lp import EXAMPLE_VARS
+    from runs.methods import lp as lp_module
+
+    net = compile_graph(layered([13, 8, 3], "sigmoid", seed=seed))
+    data = load_dataset("wine", seed=seed)
+    params = {"two_round": two_round, "state_optimizer": state_optimizer,
+              "constraint": constraint, "eps": 0.01, "x_init": "zero"}
+    schedule = {"epochs": 3, "batch": 16, "eval_every": 1}
+    ours = train("lp", net, data, params, schedule=schedule, seed=seed)
+    monkeypatch.setattr(lp_module, "carried_vars", lambda rule, p: EXAMPLE_VARS)
+    every = train("lp", net, data, params, schedule=schedule, seed=seed)
+    assert ours.history == every.history
+    for name in ("weight", "bias", "x", "lam"):
+        np.testing.assert_array_equal(getattr(ours, name), getattr(every, name))

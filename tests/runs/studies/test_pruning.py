@@ -6,11 +6,11 @@ import numpy as np
 from agents.lp import LPParams
 from networks.builders import layered
 from networks.compile import compile_graph
+from networks.ensemble_members import graph_with_params
 from networks.oracles import forward_pass
 from runs.data.datasets import load_dataset
 from runs.methods import Schedule, train
 from runs.methods.bp import BPParams
-from runs.methods.evaluate import graph_with_params
 from runs.methods.lagrangian import support_fractions
 from runs.studies.pruning import prune_experiment
 

@@ -1,0 +1,89 @@
+"""Member networks from a template: equal to compiling each member's own graph."""
+
+from dataclasses import fields
+
+import networkx as nx
+import numpy as np
+import pytest
+
+from agents.errors import GraphError
+from networks.builders import layered, layered_parameters
+from networks.compile import CompiledNetwork, compile_graph
+from networks.ensemble_members import MemberNetwork, with_parameters
+from runs.experiments.setup import load_network, load_networks
+
+NETS = [
+    {"sizes": [13, 20, 3], "activation": "sigmoid"},
+    {"sizes": [4, 6, 5, 2], "activation": ["tanh", "relu", "sigmoid"], "bias_scale": 0.5,
+     "weight_scale": 2.0, "delays": 3},
+    {"sizes": [3, 2], "activation": "tanh", "output_activation": "sigmoid",
+     "delays": (1, 3)},
+]
+
+
+def assert_same_network(a: CompiledNetwork, b: CompiledNetwork) -> None:
+    for f in fields(CompiledNetwork):
+        x, y = getattr(a, f.name), getattr(b, f.name)
+        if f.name == "graph":
+            assert dict(x.nodes(data=True)) == dict(y.nodes(data=True))
+            assert sorted(x.edges(data=True)) == sorted(y.edges(data=True))
+            assert list(x.nodes) == list(y.nodes)
+        elif isinstance(x, np.ndarray):
+            assert x.dtype == y.dtype and np.array_equal(x, y), f.name
+        elif f.name == "blocks":
+            assert repr(x) == repr(y)
+        else:
+            assert x == y, f.name
+    assert a.is_dag == b.is_dag
+
+
+@pytest.mark.parametrize("kw", NETS)
+@pytest.mark.parametrize("seed", [0, 1, 7])
+def test_layered_parameters_are_the_compiled_arrays(kw, seed):
+    w, b, d = layered_parameters(seed=seed, **kw)
+    net = compile_graph(layered(seed=seed, **kw))
+    for mine, ref in ((w, net.weight), (b, net.bias), (d, net.delay)):
+        assert mine.dtype == ref.dtype and np.array_equal(mine, ref)
+
+
+def test_layered_parameters_check_their_arguments():
+    with pytest.raises(GraphError, match="activation"):
+        layered_parameters([2, 3], "nope", seed=0)
+    with pytest.raises(GraphError, match="seed"):
+        layered_parameters([2, 3], seed=-1)
+
+
+@pytest.mark.parametrize("seed", [0, 3])
+def test_a_member_equals_its_own_compiled_graph(seed):
+    template = compile_graph(layered([4, 6, 2], "tanh", seed=100 + seed))
+    ref = compile_graph(layered([4, 6, 2], "tanh", seed=seed, bias_scale=1.0))
+    member = with_parameters(template, ref.weight, ref.bias)
+    assert isinstance(member, MemberNetwork)
+    assert member.is_dag
+    assert_same_network(member, ref)
+    assert not np.shares_memory(member.weight, ref.weight)
+
+
+def test_member_parameters_are_checked():
+    template = compile_graph(layered([2, 3], "tanh", seed=0))
+    with pytest.raises(GraphError, match="weight"):
+        with_parameters(template, np.zeros(5), template.bias)
+    with pytest.raises(GraphError, match="bias"):
+        with_parameters(template, template.weight, np.full(5, np.nan))
+
+
+@pytest.mark.parametrize("kw", NETS)
+def test_load_networks_equals_load_network(kw):
+    cfgs = [{"seed": s, "network": {"builder": "layered", **kw}} for s in (0, 4, 5, 9)]
+    nets = load_networks(cfgs, [0, 4, 5, 9])
+    for cfg, net in zip(cfgs, nets, strict=True):
+        assert_same_network(net, load_network(cfg, cfg["seed"]))
+    if "delays" not in kw or isinstance(kw["delays"], int):
+        assert all(isinstance(n, MemberNetwork) for n in nets[1:])
+
+
+def test_load_networks_builds_other_builders_alone():
+    cfgs = [{"seed": s, "network": {"builder": "ring", "n": 5, "seed": 3}} for s in (0, 1)]
+    nets = load_networks(cfgs, [0, 1])
+    assert not any(isinstance(n, MemberNetwork) for n in nets)
+    assert nx.utils.graphs_equal(nets[0].graph, nets[1].graph)
