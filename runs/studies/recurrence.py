@@ -116,8 +116,14 @@ def aligned_outputs(net: CompiledNetwork, task: TaskStream, weight, bias,
 
 def train_bptt(net: CompiledNetwork, task: str, task_params: dict, *, seed: int,
                iters: int = 1500, lr: float = 0.01, train_steps: int = 80, batch: int = 16,
-               readout_only: bool = False) -> tuple[np.ndarray, np.ndarray, list[float]]:
+               readout_only: bool = False, clip: float | None = 1.0
+               ) -> tuple[np.ndarray, np.ndarray, list[float]]:
     """Train all weights and biases (or only the readout) with Adam on the BPTT gradient.
+
+    Each iteration's gradient (per scored entry, trained parameters only) is rescaled to
+    norm ``clip`` when it is longer (Pascanu et al. 2013): BPTT gradients of a net that
+    holds a memory spike by 10–100× when its attractors shift, and one unclipped spike
+    can undo a learnt flip-flop (see the module docstring).
 
     Args:
         net: the network (its weights are the initial point; it is not modified).
@@ -130,6 +136,7 @@ def train_bptt(net: CompiledNetwork, task: str, task_params: dict, *, seed: int,
         batch: streams per step.
         readout_only: train only the output neurons' in-weights and biases (a reservoir
             control: the recurrent weights stay random).
+        clip: largest gradient norm (> 0), or None for no clipping.
 
     Returns:
         ``(weight (E,), bias (N,), loss per iteration)``; the loss is per scored entry.
@@ -140,6 +147,8 @@ def train_bptt(net: CompiledNetwork, task: str, task_params: dict, *, seed: int,
     """
     if iters < 1:
         raise ConfigError(f"iters must be >= 1, got {iters!r}")
+    if clip is not None and not clip > 0:
+        raise ConfigError(f"clip must be > 0 or None, got {clip!r}")
     rng = np.random.default_rng(seed)
     opt = Optimizer("adam", lr=lr)
     w, b = net.weight.copy(), net.bias.copy()
@@ -153,8 +162,12 @@ def train_bptt(net: CompiledNetwork, task: str, task_params: dict, *, seed: int,
         if not (np.isfinite(g.loss) and np.all(np.isfinite(g.dw))):
             raise DivergenceError(f"BPTT training of {task!r} diverged at iteration {k}")
         curve.append(g.loss / n)
-        w = np.where(fixed_w, w, opt.update("weight", w, g.dw / n))
-        b = np.where(fixed_b, b, opt.update("bias", b, g.db / n))
+        dw, db = np.where(fixed_w, 0.0, g.dw / n), np.where(fixed_b, 0.0, g.db / n)
+        norm = np.sqrt(dw @ dw + db @ db)
+        if clip is not None and norm > clip:
+            dw, db = dw * (clip / norm), db * (clip / norm)
+        w = np.where(fixed_w, w, opt.update("weight", w, dw))
+        b = np.where(fixed_b, b, opt.update("bias", b, db))
     return w, b, curve
 
 
@@ -201,7 +214,8 @@ def _score(net, test, w, b) -> dict:
 
 def recurrence_study(tasks=tuple(TASK_SETUPS), seeds=range(3), *, hidden: int = 24,
                      methods=METHODS, iters: int = 1500, lr: float = 0.01,
-                     train_steps: int = 80, batch: int = 16, etas=(0.001, 0.003, 0.01),
+                     train_steps: int = 80, batch: int = 16, clip: float | None = 1.0,
+                     etas=(0.001, 0.003, 0.01),
                      diffusion_steps: int = 20_000, test_steps: int = 400) -> pd.DataFrame:
     """Train the cyclic net and the feedforward control on each task, several seeds.
 
@@ -216,6 +230,7 @@ def recurrence_study(tasks=tuple(TASK_SETUPS), seeds=range(3), *, hidden: int = 
         lr: BPTT Adam step size.
         train_steps: steps per BPTT training stream.
         batch: streams per BPTT step, and diffusion's batch.
+        clip: BPTT's largest gradient norm (None: no clipping).
         etas: diffusion step sizes.
         diffusion_steps: steps of the diffusion training stream.
         test_steps: steps of the test streams (8 streams).
@@ -247,7 +262,8 @@ def recurrence_study(tasks=tuple(TASK_SETUPS), seeds=range(3), *, hidden: int = 
                         if method != "diffusion":
                             w, b, _ = train_bptt(net, task, params, seed=seed, iters=iters,
                                                  lr=lr, train_steps=train_steps, batch=batch,
-                                                 readout_only=method == "bptt_readout")
+                                                 readout_only=method == "bptt_readout",
+                                                 clip=clip)
                         else:
                             w, b = train_diffusion(net, task, params, seed=seed, eta=eta,
                                                    steps=diffusion_steps, batch=batch)
@@ -278,6 +294,7 @@ def main(argv=None) -> int:
     p.add_argument("--tasks", nargs="+", default=list(TASK_SETUPS))
     p.add_argument("--iters", type=int, default=1500)
     p.add_argument("--hidden", type=int, default=24)
+    p.add_argument("--clip", type=float, default=1.0, help="BPTT gradient norm cap")
     p.add_argument("--methods", nargs="+", default=list(METHODS))
     p.add_argument("--etas", type=float, nargs="+", default=[0.001, 0.003, 0.01])
     args = p.parse_args(argv)
@@ -286,7 +303,8 @@ def main(argv=None) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     table = recurrence_study(args.tasks, range(args.seeds), hidden=args.hidden,
-                             iters=args.iters, methods=args.methods, etas=args.etas)
+                             iters=args.iters, methods=args.methods, etas=args.etas,
+                             clip=args.clip)
     table.to_csv(out / "recurrence.csv", index=False)
     fmt = {"float_format": lambda v: f"{v:.3g}", "index": False}
     print(table.to_string(**fmt), summarize(table).to_string(**fmt), sep="\n\n")
