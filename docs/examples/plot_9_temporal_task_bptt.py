@@ -10,7 +10,7 @@ input-to-output path delay (2 steps) into the past.
 :func:`runs.studies.recurrence.network_pair` builds the two networks with the same 12
 tanh hidden neurons, feedforward edges and initial weights; the cyclic one adds a
 self-loop on every hidden neuron and lateral hidden-to-hidden edges.
-:func:`runs.studies.recurrence.train_bptt` trains each with Adam on the exact
+:func:`runs.studies.recurrence_training.train_bptt` trains each with Adam on the exact
 backpropagation-through-time gradient (:func:`networks.oracles.bptt.bptt_gradient`), one fresh
 batch of streams per iteration. The left panel shows the training loss, the right one a
 test stream: the cyclic network's answer follows the target; the feedforward one stays
@@ -22,7 +22,8 @@ import numpy as np
 
 from agents.diffusion import output_latency
 from runs.data.tasks import evaluate, make_task
-from runs.studies.recurrence import aligned_outputs, network_pair, train_bptt
+from runs.studies.recurrence import network_pair
+from runs.studies.recurrence_training import aligned_outputs, train_bptt
 
 task = {"lag": 4}
 nets = network_pair(n_in=1, n_out=1, hidden=12, seed=0)

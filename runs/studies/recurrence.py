@@ -2,7 +2,8 @@
 
 For each task of :mod:`runs.data.tasks` and each seed, two networks with the same neurons
 and the same feedforward edges and delays are trained with Adam on the exact BPTT
-gradient (:func:`networks.oracles.bptt_gradient`):
+gradient (:func:`networks.oracles.bptt_gradient`) by
+:func:`~runs.studies.recurrence_training.train_bptt`:
 
 * **cyclic**: :func:`networks.builders.layered_recurrent` ``[n_in, hidden, n_out]`` with a
   self-loop on every hidden neuron and all lateral hidden-to-hidden edges (delay 1);
@@ -11,34 +12,38 @@ gradient (:func:`networks.oracles.bptt_gradient`):
 
 Training: each iteration draws fresh task streams (``train_steps`` × ``batch``), scores
 output o on frame s at step s + τ_o (τ_o = forward latency, 2 here) and takes one Adam
-step on all weights and biases. Testing: a fresh, longer stream from a separate seed,
-run from a zero state, scored by :func:`runs.data.tasks.evaluate` (MSE; sign accuracy
-for ±1 tasks); ``mse_zero`` is the MSE of always answering 0.
+step on all weights and biases, the gradient (per scored entry) rescaled to norm
+``clip`` = 0.5 when longer (Pascanu et al. 2013). Testing: a fresh, longer stream from a
+separate seed, run from a zero state, scored by :func:`runs.data.tasks.evaluate` (MSE;
+sign accuracy for ±1 tasks); ``mse_zero`` is the MSE of always answering 0.
 
-**Diffusion** (:func:`train_diffusion`): the same nets trained online by
-:data:`agents.DIFFUSION` (plain steps every time step, 20 000 steps × 16 streams, η in
-{0.001, 0.003, 0.01}). **LP does not apply**: its constraints ``x = σ(W x + b)`` are one
-static state per example, with no time or delays: no memory of earlier inputs.
+**Diffusion** (:func:`~runs.studies.recurrence_training.train_diffusion`): the same nets
+trained online by :data:`agents.DIFFUSION` (plain steps every time step, 20 000 steps ×
+16 streams, η in {0.001, 0.003, 0.01}). **LP does not apply**: its constraints
+``x = σ(W x + b)`` are one static state per example, with no time or delays: no memory
+of earlier inputs.
 
 **Reservoir control** (``bptt_readout``): BPTT on the readout only (output neurons'
 in-weights and biases); recurrent weights keep their random values.
 
 Measured (``python -m runs.studies.recurrence --out DIR``: 3 seeds, 24 hidden neurons;
-BPTT 1500 Adam steps at lr 0.01; test streams of 400 steps × 8; accuracy = sign
-accuracy, chance 0.5; "MSE of 0" = always answering 0; ranges are min–max over seeds):
+BPTT 1500 Adam steps at lr 0.01, clip 0.5; test streams of 400 steps × 8; accuracy =
+sign accuracy, chance 0.5; "MSE of 0" = always answering 0; ranges are min–max over
+seeds; the diffusion rows were
+measured before BPTT's clipping was added, which they do not use):
 
 ============== =========== ================ ============== ============ =========
 task           network     method           test MSE       accuracy     MSE of 0
 ============== =========== ================ ============== ============ =========
-flip-flop (3)  cyclic      BPTT             ≤ 5e-4         1.00 – 1.00  1.00
+flip-flop (3)  cyclic      BPTT             ≤ 2.6e-5       1.00 – 1.00  1.00
 flip-flop (3)  cyclic      BPTT readout     0.74 – 0.82    0.61 – 0.67  1.00
 flip-flop (3)  cyclic      diffusion η=1e-3 0.86 – 0.95    0.57 – 0.64  1.00
 flip-flop (3)  feedforward any              0.94 – 0.97    0.49 – 0.57  1.00
-recall, lag 4  cyclic      BPTT             ≤ 1.1e-5       1.00 – 1.00  1.00
-recall, lag 4  cyclic      BPTT readout     0.02 – 0.16    0.99 – 1.00  1.00
+recall, lag 4  cyclic      BPTT             ≤ 7.7e-6       1.00 – 1.00  1.00
+recall, lag 4  cyclic      BPTT readout     0.02 – 0.14    0.99 – 1.00  1.00
 recall, lag 4  cyclic      diffusion (any)  0.68 – 1.21    0.51 – 0.75  1.00
 recall, lag 4  feedforward any              1.00 – 1.01    0.49 – 0.51  1.00
-sine, P = 12   cyclic      BPTT             ≤ 4.3e-5       —            0.32
+sine, P = 12   cyclic      BPTT             ≤ 1.1e-6       —            0.32
 sine, P = 12   cyclic      BPTT readout     0.31 – 0.32    —            0.32
 sine, P = 12   cyclic      diffusion (any)  0.32 – 0.32    —            0.32
 sine, P = 12   feedforward any              0.32 – 0.32    —            0.32
@@ -61,8 +66,14 @@ Findings:
   wave runs forward in time and cannot route an error back to the input several steps
   earlier that caused it (see :mod:`runs.studies.cycles`: fidelity is low when inputs
   change every step).
-* BPTT step size matters for generation: at lr 0.02–0.03 the cyclic net stayed at the
-  zero-output solution of the sine task (seed 0), at lr 0.01 it learns to oscillate.
+* BPTT needs the clipping: once a net holds a memory its gradient norm spikes 10–100×
+  now and then, and an unclipped step can undo what it learnt. Unclipped, 7 of 30
+  flip-flop runs (seeds 0–9 × three OpenBLAS kernels, whose rounding alone decided
+  which) ended at 0.62–0.95 and 3 of 20 sine runs at the zero output; with clip 0.5 all
+  50 flip-flop runs (seeds 0–19) reach 1.00 and all 40 sine runs oscillate (clip 1 or
+  2: flip-flop 30 of 30, sine 9 of 10).
+* BPTT step size matters for generation: at lr 0.03 the cyclic net stays at the
+  zero-output solution of the sine task (seeds 0–2); at lr ≤ 0.02 it learns to oscillate.
 """
 
 from __future__ import annotations
@@ -74,14 +85,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from agents.diffusion import DIFFUSION, output_latency
+from agents.diffusion import output_latency
 from agents.errors import ConfigError, DivergenceError
-from agents.optim import Optimizer
 from networks.builders import layered, layered_recurrent
 from networks.compile import CompiledNetwork, compile_graph
-from networks.engines import make_engine
-from networks.oracles import bptt_gradient, trajectory
-from runs.data.tasks import TaskStream, evaluate, make_task
+from runs.data.tasks import evaluate, make_task
+from runs.studies.recurrence_training import aligned_outputs, train_bptt, train_diffusion
 
 METHODS = ("bptt", "bptt_readout", "diffusion")
 
@@ -103,94 +112,6 @@ def network_pair(n_in: int, n_out: int, hidden: int, seed: int, *,
     return {"cyclic": compile_graph(cyc), "feedforward": compile_graph(ff)}
 
 
-def aligned_outputs(net: CompiledNetwork, task: TaskStream, weight, bias,
-                    latency: np.ndarray) -> np.ndarray:
-    """Response to each frame, (T, n_out, B): output o at s + τ_o, from a zero state."""
-    T, n_in, B = task.u.shape
-    pad = int(latency.max(initial=0))
-    u = np.concatenate([task.u, np.zeros((pad, n_in, B))])
-    _, x = trajectory(net, u, weight, bias)
-    xo = x[:, net.output_idx]
-    return np.stack([xo[tau:tau + T, r] for r, tau in enumerate(latency)], axis=1)
-
-
-def train_bptt(net: CompiledNetwork, task: str, task_params: dict, *, seed: int,
-               iters: int = 1500, lr: float = 0.01, train_steps: int = 80, batch: int = 16,
-               readout_only: bool = False) -> tuple[np.ndarray, np.ndarray, list[float]]:
-    """Train all weights and biases (or only the readout) with Adam on the BPTT gradient.
-
-    Args:
-        net: the network (its weights are the initial point; it is not modified).
-        task: a task name of :data:`runs.data.tasks.TASKS`.
-        task_params: the task generator's parameters (without steps, batch, seed).
-        seed: seed of the training streams.
-        iters: Adam steps (one fresh batch of streams each).
-        lr: Adam step size.
-        train_steps: steps per training stream.
-        batch: streams per step.
-        readout_only: train only the output neurons' in-weights and biases (a reservoir
-            control: the recurrent weights stay random).
-
-    Returns:
-        ``(weight (E,), bias (N,), loss per iteration)``; the loss is per scored entry.
-
-    Raises:
-        DivergenceError: if the parameters or the loss become non-finite.
-
-    """
-    if iters < 1:
-        raise ConfigError(f"iters must be >= 1, got {iters!r}")
-    rng = np.random.default_rng(seed)
-    opt = Optimizer("adam", lr=lr)
-    w, b = net.weight.copy(), net.bias.copy()
-    fixed_w = ~net.is_output[net.tgt] if readout_only else np.zeros(net.n_edges, bool)
-    fixed_b = ~net.is_output if readout_only else net.is_input
-    curve = []
-    for k in range(iters):
-        s = make_task(task, train_steps, batch=batch, seed=rng, **task_params)
-        g = bptt_gradient(net, s.u, s.y, "squared", w, b, mask=s.mask)
-        n = max(1, int(g.scored.sum()))
-        if not (np.isfinite(g.loss) and np.all(np.isfinite(g.dw))):
-            raise DivergenceError(f"BPTT training of {task!r} diverged at iteration {k}")
-        curve.append(g.loss / n)
-        w = np.where(fixed_w, w, opt.update("weight", w, g.dw / n))
-        b = np.where(fixed_b, b, opt.update("bias", b, g.db / n))
-    return w, b, curve
-
-
-def train_diffusion(net: CompiledNetwork, task: str, task_params: dict, *, seed: int,
-                    eta: float = 0.01, steps: int = 20_000, batch: int = 16
-                    ) -> tuple[np.ndarray, np.ndarray]:
-    """Train online with backprop diffusion (η > 0) on one continuous stream per column.
-
-    The vector engine runs :data:`agents.DIFFUSION` over ``steps`` steps of the task;
-    output o gets the target of frame t − τ_o at step t. The engine's target mask is one
-    flag per output, so a frame counts only when it is scored on every stream (this
-    drops only the first few frames: before the first flip-flop pulse, the first ``lag``
-    recall frames, before a sine's trigger).
-
-    Returns:
-        ``(weight (E,), bias (N,))`` after training.
-
-    Raises:
-        DivergenceError: if the rule's state becomes non-finite.
-
-    """
-    stream = make_task(task, steps, batch=batch, seed=np.random.default_rng(seed),
-                       **task_params)
-    eng = make_engine("vector", net, DIFFUSION, {"eta": eta}, batch=batch)
-    tau = output_latency(net, warn=False)
-    rows = np.arange(len(tau))
-    for t in range(steps):
-        frame = t - tau  # 0-based frame index each output is scored on at this step
-        ok = frame >= 0
-        f = np.maximum(frame, 0)
-        y = stream.y[f, rows]  # (n_out, B)
-        scored = ok & stream.mask[f, rows].all(axis=1)
-        eng.advance(stream.u[t], y, scored)
-    return eng.state("weight"), eng.state("bias")
-
-
 def _score(net, test, w, b) -> dict:
     tau = output_latency(net, warn=False)
     score = evaluate(test, aligned_outputs(net, test, w, b, tau))
@@ -201,7 +122,8 @@ def _score(net, test, w, b) -> dict:
 
 def recurrence_study(tasks=tuple(TASK_SETUPS), seeds=range(3), *, hidden: int = 24,
                      methods=METHODS, iters: int = 1500, lr: float = 0.01,
-                     train_steps: int = 80, batch: int = 16, etas=(0.001, 0.003, 0.01),
+                     train_steps: int = 80, batch: int = 16, clip: float | None = 0.5,
+                     etas=(0.001, 0.003, 0.01),
                      diffusion_steps: int = 20_000, test_steps: int = 400) -> pd.DataFrame:
     """Train the cyclic net and the feedforward control on each task, several seeds.
 
@@ -209,13 +131,16 @@ def recurrence_study(tasks=tuple(TASK_SETUPS), seeds=range(3), *, hidden: int = 
         tasks: names in :data:`TASK_SETUPS`.
         seeds: network and training seeds (test streams use seed 10 000 + seed).
         hidden: hidden neurons.
-        methods: any of ``"bptt"`` (:func:`train_bptt`), ``"bptt_readout"`` (the same,
-            readout only) and ``"diffusion"`` (:func:`train_diffusion`, once per η in
+        methods: any of ``"bptt"``
+            (:func:`~runs.studies.recurrence_training.train_bptt`), ``"bptt_readout"``
+            (the same, readout only) and ``"diffusion"``
+            (:func:`~runs.studies.recurrence_training.train_diffusion`, once per η in
             ``etas``).
         iters: BPTT Adam steps.
         lr: BPTT Adam step size.
         train_steps: steps per BPTT training stream.
         batch: streams per BPTT step, and diffusion's batch.
+        clip: BPTT's largest gradient norm (None: no clipping).
         etas: diffusion step sizes.
         diffusion_steps: steps of the diffusion training stream.
         test_steps: steps of the test streams (8 streams).
@@ -247,7 +172,8 @@ def recurrence_study(tasks=tuple(TASK_SETUPS), seeds=range(3), *, hidden: int = 
                         if method != "diffusion":
                             w, b, _ = train_bptt(net, task, params, seed=seed, iters=iters,
                                                  lr=lr, train_steps=train_steps, batch=batch,
-                                                 readout_only=method == "bptt_readout")
+                                                 readout_only=method == "bptt_readout",
+                                                 clip=clip)
                         else:
                             w, b = train_diffusion(net, task, params, seed=seed, eta=eta,
                                                    steps=diffusion_steps, batch=batch)
@@ -278,6 +204,7 @@ def main(argv=None) -> int:
     p.add_argument("--tasks", nargs="+", default=list(TASK_SETUPS))
     p.add_argument("--iters", type=int, default=1500)
     p.add_argument("--hidden", type=int, default=24)
+    p.add_argument("--clip", type=float, default=0.5, help="BPTT gradient norm cap")
     p.add_argument("--methods", nargs="+", default=list(METHODS))
     p.add_argument("--etas", type=float, nargs="+", default=[0.001, 0.003, 0.01])
     args = p.parse_args(argv)
@@ -286,7 +213,8 @@ def main(argv=None) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     table = recurrence_study(args.tasks, range(args.seeds), hidden=args.hidden,
-                             iters=args.iters, methods=args.methods, etas=args.etas)
+                             iters=args.iters, methods=args.methods, etas=args.etas,
+                             clip=args.clip)
     table.to_csv(out / "recurrence.csv", index=False)
     fmt = {"float_format": lambda v: f"{v:.3g}", "index": False}
     print(table.to_string(**fmt), summarize(table).to_string(**fmt), sep="\n\n")
