@@ -10,7 +10,7 @@ weights are viewed as an (n_tgt, n_src) matrix, a sparse block's as the data of 
 matrix. Delayed channel sources keep a ring buffer of shape (D, N, B): after step t,
 ``buffer[t % D]`` holds the value at time t, so the value at time t − d is
 ``buffer[(t − d) % D]``. Public arrays are in canonical order; neurons stay inspectable
-by node id (:meth:`~networks.engines.base.EngineBase.neuron`). A step allocates nothing
+by node id (:meth:`~networks.engines.state_access.StateAccess.neuron`). A step allocates nothing
 large: the rule computes into buffers, weight updates linear in a Hebbian product are
 folded into its GEMM, and the finiteness check reads few arrays
 (:mod:`networks.engines.buffered`, :mod:`networks.engines.finite`).
