@@ -17,7 +17,7 @@ import numpy as np
 from networks.engines.finite import Window
 
 #: Arenas of at most this many values are one allocation holding the checked edge
-#: variables too (:meth:`Arena._build_arena`): one reduction checks a small
+#: variables too (``Arena._build_arena``): one reduction checks a small
 #: network's step. Larger ones keep two rows (no third copy of the state at build).
 SMALL_ARENA = 1 << 17
 

@@ -1,16 +1,26 @@
-"""What both engines share: construction arguments, data checks, recording, the run loop.
+"""What both engines share: construction arguments, the run loop, recording, divergence.
 
 An engine executes a :class:`~agents.rule.Rule` on a network. Public arrays use the
 canonical orders of :mod:`networks.compile`: node variables have shape (N, B) — or (N,)
 when the engine was made with ``batch=None`` — and edge variables shape (E,).
+
+:class:`EngineBase` checks its construction arguments, runs steps (:meth:`~EngineBase.advance`,
+:meth:`~EngineBase.run`), records variables after every step and reports divergence (the
+first non-finite value by step, neuron or edge, and variable). Its other parts:
+
+* :class:`~networks.engines.step_data.StepData`: the checked copies of a step's input
+  and target;
+* :class:`~networks.engines.state_access.StateAccess`: reading, setting, inspecting and
+  perturbing the state by variable name and node id.
+
+An engine implements one step (``_step_arrays``) and the accessors of
+:class:`~networks.engines.state_access.StateAccess`.
 """
 
 from __future__ import annotations
 
-import math
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from typing import Any
 
 import networkx as nx
 import numpy as np
@@ -27,6 +37,8 @@ from networks.engines.checks import (
     short,
 )
 from networks.engines.initial import engine_rng, initial_state
+from networks.engines.state_access import StateAccess
+from networks.engines.step_data import StepData
 
 
 def as_compiled(net: nx.DiGraph | CompiledNetwork) -> CompiledNetwork:
@@ -47,8 +59,8 @@ def _quiet_step(engine: EngineBase, u, y, mask) -> None:
     engine._check_finite()  # (its sums may overflow: no warning)
 
 
-class EngineBase(ABC):
-    """Shared behaviour of the agent engine and the vectorised engine.
+class EngineBase(StepData, StateAccess, ABC):
+    """Shared behaviour of the agent engine and the vectorised engine (module doc).
 
     Args:
         net: a network graph or a compiled network.
@@ -140,70 +152,6 @@ class EngineBase(ABC):
         ``y_mask`` (n_out,) marks the outputs whose target is present this step.
         """
 
-    @abstractmethod
-    def _get_node(self, name: str) -> np.ndarray:
-        """Node variable in canonical order, shape (N, B) or (N, 1)."""
-
-    @abstractmethod
-    def _set_node(self, name: str, value: np.ndarray) -> None:
-        """Set a node variable from a canonical (N, B) or (N, 1) array."""
-
-    @abstractmethod
-    def _get_edge(self, name: str) -> np.ndarray:
-        """Edge variable in canonical order, shape (E,)."""
-
-    @abstractmethod
-    def _set_edge(self, name: str, value: np.ndarray) -> None:
-        """Set an edge variable from a canonical (E,) array."""
-
-    # ----------------------------------------------------------------- data checks
-    def _check_step_array(self, arr, rows: int, what: str, idx: np.ndarray) -> np.ndarray:
-        """Copy and check a step array for the nodes ``idx`` (canonical indices).
-
-        Node ids are looked up only for an error message (not on every step).
-        """
-        if arr.__class__ is np.ndarray and arr.dtype == self.dtype and self.batch is not None \
-                and arr.shape == (rows, self.batch):
-            # the common case, in two calls: a copy (the engine never aliases user data)
-            # and one sum of squares that is finite unless a value is NaN/inf (or it
-            # overflows: then the full check below names the value)
-            copy = arr.copy()
-            flat = copy.reshape(-1)
-            if math.isfinite(np.dot(flat, flat)):
-                return copy
-
-        def where(pos):
-            if not pos or pos[0] >= len(idx):
-                return f" at index {list(pos)}"
-            return f" for node {self.net.node_ids[idx[pos[0]]]!r}" + (
-                f", example {pos[1]}" if self.batch is not None and len(pos) > 1 else "")
-
-        arr = real_array(arr, what, where)  # a copy: the engine never aliases user data
-        if self.batch is None:
-            if arr.shape != (rows,):
-                ids = [self.net.node_ids[k] for k in idx]
-                raise DataError(f"{what} must have shape ({rows},) — one value per "
-                                f"{what.split()[0]} node {ids} — got {arr.shape}")
-            arr = arr[:, None]
-        elif arr.shape != (rows, self.batch):
-            raise DataError(f"{what} must have shape ({rows}, {self.batch}) "
-                            f"(nodes × batch), got {arr.shape}")
-        return self._fit_dtype(arr, what, where)
-
-    def _step_data(self, u, y) -> tuple[np.ndarray, np.ndarray | None]:
-        """The checked copies of a step's input u and target y (None stays None)."""
-        return self._inputs(u), self._targets(y)
-
-    def _inputs(self, u) -> np.ndarray:
-        idx = self.net.input_idx
-        return self._check_step_array(u, len(idx), "input u", idx)
-
-    def _targets(self, y) -> np.ndarray | None:
-        if y is None:
-            return None
-        idx = self.net.output_idx
-        return self._check_step_array(y, len(idx), "output target y", idx)
-
     # ----------------------------------------------------------------- public API
     def advance(self, u, y=None, y_mask=None) -> None:
         """Advance one step with input ``u`` and optional target ``y``.
@@ -282,113 +230,13 @@ class EngineBase(ABC):
         """Recorded variables: node vars (T, N, B) — (T, N) — and edge vars (T, E)."""
         return {k: np.array(v) for k, v in self._records.items()}
 
-    def _public(self, name: str) -> np.ndarray:
-        if name in self.edge_var_names:
-            return self._get_edge(name).copy()
-        value = self._get_node(name).copy()
-        var = next(v for v in self.rule.all_node_vars if v.name == name)
-        if self.batch is None or not var.batched:
-            return value[:, 0]
-        return value
-
-    def state(self, name: str) -> np.ndarray:
-        """Current value of a node variable (N, B), (N,), or of an edge variable (E,)."""
-        self._check_var(name)
-        return self._public(name)
-
-    def _check_var(self, name) -> None:
-        if name not in self.node_var_names and name not in self.edge_var_names:
-            raise ConfigError(
-                f"unknown variable {name!r}"
-                f"{did_you_mean(name, self.node_var_names + self.edge_var_names, False)} "
-                f"(node variables {list(self.node_var_names)}, edge variables "
-                f"{list(self.edge_var_names)})")
-
-    def set_state(self, name: str, value: Any) -> None:
-        """Set a node variable or an edge variable.
-
-        Args:
-            name: the variable.
-            value: node variable: a scalar, (N,), (N, 1) or (N, B) (B = 1 for variables
-                without an example axis); edge variable: a scalar or (E,). Values must be
-                finite and fit the engine's dtype.
-
-        Raises:
-            ConfigError: for an unknown variable.
-            DataError: for a value of another shape, not numbers, non-finite, or
-                overflowing the dtype (names the neuron or edge).
-        """
-        self._check_var(name)
-        what = f"set_state({name!r})"
-        ids = self.net.node_ids
-        if name in self.edge_var_names:
-            E = self.net.n_edges
-            value = real_array(value, what)
-            if value.shape not in ((), (E,)):
-                raise DataError(f"{what}: the value must be a scalar or have shape ({E},) "
-                                f"(one per edge), got {value.shape}")
-            value = self._fit_dtype(value, what, lambda idx: f" for edge "
-                                    f"{(ids[self.net.src[idx[0]]], ids[self.net.tgt[idx[0]]])!r}"
-                                    if idx else "")
-            self._set_edge(name, np.broadcast_to(value, (E,)).copy())
-            return
-        N = self.net.n_nodes
-        width = 1 if name == "bias" else self._width(name)
-        value = real_array(value, what)
-        if value.shape not in ((), (N,), (N, 1), (N, width)):
-            shapes = ", ".join(str(s) for s in dict.fromkeys([(N,), (N, 1), (N, width)]))
-            raise DataError(f"{what}: the value must be a scalar or have shape {shapes} "
-                            f"(neurons first), got {value.shape}")
-        value = self._fit_dtype(value, what, lambda idx: f" for neuron {ids[idx[0]]!r}"
-                                if idx else "")
-        if value.ndim == 1:
-            value = value[:, None]
-        self._set_node(name, np.broadcast_to(value, (N, width)).copy())
-
-    def _width(self, name: str) -> int:
-        var = next(v for v in self.rule.all_node_vars if v.name == name)
-        return self.n_batch if var.batched else 1
-
-    def neuron(self, node) -> dict[str, Any]:
-        """Inspect one neuron by node id: its variables and its in-edge variables.
-
-        Returns:
-            ``{var: value (B,)}`` for node variables and ``"in_edges"``:
-            ``{source id: {edge var: value}}``.
-        """
-        if node not in self.net.index:
-            raise ConfigError(f"no neuron {node!r} in this network")
-        return self._neuron(node)
-
-    def _neuron(self, node) -> dict[str, Any]:
-        i = self.net.index[node]
-        out: dict[str, Any] = {name: self._get_node(name)[i].copy()
-                               for name in self.node_var_names}
-        edges = self.net.in_edges(node)
-        values = {name: self._get_edge(name) for name in self.edge_var_names}
-        out["in_edges"] = {
-            self.net.node_ids[self.net.src[e]]: {name: float(v[e]) for name, v in values.items()}
-            for e in edges
-        }
-        return out
-
-    def perturb_neuron(self, node, rng: np.random.Generator, scale: float = 0.1) -> None:
-        """Add Gaussian noise to all of one neuron's own state (tests of locality).
-
-        Perturbs the neuron's node variables, its delay buffers and its in-edge variables.
-        """
-        if node not in self.net.index:
-            raise ConfigError(f"no neuron {node!r} in this network")
-        if not isinstance(rng, np.random.Generator):
-            raise ConfigError(f"rng must be a numpy Generator, got {short(rng)}")
-        self._perturb(self.net.index[node],
-                      lambda shape: scale * rng.standard_normal(shape).astype(self.dtype))
-
-    @abstractmethod
-    def _perturb(self, i: int, noise) -> None:
-        """Add ``noise(shape)`` to every state array of neuron i (canonical index)."""
-
     def _check_finite(self) -> None:
+        """Raise a :class:`DivergenceError` naming the first non-finite value, if any.
+
+        Searches every variable in canonical order: the step, the neuron (or the edge and
+        the neuron owning it) and the variable. The engines override it with a cheaper
+        check of what a step wrote and call it once that check has seen a NaN or inf.
+        """
         for name in self.node_var_names:
             value = self._get_node(name)
             if not np.all(np.isfinite(value)):

@@ -13,7 +13,7 @@ variables so that those of one step are contiguous: on a small network every che
 node and edge variable, on a large one the checked node variables with two slots. When a
 step wrote the same variables as the first one and each checked variable is in the slot
 the layout expects, one reduction over that window checks them
-(:meth:`FiniteCheck._check_finite`); anything else takes the per-variable path.
+(``FiniteCheck._check_finite``); anything else takes the per-variable path.
 """
 
 from __future__ import annotations

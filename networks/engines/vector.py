@@ -10,10 +10,21 @@ weights are viewed as an (n_tgt, n_src) matrix, a sparse block's as the data of 
 matrix. Delayed channel sources keep a ring buffer of shape (D, N, B): after step t,
 ``buffer[t % D]`` holds the value at time t, so the value at time t − d is
 ``buffer[(t − d) % D]``. Public arrays are in canonical order; neurons stay inspectable
-by node id (:meth:`~networks.engines.base.EngineBase.neuron`). A step allocates nothing
-large: the rule computes into buffers, weight updates linear in a Hebbian product are
-folded into its GEMM, and the finiteness check reads few arrays
-(:mod:`networks.engines.buffered`, :mod:`networks.engines.finite`).
+by node id (:meth:`~networks.engines.state_access.StateAccess.neuron`).
+
+This module builds that layout, runs a step's stages and converts between it and the
+canonical order. The other parts of :class:`VectorEngine`, one module each:
+
+* :mod:`networks.engines.block_products`: a channel's messages, its aggregation by block
+  products, the per-edge Hebbian products;
+* :mod:`networks.engines.sparse_blocks`: the sparse blocks' products on CSR arrays;
+* :mod:`networks.engines.prebound`: step data and block products bound once;
+* :mod:`networks.engines.buffered`: the rule computing into buffers, linear weight
+  updates folded into the Hebbian product's GEMM;
+* :mod:`networks.engines.arena`: the slots of the node variables the rule writes;
+* :mod:`networks.engines.finite`: the finiteness check reading few arrays.
+
+A step allocates nothing large.
 """
 
 from __future__ import annotations
@@ -27,6 +38,7 @@ from agents.rule import Rule, Stage
 from networks.compile import plan_blocks
 from networks.engines.arena import Arena
 from networks.engines.base import EngineBase
+from networks.engines.block_products import BlockProducts
 from networks.engines.buffered import BufferedStep, Neurons, writable
 from networks.engines.finite import FiniteCheck
 from networks.engines.prebound import Prebound
@@ -45,26 +57,7 @@ def _initial_rows(values: np.ndarray, idx: np.ndarray) -> np.ndarray:
     return values[idx]
 
 
-class _Rows:
-    """Rows of a node variable split into head (inputs) and active part, read by range."""
-
-    __slots__ = ("head", "tail", "n_in", "_full")
-
-    def __init__(self, head: np.ndarray, tail: np.ndarray):
-        self.head, self.tail, self.n_in, self._full = head, tail, len(head), None
-
-    def __getitem__(self, idx):
-        if isinstance(idx, slice) and idx.start is not None:
-            if idx.stop <= self.n_in:
-                return self.head[idx]
-            if idx.start >= self.n_in:
-                return self.tail[idx.start - self.n_in:idx.stop - self.n_in]
-        if self._full is None:
-            self._full = np.concatenate([self.head, self.tail])
-        return self._full[idx]
-
-
-class VectorEngine(Prebound, Arena, BufferedStep, FiniteCheck, EngineBase):
+class VectorEngine(BlockProducts, Prebound, Arena, BufferedStep, FiniteCheck, EngineBase):
     """Executes a rule on all neurons at once with numpy (see :class:`EngineBase`)."""
 
     kind = "vector"
@@ -141,116 +134,6 @@ class VectorEngine(Prebound, Arena, BufferedStep, FiniteCheck, EngineBase):
         self._slots = None       # {var: its two arena slots}, set after the first step
         self._single: dict = {}  # {var: its one array} (no old value read), likewise
         self._finite_plan()
-
-    # ----------------------------------------------------------------- aggregation
-    def _sent(self, channel):
-        """The values a channel carries: a function of the edge delay d → rows (N, B)."""
-        if channel.delayed:
-            buf, t, depth = self._buffers[channel.source], self.t, self.depth
-            return lambda d: buf[(t - d) % depth]
-        now = _Rows(self._head[channel.source], self._nodes[channel.source])
-        return lambda d: now
-
-    def _plan(self, forward: bool):
-        """The block products of one direction, compiled once, and the rows to zero first.
-
-        A dense block whose output rows no earlier dense block wrote is computed straight
-        into them (``set``, no temporary, no addition); the others are added. Returns
-        ``([op], rows that no set block covers or None)`` where a dense op is ``(True,
-        set, delay, weight start, stop, (rows, cols), src lo, src hi, dst lo, dst hi)``
-        (the weights transposed for the backward direction) and a sparse op is
-        ``(False, block index, delay)``.
-        """
-        key = "fwd" if forward else "bwd"
-        if key not in self._plans:
-            n_in, n_act = self.n_in, self.net.n_nodes - self.n_in
-            covered = np.zeros(n_act, dtype=bool)
-            sets, adds = [], []
-            for k, blk in enumerate(self.blocks):
-                if blk.kind != "dense":
-                    adds.append((False, k, blk.delay))
-                    continue
-                (t0, t1), (s0, s1) = blk.tgt_range, blk.src_range
-                src, dst = ((s0, s1), (t0, t1)) if forward else ((t0, t1), (s0, s1))
-                if dst[0] < n_in:
-                    continue  # backward into the inputs: nobody listens
-                rows = slice(dst[0] - n_in, dst[1] - n_in)
-                is_set = not covered[rows].any()
-                covered[rows] = True
-                (sets if is_set else adds).append(
-                    (True, is_set, blk.delay, blk.start, blk.stop, (t1 - t0, s1 - s0),
-                     *src, dst[0] - n_in, dst[1] - n_in))
-            zero = np.flatnonzero(~covered)
-            if len(zero) == 0:
-                zero = None
-            elif zero[-1] - zero[0] + 1 == len(zero):
-                zero = slice(int(zero[0]), int(zero[-1]) + 1)
-            self._plans[key] = (sets + adds, zero)
-        return self._plans[key]
-
-    def _aggregate(self, channel, sent) -> np.ndarray:
-        """Σ_j w_ij m_j (forward) or Σ_h w_hi m_h (backward) for the active neurons.
-
-        ``w`` is the channel's weighting edge variable (``channel.weight``).
-        """
-        if self._bindable:
-            sent_key = self._sent_key(channel)
-            self._sent_keys[channel.name] = sent_key
-            key, anchors = sent_key
-            key = (channel.name, id(self._edges[channel.weight]), *key)
-            ops = self._bound.get(key)
-            if ops is None:
-                ops = self._bind_aggregate(channel, sent, key, anchors)
-            if ops is not None:
-                for fn, args in ops:
-                    fn(*args)
-                return self._inbox[channel.name]
-        forward = channel.direction == "forward"
-        plan, zero_rows = self._plans.get("fwd" if forward else "bwd") or self._plan(forward)
-        out = self._inbox_array(channel)
-        if zero_rows is not None:
-            out[zero_rows] = 0.0
-        w = self._edges[channel.weight]
-        for op in plan:
-            if op[0]:
-                _, is_set, delay, start, stop, shape, s0, s1, d0, d1 = op
-                W = w[start:stop].reshape(shape)
-                vals = sent(delay)[s0:s1]
-                if is_set:
-                    np.matmul(W if forward else W.T, vals, out=out[d0:d1])
-                else:
-                    out[d0:d1] += (W if forward else W.T) @ vals
-                continue
-            _, k, delay = op
-            blk = self.blocks[k]
-            product = self._sparse[k].forward if forward else self._sparse[k].backward
-            product(w[blk.start:blk.stop], sent(delay), out)
-        return out
-
-    def _inbox_array(self, channel) -> np.ndarray:
-        """The array a channel's inbox is aggregated into, reused from step to step.
-
-        The rule may overwrite it; the engine copies whatever it returns.
-        """
-        like = self._nodes[channel.source]
-        out = self._inbox.get(channel.name)
-        if out is None or out.shape != like.shape:
-            out = self._inbox[channel.name] = np.empty(like.shape, self.dtype)
-        return out
-
-    def _hebb(self, post: np.ndarray, sent) -> np.ndarray:
-        """Per-edge Σ_κ post_iκ m_jκ in block order, shape (E,)."""
-        n_in = self.n_in
-        out = np.empty(self.net.n_edges, dtype=self.dtype)
-        for k, blk in enumerate(self.blocks):
-            pre = sent(blk.delay)
-            if blk.kind == "dense":
-                (t0, t1), (s0, s1) = blk.tgt_range, blk.src_range
-                view = out[blk.start:blk.stop].reshape(t1 - t0, s1 - s0)
-                np.matmul(post[t0 - n_in:t1 - n_in], pre[s0:s1].T, out=view)
-            else:
-                self._sparse[k].hebb(post, pre, out[blk.start:blk.stop])
-        return out
 
     # ----------------------------------------------------------------- stepping
     def _step_arrays(self, u, y, y_mask) -> None:

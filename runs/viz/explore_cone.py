@@ -1,9 +1,9 @@
 """The locality cone: a perturbed twin of the agent engine compared with the original.
 
 A twin is an exact copy of the engine (:func:`copy_engine_state`) in which one neuron is
-perturbed (:meth:`~networks.engines.base.EngineBase.perturb_neuron`); both run on the
-same inputs, and the neurons whose own state differs (:func:`neuron_differences`) form
-the cone, each with its hop distance from the perturbed neuron.
+perturbed (:meth:`~networks.engines.state_access.StateAccess.perturb_neuron`); both run
+on the same inputs, and the neurons whose own state differs (:func:`neuron_differences`)
+form the cone, each with its hop distance from the perturbed neuron.
 """
 
 from __future__ import annotations
@@ -59,8 +59,9 @@ def hop_distances(net: CompiledNetwork, node) -> np.ndarray:
 def copy_engine_state(src, dst) -> None:
     """Make agent engine ``dst`` an exact copy of ``src`` (same network and rule).
 
-    Copies what :meth:`~networks.engines.base.EngineBase.perturb_neuron` perturbs — every
-    neuron's node variables, delay buffers and in-edge variables — and the clock.
+    Copies what :meth:`~networks.engines.state_access.StateAccess.perturb_neuron`
+    perturbs — every neuron's node variables, delay buffers and in-edge variables — and
+    the clock.
     """
     for node in src.net.node_ids:
         a, b = src.agent(node), dst.agent(node)

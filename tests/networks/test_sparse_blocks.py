@@ -13,7 +13,7 @@ from networks.builders import random_dag, random_digraph
 from networks.compile import compile_graph, plan_blocks
 from networks.engines import AgentEngine, VectorEngine
 from networks.engines import sparse_blocks as sb
-from networks.engines.vector import _Rows
+from networks.engines.block_products import _Rows
 
 
 def _pattern(rng, n_in, n, n_edges, from_inputs=True):
