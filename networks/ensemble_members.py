@@ -32,7 +32,17 @@ def graph_with_params(net: CompiledNetwork, weight, bias) -> nx.DiGraph:
     return G
 
 
-class _Pending:
+class Pending:
+    """A graph not built yet: ``build()`` makes it (base of what :class:`LazyGraph` holds)."""
+
+    __slots__ = ()
+
+    def build(self) -> nx.DiGraph:
+        """The networkx graph."""
+        raise NotImplementedError
+
+
+class _Pending(Pending):
     """A member's graph not built yet: its template and its parameters."""
 
     __slots__ = ("template", "weight", "bias")
@@ -40,9 +50,15 @@ class _Pending:
     def __init__(self, template, weight, bias):
         self.template, self.weight, self.bias = template, weight, bias
 
+    def build(self) -> nx.DiGraph:
+        return graph_with_params(self.template, self.weight, self.bias)
 
-class _LazyGraph:
-    """The ``graph`` attribute of a :class:`MemberNetwork`, built on first use."""
+
+class LazyGraph:
+    """A network's ``graph`` attribute, built on first use from the Pending it holds.
+
+    Used by ensemble members and the ensemble's union: the engines never read it.
+    """
 
     def __set_name__(self, owner, name):
         self.slot = "_" + name
@@ -51,8 +67,8 @@ class _LazyGraph:
         if obj is None:
             return self
         value = obj.__dict__[self.slot]
-        if isinstance(value, _Pending):
-            value = graph_with_params(value.template, value.weight, value.bias)
+        if isinstance(value, Pending):
+            value = value.build()
             obj.__dict__[self.slot] = value
         return value
 
@@ -63,7 +79,7 @@ class _LazyGraph:
 class MemberNetwork(CompiledNetwork):
     """A compiled network made by :func:`with_parameters` (graph built lazily)."""
 
-    graph = _LazyGraph()
+    graph = LazyGraph()
 
     @property
     def is_dag(self) -> bool:

@@ -24,6 +24,7 @@ import numpy as np
 from agents.errors import ConfigError, GraphError
 from agents.rule import Rule, Stage, StateVar
 from networks.compile import CompiledNetwork, plan_blocks
+from networks.ensemble_members import LazyGraph, Pending
 
 #: prefix of the state variables that carry per-member parameter values
 CARRIER = "ensemble_"
@@ -92,7 +93,7 @@ def union_network(members: list[CompiledNetwork]) -> CompiledNetwork:
     np.cumsum(np.bincount(src, minlength=K * n), out=out_ptr[1:])
     node_ids = tuple((k, v) for k in range(K) for v in ref.node_ids)
     return UnionNetwork(
-        graph=members, node_ids=node_ids,
+        graph=_PendingUnion(members), node_ids=node_ids,
         index={v: i for i, v in enumerate(node_ids)}, is_input=is_input,
         is_output=is_output, input_idx=np.flatnonzero(is_input),
         output_idx=np.flatnonzero(is_output),
@@ -124,33 +125,26 @@ def _member_blocks(members: list[CompiledNetwork]):
     return tuple(blocks), np.concatenate(order).astype(np.intp)
 
 
-class _LazyGraph:
-    """The union's ``graph`` attribute, built from the members on first use.
+class _PendingUnion(Pending):
+    """The union's graph not built yet: its members.
 
-    The engines never read it (building a networkx graph of K·N nodes costs more than
-    a member's steps): it is made when a user or a rule asks for it.
+    Building a networkx graph of K·N nodes costs more than a member's steps, so it is
+    made only when asked for.
     """
 
-    def __set_name__(self, owner, name):
-        self.slot = "_" + name
+    __slots__ = ("members",)
 
-    def __get__(self, obj, objtype=None):
-        if obj is None:
-            return self
-        value = obj.__dict__[self.slot]
-        if isinstance(value, list):  # the members: build the graph now
-            value = _union_graph(value)
-            obj.__dict__[self.slot] = value
-        return value
+    def __init__(self, members):
+        self.members = members
 
-    def __set__(self, obj, value):
-        obj.__dict__[self.slot] = value
+    def build(self) -> nx.DiGraph:
+        return _union_graph(self.members)
 
 
 class UnionNetwork(CompiledNetwork):
     """A :class:`CompiledNetwork` of an ensemble's union whose graph is built lazily."""
 
-    graph = _LazyGraph()
+    graph = LazyGraph()
 
 
 def _union_graph(members: list[CompiledNetwork]) -> nx.DiGraph:
