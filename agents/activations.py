@@ -44,11 +44,16 @@ def _drelu(a, x, out=None):
     return np.greater(a, 0.0, out=out)
 
 
-def _didentity(a, x, out=None):
+def ones(like, out=None):
+    """An array of ones shaped like ``like`` (into ``out`` when given): constant slopes."""
     if out is None:
-        return np.ones_like(a)
+        return np.ones_like(like)
     out.fill(1.0)
     return out
+
+
+def _didentity(a, x, out=None):
+    return ones(a, out)
 
 
 @dataclass(frozen=True)

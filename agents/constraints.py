@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from agents.activations import ones
 from agents.errors import ConfigError
 
 Array = np.ndarray
@@ -60,10 +61,7 @@ def _lin(c, eps, out=None):
 
 
 def _dlin(c, eps, out=None):
-    if out is None:
-        return np.ones_like(c)
-    out.fill(1.0)
-    return out
+    return ones(c, out)
 
 
 def _lin_eps(c, eps, out=None):
