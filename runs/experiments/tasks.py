@@ -27,6 +27,8 @@ class RecurrenceParams:
         methods: any of ``"bptt"``, ``"bptt_readout"``, ``"diffusion"``.
         etas: diffusion's step sizes (> 0), one diffusion run each.
         diffusion_steps: steps of diffusion's training stream (>= 1).
+        clip: BPTT's largest gradient norm (> 0; ``inf`` trains unclipped; why
+            clipping is the default: :mod:`runs.studies.recurrence`).
     """
 
     task: str = "flip_flop"
@@ -35,6 +37,7 @@ class RecurrenceParams:
     methods: tuple[str, ...] = METHODS
     etas: tuple[float, ...] = (0.001, 0.003, 0.01)
     diffusion_steps: int = 20_000
+    clip: float = 0.5
 
     def __post_init__(self):
         if self.task not in TASK_SETUPS:
@@ -53,6 +56,10 @@ class RecurrenceParams:
                                 or not e > 0 for e in self.etas):
             raise ConfigError(f"recurrence parameter 'etas' must be a non-empty list of "
                               f"numbers > 0, got {list(self.etas)!r}")
+        if isinstance(self.clip, bool) or not isinstance(self.clip, int | float) \
+                or not self.clip > 0:
+            raise ConfigError(f"recurrence parameter 'clip' must be a number > 0 (inf: no "
+                              f"clipping), got {self.clip!r}")
 
 
 @experiment("recurrence", params=RecurrenceParams, keys=("rule",),
@@ -69,7 +76,7 @@ def recurrence(cfg: dict, seed: int) -> RunOutput:
                             for k, v in rule.items()})
     table = recurrence_study([p.task], [seed], hidden=p.hidden, iters=p.iters,
                              methods=p.methods, etas=p.etas,
-                             diffusion_steps=p.diffusion_steps)
+                             diffusion_steps=p.diffusion_steps, clip=p.clip)
     rows, summary = [], {}
     for r in table.to_dict("records"):
         name = f"{r['network']}_{r['method']}"
