@@ -243,7 +243,10 @@ def _edge_update(edge, hebb, nrn, p: LPParams) -> dict:
         return apply_linear(edge, hebb, linear)
     scale = nrn.batch if p.reduce == "mean" else 1.0
     w = edge["weight"]
-    grad = -hebb["sx"] / scale + p.mu * w
+    grad = np.negative(hebb["sx"], out=hebb["sx"])   # (the update's own array)
+    grad /= scale
+    if p.mu:  # (μ = 0: the term adds only zeros)
+        grad += p.mu * w
     w, mw, vw = optim.step(p.optimizer, w, grad, edge["mw"], edge["vw"], nrn.t, p.eta_w,
                            p.beta1, p.beta2, p.adam_eps)
     return {"weight": w, "mw": mw, "vw": vw}

@@ -55,11 +55,38 @@ def adam_step(theta: Array, grad: Array, m: Array, v: Array, t, lr: float,
     Returns:
         ``(theta, m, v)`` updated (new arrays).
     """
+    t = np.asarray(t, dtype=np.result_type(theta, 1.0))
+    c1, c2 = 1.0 - beta1 ** t, 1.0 - beta2 ** t
+    shape, dtype = np.shape(grad), np.result_type(grad)
+    if any(np.shape(a) != shape or np.result_type(a) != dtype for a in (theta, m, v)) or \
+            np.broadcast_shapes(shape, *map(np.shape, (c1, c2, lr, beta1, beta2, eps))) \
+            != shape:
+        return _adam_broadcast(theta, grad, m, v, c1, c2, lr, beta1, beta2, eps)
+    # the formula of _adam_broadcast, operation by operation (the same rounding), into
+    # the three results and two scratch arrays: no other temporary of the full size
+    m = np.multiply(m, beta1)
+    work = np.multiply(grad, 1.0 - beta1)
+    m += work                                   # β₁ m + (1 − β₁) ∇
+    v = np.multiply(v, beta2)
+    np.multiply(grad, 1.0 - beta2, out=work)
+    work *= grad
+    v += work                                   # β₂ v + (1 − β₂) ∇ ∇
+    den = np.divide(v, c2)
+    np.maximum(den, 0.0, out=den)
+    np.sqrt(den, out=den)
+    den += eps                                  # √max(v̂, 0) + ε
+    np.divide(m, c1, out=work)
+    work *= lr
+    work /= den                                 # η m̂ / (√v̂ + ε)
+    return np.subtract(theta, work, out=den), m, v
+
+
+def _adam_broadcast(theta, grad, m, v, c1, c2, lr, beta1, beta2, eps):
+    """:func:`adam_step` for arrays of different (broadcasting) shapes."""
     m = beta1 * m + (1.0 - beta1) * grad
     v = beta2 * v + (1.0 - beta2) * grad * grad
-    t = np.asarray(t, dtype=np.result_type(theta, 1.0))
-    m_hat = m / (1.0 - beta1 ** t)
-    v_hat = v / (1.0 - beta2 ** t)
+    m_hat = m / c1
+    v_hat = v / c2
     # v >= 0 always; the clip only guards externally perturbed state (locality tests)
     return theta - lr * m_hat / (np.sqrt(np.maximum(v_hat, 0.0)) + eps), m, v
 
