@@ -165,12 +165,16 @@ def _reaction_into(c, lam, g, nrn, p: LPParams):
     """:func:`reaction` with G(c) and g in the update's own arrays (no temporaries).
 
     For a constraint whose G is the identity (``Constraint.identity``) G(c) is ``c``
-    itself and g = λ + ρ c (the same rounding as the general formula).
+    itself and g = λ + ρ c (the same rounding as the general formula); with ρ = 1 the
+    product is skipped (1 · G is G, bit for bit).
     """
     con = get_constraint(p.constraint)
     G = c if con.identity else con.g(c, p.eps, out=nrn.out("G", c))
-    np.multiply(G, p.rho, out=g)
-    g += lam
+    if type(p.rho) in (float, int) and p.rho == 1:   # ρ G is G itself (the defaults')
+        np.add(G, lam, out=g)
+    else:
+        np.multiply(G, p.rho, out=g)
+        g += lam
     if not con.identity:
         g *= con.dg(c, p.eps, out=nrn.out("dG", c))
     return G, g
