@@ -80,6 +80,14 @@ def test_load_networks_equals_load_network(kw):
         assert_same_network(net, load_network(cfg, cfg["seed"]))
     if "delays" not in kw or isinstance(kw["delays"], int):
         assert all(isinstance(n, MemberNetwork) for n in nets[1:])
+    # a second call (another unit of a sweep in the same worker) reuses the template
+    again = [{"seed": s, "network": {"builder": "layered", **kw}} for s in (11, 12)]
+    nets2 = load_networks(again, [11, 12])
+    for cfg, net in zip(again, nets2, strict=True):
+        assert_same_network(net, load_network(cfg, cfg["seed"]))
+    if "delays" not in kw or isinstance(kw["delays"], int):
+        template = getattr(nets[0], "structure_of", None) or nets[0]
+        assert all(n.structure_of is template for n in nets2)
 
 
 def test_load_networks_builds_other_builders_alone():
