@@ -33,10 +33,9 @@ from agents.errors import ConfigError, DataError, DivergenceError
 from agents.lp import lp_rule
 from networks.ensemble import Ensemble, chunks
 from runs.methods.base import Schedule, TrainResult, batches
-from runs.methods.ensemble_eval import MemberLearner, union_evaluation
 from runs.methods.evaluate import forward_state
 from runs.methods.loop import RunLog, epoch_tick, prepare
-from runs.methods.lp import SettledLearner, carried_vars
+from runs.methods.lp import SettledLearner, carried_vars, lp_metrics
 
 #: node values (members × neurons × batch) one ensemble holds per variable at most
 MAX_STATE = 1 << 16
@@ -61,7 +60,6 @@ class EnsembleSettledLearner:
                               "these runs alone")
         self.nets, self.datasets, self.params = nets, datasets, params
         self.K, self.steps, self._parameters = len(nets), 0, None
-        self._union_eval = False   # made on first use (runs.methods.ensemble_eval)
         self.U = np.stack([d.inputs("train") for d in datasets]).astype(dtype)  # (K, n_in, n)
         self.Y = np.stack([d.targets("train") for d in datasets])
         n = self.U.shape[2]
@@ -135,19 +133,39 @@ class EnsembleSettledLearner:
             self._parameters = (self.steps, self.ens.state("weight"), self.ens.state("bias"))
         return self._parameters[1:]
 
-    def evaluation(self, k: int, with_cosine: bool) -> dict | None:
-        """Member k's evaluation now, computed for all members at once, or None.
-
-        See :mod:`runs.methods.ensemble_eval`; None: the member evaluates alone.
-        """
-        if self._union_eval is False:
-            self._union_eval = union_evaluation(self) or None
-        return None if self._union_eval is None else \
-            self._union_eval.member(k, with_cosine)
-
     def member(self, k: int, with_cosine: bool) -> MemberLearner:
         """Member k seen as a single run's learner (for its :class:`RunLog`)."""
         return MemberLearner(self, k, with_cosine)
+
+
+class MemberLearner:
+    """One member of an :class:`EnsembleSettledLearner`, with a learner's interface."""
+
+    watched = SettledLearner.watched
+
+    def __init__(self, group: EnsembleSettledLearner, k: int, with_cosine: bool):
+        self.group, self.k, self.with_cosine = group, k, with_cosine
+        self.engine = group.ens.member(k)
+
+    @property
+    def steps(self) -> int:
+        """Engine steps so far (every member steps together)."""
+        return self.group.steps
+
+    def parameters(self) -> tuple[np.ndarray, np.ndarray]:
+        """Current ``(weight, bias)`` of the member (copies)."""
+        weight, bias = self.group.parameters()
+        return weight[self.k].copy(), bias[self.k].copy()
+
+    def state(self) -> dict:
+        """The member's x and λ (see :meth:`EnsembleSettledLearner.state`)."""
+        return self.group.state(self.k)
+
+    def metrics(self) -> dict:
+        """:func:`runs.methods.lp.lp_metrics` of the member's state."""
+        g, s = self.group, self.state()
+        return lp_metrics(g.nets[self.k], s["x"], s["lam"], *self.parameters(),
+                          g.datasets[self.k], g.params[self.k], with_cosine=self.with_cosine)
 
 
 def train_ensemble(method, nets, datasets, params, *, schedule=None, dtype: str = "float64",

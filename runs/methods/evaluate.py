@@ -66,24 +66,15 @@ def saturated(net: CompiledNetwork, u, weight, bias) -> bool:
     with np.errstate(over="ignore", invalid="ignore"):
         a = weight_matrix(net, weight) @ x + np.asarray(bias)[:, None]
         df = ActivationMap(net.activation).df(a, x)
-    return all_saturated(net, df)
-
-
-def all_saturated(net: CompiledNetwork, df: np.ndarray) -> bool:
-    """Whether ``|σ'(a)|`` (N, B) is below :data:`SATURATED` on every non-input neuron."""
     hidden = ~np.asarray(net.is_input, dtype=bool)
     return bool(np.all(np.abs(df[hidden]) < SATURATED))
 
 
 def evaluate(net, weight, bias, dataset, loss: str = "squared") -> dict:
     """Forward-pass predictor metrics: mean per-example training loss, accuracies."""
-    return output_metrics(predict(net, dataset.inputs("train"), weight, bias),
-                          predict(net, dataset.inputs("test"), weight, bias), dataset, loss)
-
-
-def output_metrics(train_out, test_out, dataset, loss: str = "squared") -> dict:
-    """:func:`evaluate`'s metrics from the predictor's outputs (n_out, n) on both splits."""
-    value = get_loss(loss).value(train_out, dataset.targets("train")).sum(axis=0).mean()
+    out = predict(net, dataset.inputs("train"), weight, bias)
+    value = get_loss(loss).value(out, dataset.targets("train")).sum(axis=0).mean()
     return {"loss": float(value),
-            "train_acc": accuracy(train_out, dataset.labels("train")),
-            "test_acc": accuracy(test_out, dataset.labels("test"))}
+            "train_acc": accuracy(out, dataset.labels("train")),
+            "test_acc": accuracy(predict(net, dataset.inputs("test"), weight, bias),
+                                 dataset.labels("test"))}

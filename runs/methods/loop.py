@@ -135,18 +135,15 @@ class RunLog:
         """Evaluate now and check the run (diverged, saturated, collapsed)."""
         net, learner, params = self.net, self.learner, self.params
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # checked below
-            own = getattr(learner, "evaluate", None)   # (ensemble members: all at once)
             row = {"step": learner.steps, "epoch": epoch,
-                   **(own(params.loss) if own is not None else
-                      evaluate(net, *learner.parameters(), self.dataset, params.loss)),
+                   **evaluate(net, *learner.parameters(), self.dataset, params.loss),
                    **learner.metrics()}
         for key in ("loss", *learner.watched):
             if not np.isfinite(row[key]):
                 raise_divergence(net, learner.steps, key, learner.state())
         self.history.append(row)
-        if epoch and row["train_acc"] < 1.0 and (
-                learner.saturated() if hasattr(learner, "saturated") else
-                saturated(net, self.dataset.inputs("train"), *learner.parameters())):
+        if epoch and row["train_acc"] < 1.0 and saturated(
+                net, self.dataset.inputs("train"), *learner.parameters()):
             raise DivergenceError(
                 f"step {learner.steps}: every neuron is saturated (σ'(a) ≈ 0 on every "
                 f"training example), so the network can no longer learn (loss "

@@ -88,33 +88,23 @@ def lp_metrics(net, x, lam, weight, bias, dataset, params: LPParams, *,
     U, Y = dataset.inputs("train"), dataset.targets("train")
     x, lam = np.asarray(x, dtype=np.float64), np.asarray(lam, dtype=np.float64)
     weight, bias = np.asarray(weight, np.float64), np.asarray(bias, np.float64)
-    t, lp, ref = lp_terms(net, x, lam, weight, bias, U, params), None, None
-    if with_cosine:
-        lp = lagrangian_gradient(net, x, lam, weight, bias, U, Y, params, terms=t)["weight"]
-        ref = reference_gradient(net, U, Y, params.loss, weight, bias)
-    return lp_row(net, t, lam, weight, dataset, params, lp, ref)
-
-
-def lp_row(net, terms: dict, lam, weight, dataset, params: LPParams, lp_grad=None,
-           ref_grad=None) -> dict:
-    """:func:`lp_metrics` from the state's :func:`lp_terms` (``terms``) and λ (N, B).
-
-    ``lp_grad``, ``ref_grad``: LP's ∂L/∂w and :func:`reference_gradient` (None: NaN).
-    """
-    U, Y = dataset.inputs("train"), dataset.targets("train")
-    t, hid = terms, ~net.is_input
+    t = lp_terms(net, x, lam, weight, bias, U, params)
+    hid = ~net.is_input
     G, xo = np.abs(t["G"][hid]), t["x"][net.output_idx]
     row = {
         "state_loss": float(get_loss(params.loss).value(xo, Y).sum(axis=0).mean()),
         "state_acc": accuracy(xo, dataset.labels("train")),
-        "lagrangian": lagrangian(net, t["x"], lam, weight, None, U, Y, params,
+        "lagrangian": lagrangian(net, x, lam, weight, bias, U, Y, params,
                                  terms=t) / U.shape[1],
         "mean_violation": float(G.mean()), "max_violation": float(G.max()),
         "mean_abs_lam": float(np.abs(lam[hid]).mean()),
         "cos_bptt": float("nan"),
     }
-    if lp_grad is not None:
-        row["cos_bptt"] = cosine(lp_grad, ref_grad + params.mu * weight)
+    if with_cosine:
+        lp = lagrangian_gradient(net, x, lam, weight, bias, U, Y, params,
+                                 terms=t)["weight"]
+        ref = reference_gradient(net, U, Y, params.loss, weight, bias)
+        row["cos_bptt"] = cosine(lp, ref + params.mu * weight)
     return row
 
 

@@ -105,36 +105,3 @@ def test_members_are_split_into_ensembles_that_fit_the_state_budget(monkeypatch)
     assert out[4] is None                                       # alone: trained elsewhere
     for k in range(4):
         _assert_same(out[k], _single(nets[k], data[k], None, schedule, seeds[k]))
-
-
-@pytest.mark.parametrize(("params", "dtype", "fails"), [
-    ({}, "float64", False), ({"eta_w": 0.02, "mu": 1e-3}, "float32", False),
-    ({"eta_w": 1000.0}, "float64", False),   # the saturation check, at once
-    ({}, "float64", True)])                  # the union evaluation fails: each alone
-def test_members_of_one_parameter_set_are_evaluated_at_once_as_alone(params, dtype, fails,
-                                                                     monkeypatch):
-    """Evaluations on the members' union (runs.methods.ensemble_eval) equal single runs."""
-    import runs.methods.ensemble_eval as ee
-
-    used = []
-    compute = ee.UnionEvaluation._compute
-
-    def counted(self, with_cosine):
-        if fails:
-            raise FloatingPointError("as a member with a non-finite value would")
-        used.append(with_cosine)
-        return compute(self, with_cosine)
-
-    monkeypatch.setattr(ee.UnionEvaluation, "_compute", counted)
-    seeds = [5, 6, 7]
-    nets, data = _problems(seeds)
-    schedule = {"epochs": 4, "batch": 16, "eval_every": 2}
-    out = train_ensemble("lp", nets, data, [params] * 3, schedule=schedule, seeds=seeds,
-                         dtype=dtype)
-    assert used == ([] if fails else [True] * 3)   # epochs 0, 2, 4: once for all members
-    for k, s in enumerate(seeds):
-        single = _single(nets[k], data[k], params, schedule, s, dtype=dtype)
-        _assert_same(out[k], single, tol=TOL if dtype == "float64" else 1e-5)
-    if params.get("eta_w") == 1000.0:   # two members stop, one goes on
-        assert [isinstance(o, DivergenceError) and "saturated" in str(o) for o in out] == \
-            [True, True, False]
