@@ -165,12 +165,16 @@ def _reaction_into(c, lam, g, nrn, p: LPParams):
     """:func:`reaction` with G(c) and g in the update's own arrays (no temporaries).
 
     For a constraint whose G is the identity (``Constraint.identity``) G(c) is ``c``
-    itself and g = λ + ρ c (the same rounding as the general formula).
+    itself and g = λ + ρ c (the same rounding as the general formula); with ρ = 1 the
+    product is skipped (1 · G is G, bit for bit).
     """
     con = get_constraint(p.constraint)
     G = c if con.identity else con.g(c, p.eps, out=nrn.out("G", c))
-    np.multiply(G, p.rho, out=g)
-    g += lam
+    if type(p.rho) in (float, int) and p.rho == 1:   # ρ G is G itself (the defaults')
+        np.add(G, lam, out=g)
+    else:
+        np.multiply(G, p.rho, out=g)
+        g += lam
     if not con.identity:
         g *= con.dg(c, p.eps, out=nrn.out("dG", c))
     return G, g
@@ -243,7 +247,10 @@ def _edge_update(edge, hebb, nrn, p: LPParams) -> dict:
         return apply_linear(edge, hebb, linear)
     scale = nrn.batch if p.reduce == "mean" else 1.0
     w = edge["weight"]
-    grad = -hebb["sx"] / scale + p.mu * w
+    grad = np.negative(hebb["sx"], out=hebb["sx"])   # (the update's own array)
+    grad /= scale
+    if p.mu:  # (μ = 0: the term adds only zeros)
+        grad += p.mu * w
     w, mw, vw = optim.step(p.optimizer, w, grad, edge["mw"], edge["vw"], nrn.t, p.eta_w,
                            p.beta1, p.beta2, p.adam_eps)
     return {"weight": w, "mw": mw, "vw": vw}

@@ -22,6 +22,10 @@ from agents.errors import ConfigError
 
 Array = np.ndarray
 OPTIMIZERS = ("sgd", "adam")
+#: entries from which :func:`adam_step` computes in place (below, temporaries are cheaper
+#: than the extra calls: measured 7.6 vs 9.4 µs at 103 entries, 14 vs 15 µs at 1600,
+#: 910 vs 570 µs at 40 000)
+IN_PLACE_SIZE = 4096
 
 
 def check_optimizer(name: str) -> str:
@@ -55,11 +59,54 @@ def adam_step(theta: Array, grad: Array, m: Array, v: Array, t, lr: float,
     Returns:
         ``(theta, m, v)`` updated (new arrays).
     """
+    t = np.asarray(t, dtype=np.result_type(theta, 1.0))
+    c1, c2 = 1.0 - beta1 ** t, 1.0 - beta2 ** t
+    if getattr(grad, "size", 0) < IN_PLACE_SIZE or \
+            not _one_layout((theta, grad, m, v), (c1, c2, lr, beta1, beta2, eps)):
+        return _adam_expression(theta, grad, m, v, c1, c2, lr, beta1, beta2, eps)
+    # the formula of _adam_expression, operation by operation (the same rounding), into
+    # the three results and two scratch arrays: no other temporary of the full size
+    m = np.multiply(m, beta1)
+    work = np.multiply(grad, 1.0 - beta1)
+    m += work                                   # β₁ m + (1 − β₁) ∇
+    v = np.multiply(v, beta2)
+    np.multiply(grad, 1.0 - beta2, out=work)
+    work *= grad
+    v += work                                   # β₂ v + (1 − β₂) ∇ ∇
+    den = np.divide(v, c2)
+    np.maximum(den, 0.0, out=den)
+    np.sqrt(den, out=den)
+    den += eps                                  # √max(v̂, 0) + ε
+    np.divide(m, c1, out=work)
+    work *= lr
+    work /= den                                 # η m̂ / (√v̂ + ε)
+    return np.subtract(theta, work, out=den), m, v
+
+
+def _one_layout(arrays, factors) -> bool:
+    """Whether ``arrays`` share one shape and dtype that every factor keeps.
+
+    A factor keeps them when it is a Python number, or broadcasts to the shape without
+    promoting the dtype.
+    """
+    first = arrays[0]
+    try:
+        shape, dtype = first.shape, first.dtype
+        if any(a.shape != shape or a.dtype != dtype for a in arrays):
+            return False
+    except AttributeError:  # not arrays
+        return False
+    return all(type(f) in (float, int) or (np.result_type(first, f) == dtype and
+                                           np.broadcast_shapes(shape, np.shape(f)) == shape)
+               for f in factors)
+
+
+def _adam_expression(theta, grad, m, v, c1, c2, lr, beta1, beta2, eps):
+    """:func:`adam_step` as one expression: small arrays, or shapes that broadcast."""
     m = beta1 * m + (1.0 - beta1) * grad
     v = beta2 * v + (1.0 - beta2) * grad * grad
-    t = np.asarray(t, dtype=np.result_type(theta, 1.0))
-    m_hat = m / (1.0 - beta1 ** t)
-    v_hat = v / (1.0 - beta2 ** t)
+    m_hat = m / c1
+    v_hat = v / c2
     # v >= 0 always; the clip only guards externally perturbed state (locality tests)
     return theta - lr * m_hat / (np.sqrt(np.maximum(v_hat, 0.0)) + eps), m, v
 

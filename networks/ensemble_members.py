@@ -77,7 +77,11 @@ class LazyGraph:
 
 
 class MemberNetwork(CompiledNetwork):
-    """A compiled network made by :func:`with_parameters` (graph built lazily)."""
+    """A compiled network made by :func:`with_parameters` (graph built lazily).
+
+    ``structure_of`` is its template: the oracles' per-network memo (topological plan,
+    activation map: structure only) is the template's.
+    """
 
     graph = LazyGraph()
 
@@ -112,5 +116,7 @@ def with_parameters(template: CompiledNetwork, weight, bias) -> MemberNetwork:
     bias[template.is_input] = 0.0
     values = {f.name: getattr(template, f.name) for f in fields(CompiledNetwork)
               if f.name != "graph"}
-    return MemberNetwork(**values | {"weight": weight, "bias": bias,
-                                     "graph": _Pending(template, weight, bias)})
+    member = MemberNetwork(**values | {"weight": weight, "bias": bias,
+                                       "graph": _Pending(template, weight, bias)})
+    member.__dict__["structure_of"] = getattr(template, "structure_of", None) or template
+    return member

@@ -86,7 +86,13 @@ _CACHE: dict[int, tuple[weakref.ref, dict]] = {}
 
 
 def _cache(net: CompiledNetwork) -> dict:
-    """Per-network memo (topological plan, activation map), dropped with the network."""
+    """Per-network memo (topological plan, activation map), dropped with the network.
+
+    Both depend only on the network's structure: networks that declare they share
+    another's (``structure_of``, e.g. ensemble members made from one template) share
+    its memo.
+    """
+    net = getattr(net, "structure_of", None) or net
     hit = _CACHE.get(key := id(net))
     if hit is None or hit[0]() is not net:
         hit = (weakref.ref(net, lambda _: _CACHE.pop(key, None)), {})

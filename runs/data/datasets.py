@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from agents.errors import ConfigError, DataError
+from runs.data.bundled import read_bundled
 from runs.data.openml import OPENML_IDS
 
 #: Data sets bundled with scikit-learn (nothing to download).
@@ -179,10 +180,8 @@ def _raw(name: str, seed: int, n_samples: int | None):
 
         data = load_openml(name)
         return data.X, data.y
-    loader = {"wine": skd.load_wine, "digits": skd.load_digits,
-              "breast_cancer": skd.load_breast_cancer}[name]
-    X, y = loader(return_X_y=True)
-    return X.astype(np.float64), y
+    X, y = read_bundled(name)
+    return X.astype(np.float64), y.copy()   # copies: the cached arrays stay unshared
 
 
 def _check_split(name: str, y: np.ndarray, n_samples: int | None,

@@ -48,6 +48,12 @@ def load_network(cfg: dict, seed: int) -> CompiledNetwork:
     return compile_graph(build_network(cfg, seed=cfg["network"].get("seed", seed)))
 
 
+#: compiled templates of :func:`load_networks` by network section (without the seed),
+#: kept per process; at most MAX_TEMPLATES (then dropped)
+_TEMPLATES: dict[str, CompiledNetwork] = {}
+MAX_TEMPLATES = 16
+
+
 def load_networks(cfgs: list[dict], seeds: list[int]) -> list[CompiledNetwork]:
     """:func:`load_network` of several runs, each network equal to its run's own.
 
@@ -56,9 +62,10 @@ def load_networks(cfgs: list[dict], seeds: list[int]) -> list[CompiledNetwork]:
     ``file``, no ``contractive_gain``) share one compiled template: each other run gets
     its own seeded weights, biases and delays drawn without building its graph
     (:func:`networks.ensemble_members.with_parameters`); a run whose delays differ from
-    the template's is compiled alone.
+    the template's is compiled alone. Templates are kept per process
+    (:data:`_TEMPLATES`): a sweep's worker compiles each network shape once.
     """
-    templates: dict[str, CompiledNetwork] = {}
+    templates = _TEMPLATES
     out = []
     for cfg, seed in zip(cfgs, seeds, strict=True):
         net = cfg["network"]
@@ -69,6 +76,8 @@ def load_networks(cfgs: list[dict], seeds: list[int]) -> list[CompiledNetwork]:
             continue
         key = repr(sorted((k, v) for k, v in net.items() if k != "seed"))
         if key not in templates:
+            if len(templates) >= MAX_TEMPLATES:
+                templates.clear()
             templates[key] = load_network(cfg, seed)
             out.append(templates[key])
             continue

@@ -77,6 +77,27 @@ def test_adam_elementwise_with_per_entry_counts():
         np.testing.assert_allclose(th[:, k], ref)
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_adam_in_place_equals_the_expression_bit_for_bit(seed, dtype):
+    """Above IN_PLACE_SIZE entries Adam computes into buffers: the same rounding."""
+    rng = np.random.default_rng(seed)
+    shape = (optim.IN_PLACE_SIZE // 4 + 3, 5)
+    theta, grad, m = (rng.standard_normal(shape).astype(dtype) for _ in range(3))
+    v = rng.uniform(0, 2, shape).astype(dtype)
+    for t, lr in ((7, 0.01), (rng.integers(1, 9, shape).astype(dtype), 0.3),
+                  (3, rng.uniform(0.01, 0.1, (shape[0], 1)))):   # per-row step sizes
+        got = optim.adam_step(theta, grad, m, v, t, lr, 0.8, 0.99, 1e-6)
+        tt = np.asarray(t, dtype=np.result_type(theta, 1.0))
+        m_ref = 0.8 * m + (1.0 - 0.8) * grad
+        v_ref = 0.99 * v + (1.0 - 0.99) * grad * grad
+        th_ref = theta - lr * (m_ref / (1.0 - 0.8 ** tt)) / (
+            np.sqrt(np.maximum(v_ref / (1.0 - 0.99 ** tt), 0.0)) + 1e-6)
+        for a, b in zip(got, (th_ref, m_ref, v_ref), strict=True):
+            assert a.dtype == b.dtype and np.array_equal(a, b)
+    assert np.array_equal(m, m) and not np.shares_memory(got[1], m)   # inputs untouched
+
+
 def test_optimizer_wrapper_keeps_state_per_key():
     opt = optim.Optimizer("adam", lr=0.1)
     a = opt.update("w", np.zeros(2), np.ones(2))

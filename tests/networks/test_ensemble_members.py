@@ -80,6 +80,14 @@ def test_load_networks_equals_load_network(kw):
         assert_same_network(net, load_network(cfg, cfg["seed"]))
     if "delays" not in kw or isinstance(kw["delays"], int):
         assert all(isinstance(n, MemberNetwork) for n in nets[1:])
+    # a second call (another unit of a sweep in the same worker) reuses the template
+    again = [{"seed": s, "network": {"builder": "layered", **kw}} for s in (11, 12)]
+    nets2 = load_networks(again, [11, 12])
+    for cfg, net in zip(again, nets2, strict=True):
+        assert_same_network(net, load_network(cfg, cfg["seed"]))
+    if "delays" not in kw or isinstance(kw["delays"], int):
+        template = getattr(nets[0], "structure_of", None) or nets[0]
+        assert all(n.structure_of is template for n in nets2)
 
 
 def test_load_networks_builds_other_builders_alone():
@@ -87,3 +95,26 @@ def test_load_networks_builds_other_builders_alone():
     nets = load_networks(cfgs, [0, 1])
     assert not any(isinstance(n, MemberNetwork) for n in nets)
     assert nx.utils.graphs_equal(nets[0].graph, nets[1].graph)
+
+
+@pytest.mark.parametrize("kw", NETS)
+def test_members_share_the_templates_oracle_memo_and_compute_as_their_own_graph(kw):
+    """The oracles' plan is made once per template; results equal the member's own net."""
+    from networks.oracles import bp_gradient, forward_pass
+    from networks.oracles._common import _cache
+
+    template = compile_graph(layered(**kw, seed=0))
+    rng = np.random.default_rng(len(kw["sizes"]))
+    u = rng.standard_normal((kw["sizes"][0], 7))
+    y = rng.uniform(size=(kw["sizes"][-1], 7))
+    for seed in (1, 2, 3):
+        w, b, _ = layered_parameters(**kw, seed=seed)
+        member = with_parameters(template, w, b)
+        assert member.structure_of is template
+        assert with_parameters(member, w, b).structure_of is template
+        assert _cache(member) is _cache(template)
+        own = compile_graph(member.graph)
+        for got, ref in ((forward_pass(member, u), forward_pass(own, u)),
+                         (bp_gradient(member, u, y).dw, bp_gradient(own, u, y).dw)):
+            for a, c in zip(np.atleast_2d(got), np.atleast_2d(ref), strict=True):
+                assert np.array_equal(a, c)

@@ -70,3 +70,37 @@ def test_run_seeds_beyond_scikit_learns_range_work():
     small = load_dataset("moons", seed=(2**62 + 5) % 2**32, n_samples=40)
     np.testing.assert_array_equal(big.X_train, again.X_train)
     assert not np.array_equal(big.X_train, small.X_train)
+
+
+@pytest.mark.parametrize("name", ["wine", "breast_cancer", "digits"])
+def test_bundled_file_is_read_once_and_no_run_can_change_anothers(name, monkeypatch):
+    """The raw arrays are cached per process, keyed on the file; runs get copies."""
+    from sklearn import datasets as skd
+
+    from runs.data import bundled
+
+    X_ref, y_ref = getattr(skd, f"load_{name}")(return_X_y=True)
+    first = [load_dataset(name, seed=s) for s in (0, 1)]
+    calls = []
+    monkeypatch.setattr(skd, f"load_{name}", lambda **kw: calls.append(kw) or (X_ref, y_ref))
+    for ds in first:                 # a run scribbles over its own data
+        ds.X_train[:] = np.nan
+        ds.y_train[:] = 0
+    again = [load_dataset(name, seed=s) for s in (0, 1)]
+    assert calls == []               # served from the cache
+    cached_X, cached_y = bundled.read_bundled(name)
+    assert not cached_X.flags.writeable and not cached_y.flags.writeable
+    np.testing.assert_array_equal(cached_X, X_ref)
+    np.testing.assert_array_equal(cached_y, y_ref)
+    for ds, seed in zip(again, (0, 1), strict=True):
+        assert np.isfinite(ds.X_train).all() and len(np.unique(ds.y_train)) > 1
+        bundled._BUNDLED_CACHE.pop(name)          # a fresh read gives the same data
+        fresh = load_dataset(name, seed=seed)
+        np.testing.assert_array_equal(ds.X_train, fresh.X_train)
+        np.testing.assert_array_equal(ds.y_test, fresh.y_test)
+    # a file that changed (another modification time or size) is read again
+    key, X, y = bundled._BUNDLED_CACHE[name]
+    bundled._BUNDLED_CACHE[name] = ((key[0], key[1] - 1, key[2]), X * 0, y)
+    calls.clear()
+    np.testing.assert_array_equal(load_dataset(name, seed=0).X_test, again[0].X_test)
+    assert len(calls) == 1
