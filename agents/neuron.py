@@ -18,25 +18,36 @@ all agents (two-phase synchronous update). In the last stage's ``receive`` each 
 also pushes its final values into its own delay buffers (nobody reads them before the
 next step's first ``send``).
 
-State arrays are never written in place: update functions return new arrays (the rule
-interface) and the neuron stores them. Its delay buffers are therefore a ring of
-references to its own past arrays (``buffers[var][t % depth]`` is the value after step
-``t``): pushing a value costs no copy.
+A neuron's node variables are its own rows — (1, B) views — of one array the engine
+allocates once for all neurons (:class:`~networks.engines.agent.AgentEngine`), so that
+its data sit together and stay put. An update function returns new arrays (the rule
+interface); the neuron copies each into its own row, which casts it to the declared
+dtype and broadcasts it to the declared shape, or fails if it does not fit. Its delay
+buffer is a ring of copies of its past values (``buffers[var][t % depth]`` is the value
+after step t), except that a neuron whose edges all have delay 1 and which is not
+clamped keeps the value of t − 1 of a variable sent only in the first stage in that
+variable's row itself: nobody reads the row between the last ``receive`` of a step and
+the next step's first ``send``, so there is nothing to copy. Its state dict then points
+elsewhere whenever the state is set apart from the buffer (``set_buffer``,
+``perturb``, a state written from outside) until its next update.
 
 What each stage sends and reads — the variable, the mail, the edge variable weighting
 each channel — is resolved once per engine (:class:`~agents.plan.RulePlan`); a neuron
 keeps only what is its own: its mail slots (grouped by delay when its edges have several
 delays), its inbox views and the (1, k) row of its weights, cached until its in-edge
-variables change (:class:`~agents.plan.EdgeVars`). With ``check_finite`` on, each neuron
-checks the values it has just written (one scalar test per variable without a batch
-axis, one reduction otherwise) and raises a flag on the model if one is not finite; the
-model then names the culprit.
+variables change (:class:`~agents.plan.EdgeVars`). The finiteness of the node variables
+is checked by the engine, over the array holding all rows, once per step; with
+``check_finite`` on, each neuron checks the edge values it has just written and raises
+a flag on the model if one is not finite; the model then names the culprit.
 
-Speed (a step is Python per neuron): a step touches few objects per neuron — its slots,
-inbox views and weight row as direct attributes, the delay rings of all its variables in
-one list, a state dict sharing its key table with every other neuron's, and tables
-shared by all neurons — because from 10^4 neurons on every further object a neuron
-touches is a likely cache miss.
+Speed (a step is Python per neuron): a step touches few objects per neuron — its rows,
+slots, inbox views and weight row as direct attributes, the delay rings of all its
+variables in one list, a state dict sharing its key table with every other neuron's, and
+tables shared by all neurons — because from 10^4 neurons on every further object a neuron
+touches is a likely cache miss. Its objects are made together when the engine is built
+and are not replaced by a step (the arrays a rule returns are temporaries, freed within
+the neuron's ``receive``), so that a step walks through memory in the order it was laid
+out.
 """
 
 from __future__ import annotations
@@ -71,7 +82,8 @@ class NeuronAgent(mesa.Agent):
         node: the node id.
         role_input, role_output: the neuron's roles.
         act: its activation (``f``, ``df``).
-        state: ``{var: (1, B) or (1, 1) array}``.
+        state: ``{var: (1, B) or (1, 1) array}``: the neuron's own rows (views of the
+            engine's array of all node variables), written in place by its updates.
         edge_state: ``{var: (k_in,) array}``.
         in_edges: ``(delays (k_in,), mail slots (k_in,))`` of its in-edges: where it posts
             backward channels.
@@ -96,9 +108,13 @@ class NeuronAgent(mesa.Agent):
         self.depth = depth
         self.target = plan.no_target   # replaced by set_target (outputs)
         self.has_target = plan.false
+        self._rows = tuple(state.values())   # its rows, in the plan's order (plan.index)
         # ring of all delayed variables: value of var v after step t at
-        # [(t % depth) * n_delayed + v]; before t = 1 every row holds the initial value
-        self._ring = [state[name] for name in plan.delayed] * depth
+        # [(t % depth) * n_delayed + v]; before t = 1 every row holds the initial value.
+        # In-row (module doc): the ring is the variables' own rows.
+        self._in_row = depth == 1 and not role_input and plan.first_stage_sends
+        self._ring = [state[name] if self._in_row else state[name].copy()
+                      for name in plan.delayed] * depth
         self._wire(plan, in_edges, out_edges, inbox)
 
     def _wire(self, plan, in_edges, out_edges, inbox) -> None:
@@ -158,8 +174,14 @@ class NeuronAgent(mesa.Agent):
     def set_buffer(self, name: str, values) -> None:
         """Replace the delay buffer of ``name`` by ``depth`` arrays of shape (1, B)."""
         n, v = len(self._plan.delayed), self._plan.slot[name]
-        self._ring[v::n] = [np.array(row, dtype=self.state[name].dtype).reshape(1, -1)
-                            for row in values]
+        new = [np.array(row, dtype=self._plan.dtype).reshape(1, -1) for row in values]
+        if self._in_row:   # the ring is the row: set the state apart first
+            row = self._ring[v]
+            if self.state[name] is row:
+                self.state[name] = row.copy()
+            row[...] = new[0]
+        else:
+            self._ring[v::n] = new
 
     # ----------------------------------------------------------------- phase 1
     def send(self, stage_index: int) -> None:
@@ -210,28 +232,28 @@ class NeuronAgent(mesa.Agent):
                 else:
                     inbox[name] = self._edge_state[weight][None].dot(self._msgs[c])
             node_update, edge_update, hebbs = plan.stages[stage_index]
-            checks = plan.checks
-            check = model.check_finite
+            index, rows = plan.index, self._rows
             for name, value in node_update(state, inbox, self, model.params).items():
-                try:
-                    spec = checks[name]
-                except KeyError:
-                    spec = None
-                if spec is None or value.__class__ is not _ndarray \
-                        or value.dtype is not spec[0] or value.shape != spec[1]:
-                    value = self._coerce(name, value, spec)
-                state[name] = value
-                if check and not (_isfinite(value.item()) if spec[2] else _finite(value)):
-                    model.saw_nonfinite = True
+                k = index.get(name)
+                if k is None:
+                    raise ConfigError(f"rule {plan.rule.name!r} updated undeclared node "
+                                      f"variable {name!r}")
+                row = rows[k]
+                if value is not row:
+                    row[...] = value   # cast to the declared dtype, broadcast to the shape
+                state[name] = row
             if edge_update is not None:
                 self._update_edges(edge_update, hebbs, state, model)
         if stage_index == plan.last:
             ring = self._ring
             if ring:
-                if plan.push_one and self.depth == 1:  # the common case, inline
-                    ring[0] = state[plan.push_one]
-                else:
+                if not self._in_row:
                     self._push(state, plan)
+                elif plan.push_one:   # the common case, inline
+                    if state[plan.push_one] is not ring[0]:
+                        self._sync(state, plan)
+                else:
+                    self._sync(state, plan)
 
     def _update_edges(self, edge_update, hebbs, state, model) -> None:
         """The stage's edge update of the own in-edges, from the Hebbian products."""
@@ -250,23 +272,23 @@ class NeuronAgent(mesa.Agent):
             if check and not _finite(value):
                 model.saw_nonfinite = True
 
-    def _coerce(self, name: str, value, spec) -> np.ndarray:
-        """``value`` as an array of the declared dtype and shape of node variable ``name``."""
-        if spec is None:
-            raise ConfigError(f"rule {self._plan.rule.name!r} updated undeclared node "
-                              f"variable {name!r}")
-        value = np.asarray(value, dtype=spec[0])
-        return value if value.shape == spec[1] else np.broadcast_to(value, spec[1]).copy()
-
     def _push(self, state, plan) -> None:
-        """Push this step's values into the delay ring (done by the last ``receive``)."""
+        """Push copies of this step's values into the delay ring (the last ``receive``)."""
         ring = self._ring
         if self.depth == 1 and plan.n_delayed == 1:
-            ring[0] = state[plan.delayed[0]]
+            ring[0] = state[plan.delayed[0]].copy()
             return
         row = self.model.t % self.depth * plan.n_delayed
         for v, name in enumerate(plan.delayed):
-            ring[row + v] = state[name]  # a reference: state arrays are never written in place
+            ring[row + v] = state[name].copy()
+
+    def _sync(self, state, plan) -> None:
+        """In-row ring: a delayed variable's value not in its row (set apart) goes there."""
+        for v, name in enumerate(plan.delayed):
+            row, value = self._ring[v], state[name]
+            if value is not row:
+                row[...] = value
+                state[name] = row
 
     def fill_history(self, name: str | None = None) -> None:
         """Set the delay buffer of ``name`` (default: all) to the variable's current value."""
@@ -285,7 +307,10 @@ class NeuronAgent(mesa.Agent):
 
     def clamp(self, u_row: np.ndarray) -> None:
         """External input at the start of a step: an input neuron's value u, shape (B,)."""
-        self.state[self._plan.rule.output_var] = u_row[None, :].copy()
+        name = self._plan.rule.output_var
+        row = self._rows[self._plan.index[name]]
+        row[0] = u_row
+        self.state[name] = row
 
     def set_target(self, y_row: np.ndarray | None, present: bool) -> None:
         """External target of an output neuron at the start of a step, shape (B,)."""

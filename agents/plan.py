@@ -123,6 +123,8 @@ class RulePlan:
 
     Attributes:
         delayed: names of the variables with a delay buffer, in ring order.
+        first_stage_sends: True when no stage but the first sends a delayed channel.
+        index: ``{var: k}``, the position of each node variable in a neuron's rows.
         checks: ``{var: (dtype, shape, one value)}`` of node variables.
         edge_dtypes: ``{var: dtype}`` of edge variables.
         stages: per stage ``(node_update, edge_update, hebb)``, ``hebb`` as
@@ -145,6 +147,12 @@ class RulePlan:
         #: the one delayed variable, if there is exactly one (pushed inline)
         self.push_one = self.delayed[0] if self.n_delayed == 1 else None
         self.slot = {name: k for k, name in enumerate(self.delayed)}
+        #: whether every delayed channel is sent in the first stage (a neuron may then
+        #: keep its ring of depth 1 in its rows: agents.neuron)
+        self.first_stage_sends = not any(ch.delayed for st in rule.stages[1:]
+                                         for ch in st.channels)
+        #: ``{var: k}``: a neuron's row of node variable ``var`` is its ``_rows[k]``
+        self.index = {name: k for k, name in enumerate(state)}
         self.checks = {name: (arr.dtype, arr.shape, arr.size == 1)
                        for name, arr in state.items()}
         self.edge_dtypes = {name: arr.dtype for name, arr in edge_state.items()}
