@@ -96,28 +96,32 @@ class NeuronAgent(mesa.Agent):
     def __init__(self, model, node, *, role_input, role_output, act, state, edge_state,
                  in_edges, out_edges, inbox, depth):
         super().__init__(model)
+        # (attributes a step reads first: an agent's values are stored in this order, so
+        # that a step touches the fewest cache lines of it)
         plan = self._plan = model.plan
-        self.node = node
-        self.act = act
-        self._clamped = bool(role_input)
-        self.is_input = plan.true if role_input else plan.false    # shared, read-only
-        self.is_output = plan.true if role_output else plan.false
-        self.outputs = slice(0, int(bool(role_output)))  # its rows that are outputs
         self.state = shared_keys(state)
+        self._clamped = bool(role_input)
         self._edge_state = EdgeVars(edge_state)
-        self.depth = depth
-        self.target = plan.no_target   # replaced by set_target (outputs)
-        self.has_target = plan.false
-        self._rows = tuple(state.values())   # its rows, in the plan's order (plan.index)
+        self.act = act
+        # its rows (in the plan's order, plan.index) and its inbox views
+        # (plan.channel_names, from plan.n_vars on), in one tuple
+        self._own = (*state.values(), *(inbox[name] for name in plan.channel_names))
         # ring of all delayed variables: value of var v after step t at
         # [(t % depth) * n_delayed + v]; before t = 1 every row holds the initial value.
         # In-row (module doc): the ring is the variables' own rows.
         self._in_row = depth == 1 and not role_input and plan.first_stage_sends
         self._ring = [state[name] if self._in_row else state[name].copy()
                       for name in plan.delayed] * depth
-        self._wire(plan, in_edges, out_edges, inbox)
+        self.depth = depth
+        self.node = node
+        self.is_input = plan.true if role_input else plan.false    # shared, read-only
+        self.is_output = plan.true if role_output else plan.false
+        self.outputs = slice(0, int(bool(role_output)))  # its rows that are outputs
+        self.target = plan.no_target   # replaced by set_target (outputs)
+        self.has_target = plan.false
+        self._wire(plan, in_edges, out_edges)
 
-    def _wire(self, plan, in_edges, out_edges, inbox) -> None:
+    def _wire(self, plan, in_edges, out_edges) -> None:
         """Keep the own mail addresses: slots, delay groups, inbox views (own edges only).
 
         What a stage sends and reads is the shared plan's (``plan.sends``,
@@ -129,7 +133,6 @@ class NeuronAgent(mesa.Agent):
         # per delay group, the row of t − d
         self._groups = None if self.depth == 1 else \
             (delay_groups(self._out_slots, out_delays), delay_groups(self._in_slots, in_delays))
-        self._msgs = tuple(inbox[name] for name in plan.channel_names)
         self._ones = plan.ones(len(self._out_slots), self._plan.dtype)
 
     @property
@@ -159,7 +162,7 @@ class NeuronAgent(mesa.Agent):
     @property
     def inbox(self) -> dict[str, np.ndarray]:
         """``{channel: (k, B) view}`` of the mail addressed to this neuron."""
-        return dict(zip(self._plan.channel_names, self._msgs, strict=True))
+        return dict(zip(self._plan.channel_names, self._own[self._plan.n_vars:], strict=True))
 
     @property
     def buffers(self) -> dict[str, list[np.ndarray]]:
@@ -186,14 +189,16 @@ class NeuronAgent(mesa.Agent):
     # ----------------------------------------------------------------- phase 1
     def send(self, stage_index: int) -> None:
         """Post this stage's messages on the neuron's own edges (its mail slots)."""
-        for put, box, forward, src, delayed, weight in self._plan.sends[stage_index]:
-            if delayed:
-                if self._groups is not None:   # edges of several delays
-                    self._send_delayed(put, box, forward, src, weight)
-                    continue
-                values = self._ring[src]        # the value of t − 1: the ring's only row
-            else:
+        for put, box, forward, src, k, delayed, weight in self._plan.sends[stage_index]:
+            if not delayed:
                 values = self.state[src]
+            elif self._in_row:
+                values = self._own[k]           # the value of t − 1 (module doc)
+            elif self._groups is None:
+                values = self._ring[src]        # the value of t − 1: the ring's only row
+            else:                               # edges of several delays
+                self._send_delayed(put, box, forward, src, weight)
+                continue
             slots = self._out_slots if forward else self._in_slots
             if weight is None:
                 put(box, slots, values)
@@ -220,45 +225,54 @@ class NeuronAgent(mesa.Agent):
         state = self.state
         plan = self._plan
         if not self._clamped:  # input neurons are clamped: no node update, no in-edges
-            model = self.model
+            own = self._own
             inbox = {}
-            for name, c, weight in plan.reads[stage_index]:
+            for name, c, weight, out in plan.reads[stage_index]:
                 if weight is None:      # backward: ones · messages (the senders weighted them)
-                    inbox[name] = self._ones.dot(self._msgs[c])
+                    row = self._ones
                 elif weight == "weight":  # forward: own weights, as a cached (1, k) row
                     row = self._edge_state.row
-                    inbox[name] = (row if row is not None else self._edge_state.weight_row()
-                                   ).dot(self._msgs[c])
+                    if row is None:
+                        row = self._edge_state.weight_row()
                 else:
-                    inbox[name] = self._edge_state[weight][None].dot(self._msgs[c])
+                    row = self._edge_state[weight][None]
+                try:
+                    inbox[name] = row.dot(own[c], out)   # into the plan's scratch row
+                except ValueError:   # (weights of another dtype, set from outside)
+                    inbox[name] = row.dot(own[c])
             node_update, edge_update, hebbs = plan.stages[stage_index]
-            index, rows = plan.index, self._rows
+            index, one = plan.index, plan.one
+            model = self.model
             for name, value in node_update(state, inbox, self, model.params).items():
                 k = index.get(name)
                 if k is None:
                     raise ConfigError(f"rule {plan.rule.name!r} updated undeclared node "
                                       f"variable {name!r}")
-                row = rows[k]
+                row = own[k]
                 if value is not row:
-                    row[...] = value   # cast to the declared dtype, broadcast to the shape
+                    if one[k]:   # (a row of one value: fill it, half the cost of a copy)
+                        try:
+                            row.fill(value.item())
+                        except (AttributeError, ValueError, TypeError):  # not one number
+                            row[...] = value
+                    else:
+                        row[...] = value   # cast to the declared dtype, broadcast to its shape
                 state[name] = row
             if edge_update is not None:
                 self._update_edges(edge_update, hebbs, state, model)
-        if stage_index == plan.last:
-            ring = self._ring
-            if ring:
-                if not self._in_row:
-                    self._push(state, plan)
-                elif plan.push_one:   # the common case, inline
-                    if state[plan.push_one] is not ring[0]:
-                        self._sync(state, plan)
-                else:
+        if stage_index == plan.last and plan.delayed:
+            if not self._in_row:
+                self._push(state, plan)
+            elif plan.push_one:   # the common case, inline
+                if state[plan.push_one] is not self._own[plan.push_k]:
                     self._sync(state, plan)
+            else:
+                self._sync(state, plan)
 
     def _update_edges(self, edge_update, hebbs, state, model) -> None:
         """The stage's edge update of the own in-edges, from the Hebbian products."""
         edge_state = self._edge_state
-        hebb = {name: self._msgs[c].dot(state[post][0]) for name, c, post in hebbs}
+        hebb = {name: self._own[c].dot(state[post][0]) for name, c, post in hebbs}
         dtypes = self._plan.edge_dtypes
         check = model.check_finite
         for name, value in edge_update(edge_state, hebb, self, model.params).items():
@@ -308,7 +322,7 @@ class NeuronAgent(mesa.Agent):
     def clamp(self, u_row: np.ndarray) -> None:
         """External input at the start of a step: an input neuron's value u, shape (B,)."""
         name = self._plan.rule.output_var
-        row = self._rows[self._plan.index[name]]
+        row = self._own[self._plan.index[name]]
         row[0] = u_row
         self.state[name] = row
 

@@ -125,15 +125,19 @@ class RulePlan:
         delayed: names of the variables with a delay buffer, in ring order.
         first_stage_sends: True when no stage but the first sends a delayed channel.
         index: ``{var: k}``, the position of each node variable in a neuron's rows.
-        checks: ``{var: (dtype, shape, one value)}`` of node variables.
         edge_dtypes: ``{var: dtype}`` of edge variables.
+        n_vars: the number of node variables.
+        one: per node variable (``index`` order), True when its rows hold one value.
+        push_k: ``index`` of ``push_one`` (None without it).
         stages: per stage ``(node_update, edge_update, hebb)``, ``hebb`` as
-            ``((name, channel, post), ...)``: ``channel`` indexes ``channel_names``.
+            ``((name, own, post), ...)``: ``own`` indexes a neuron's ``_own``.
         channel_names: every channel's name, stage by stage (a neuron keeps its inbox
-            views in this order).
-        reads: per stage ``((name, channel, weight), ...)``: ``weight`` is the edge
+            views in this order, after its rows).
+        own_index: ``{channel: position of its inbox view in a neuron's _own}``.
+        reads: per stage ``((name, own, weight, scratch), ...)``: ``weight`` is the edge
             variable a forward channel is summed with, None for a backward one (its
-            senders weighted the messages).
+            senders weighted the messages); ``scratch`` the (1, B) row the sum is
+            written into (:meth:`post_office`).
         sends: per stage, what it sends (:meth:`post_office`).
         dtype: the dtype of the node variables.
         last: index of the last stage.
@@ -151,22 +155,23 @@ class RulePlan:
         #: keep its ring of depth 1 in its rows: agents.neuron)
         self.first_stage_sends = not any(ch.delayed for st in rule.stages[1:]
                                          for ch in st.channels)
-        #: ``{var: k}``: a neuron's row of node variable ``var`` is its ``_rows[k]``
+        #: ``{var: k}``: a neuron's row of node variable ``var`` is its ``_own[k]``
         self.index = {name: k for k, name in enumerate(state)}
-        self.checks = {name: (arr.dtype, arr.shape, arr.size == 1)
-                       for name, arr in state.items()}
+        self.n_vars = len(self.index)
+        #: per variable (``index``), whether its rows hold one value
+        self.one = tuple(arr.size == 1 for arr in state.values())
+        self.push_k = None if self.push_one is None else self.index[self.push_one]
         self.edge_dtypes = {name: arr.dtype for name, arr in edge_state.items()}
         self.channel_names = tuple(ch.name for st in rule.stages for ch in st.channels)
-        index = {name: c for c, name in enumerate(self.channel_names)}
+        # a neuron's inbox view of channel c is its _own[n_vars + c]
+        self.own_index = {name: self.n_vars + c for c, name in enumerate(self.channel_names)}
         self.stages = tuple((st.node_update, st.edge_update,
-                             tuple((name, index[chan], post)
+                             tuple((name, self.own_index[chan], post)
                                    for name, (post, chan) in st.hebb.items()))
                             for st in rule.stages)
-        self.reads = tuple(tuple((ch.name, index[ch.name],
-                                  ch.weight if ch.direction == "forward" else None)
-                                 for ch in st.channels) for st in rule.stages)
         self.dtype = state[rule.output_var].dtype
         self.sends: tuple = ()   # set by :meth:`post_office`
+        self.reads: tuple = ()   # likewise
         self.last = len(rule.stages) - 1
         self._ones: dict = {}
         self.true, self.false = (_frozen(np.full((1, 1), flag)) for flag in (True, False))
@@ -176,18 +181,26 @@ class RulePlan:
         """Resolve what every stage sends, given the engine's ``{channel: (E, B) mail}``.
 
         ``sends[k]`` lists, per channel of stage k, ``(put, mail, forward, source,
-        delayed, weight)``: ``source`` is the ring slot of a delayed variable or the name
-        of an undelayed one; ``weight`` the edge variable a backward message is weighted
-        by (None forward); ``put`` the fastest way to write the mail (a flat
-        ``ndarray.put`` when a slot holds one value, fancy assignment otherwise).
+        k, delayed, weight)``: ``source`` is the ring slot of a delayed variable or the
+        name of an undelayed one, ``k`` the position of its row (``index``); ``weight``
+        the edge variable a backward message is weighted by (None forward); ``put`` the
+        fastest way to write the mail (a flat ``ndarray.put`` when a slot holds one
+        value, fancy assignment otherwise). Also makes ``reads`` (its scratch rows).
         """
         self.sends = tuple(
             tuple((_put if mail[ch.name].shape[1] == 1 else _setitem, mail[ch.name],
                    ch.direction == "forward",
-                   self.slot[ch.source] if ch.delayed else ch.source, ch.delayed,
+                   self.slot[ch.source] if ch.delayed else ch.source,
+                   self.index[ch.source], ch.delayed,
                    None if ch.direction == "forward" else ch.weight)
                   for ch in st.channels)
             for st in self.rule.stages)
+        # one scratch row per channel that every neuron's inbox sum is written into: a
+        # neuron copies what it keeps into its own rows, and the next one overwrites it
+        self.reads = tuple(tuple((ch.name, self.own_index[ch.name],
+                                  ch.weight if ch.direction == "forward" else None,
+                                  np.empty((1, mail[ch.name].shape[1]), dtype=self.dtype))
+                                 for ch in st.channels) for st in self.rule.stages)
 
     def ones(self, k: int, dtype) -> np.ndarray:
         """A shared (1, k) row of ones (sums a backward inbox of k messages)."""
