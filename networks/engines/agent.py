@@ -6,6 +6,11 @@ neuron updates from its own state and inbox (in the last stage it also pushes it
 buffers).
 Messages are routed by :meth:`AgentEngine.post` along graph edges only; there is no
 Mesa event per message (delays live in the neurons' buffers).
+
+The engine allocates the memory its neurons own once: the mail, the in-edge variables
+(each neuron's are its slices) and the node variables, one (N, total width) array of which
+each neuron's variables are its own rows (:mod:`agents.neuron`); the finiteness of all
+node variables is checked over that array once per step.
 """
 
 from __future__ import annotations
