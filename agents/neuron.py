@@ -222,52 +222,77 @@ class NeuronAgent(mesa.Agent):
 
         In the last stage, push the step's values into the own delay buffers.
         """
-        state = self.state
         plan = self._plan
-        if not self._clamped:  # input neurons are clamped: no node update, no in-edges
-            own = self._own
-            inbox = {}
-            for name, c, weight, out in plan.reads[stage_index]:
-                if weight is None:      # backward: ones · messages (the senders weighted them)
-                    row = self._ones
-                elif weight == "weight":  # forward: own weights, as a cached (1, k) row
-                    row = self._edge_state.row
-                    if row is None:
-                        row = self._edge_state.weight_row()
-                else:
-                    row = self._edge_state[weight][None]
-                try:
-                    inbox[name] = row.dot(own[c], out)   # into the plan's scratch row
-                except ValueError:   # (weights of another dtype, set from outside)
-                    inbox[name] = row.dot(own[c])
-            node_update, edge_update, hebbs = plan.stages[stage_index]
-            index, one = plan.index, plan.one
-            model = self.model
-            for name, value in node_update(state, inbox, self, model.params).items():
-                k = index.get(name)
-                if k is None:
-                    raise ConfigError(f"rule {plan.rule.name!r} updated undeclared node "
-                                      f"variable {name!r}")
-                row = own[k]
-                if value is not row:
-                    if one[k]:   # (a row of one value: fill it, half the cost of a copy)
+        state = self.state
+        if self._clamped:  # input neurons are clamped: no node update, no in-edges
+            if plan.pushes[stage_index]:
+                self._push(state, plan)
+            return
+        own = self._own
+        summed = plan.weight_sums[stage_index]
+        if summed is not None:  # one forward channel, summed with the own weights
+            name, c, out = summed
+            row = self._edge_state.row   # (cached as a (1, k) row)
+            if row is None:
+                row = self._edge_state.weight_row()
+            try:
+                inbox = {name: row.dot(own[c], out)}   # into the plan's scratch row
+            except ValueError:   # (weights of another dtype, set from outside)
+                inbox = {name: row.dot(own[c])}
+        else:
+            inbox = self._sums(plan.reads[stage_index], own)
+        node_update, edge_update, hebbs = plan.stages[stage_index]
+        model = self.model
+        new = node_update(state, inbox, self, model.params)
+        index = plan.index
+        try:
+            if plan.single:   # every row holds one value: fill it (half the cost of a copy)
+                for name, value in new.items():
+                    row = own[index[name]]
+                    if value is not row:
                         try:
                             row.fill(value.item())
                         except (AttributeError, ValueError, TypeError):  # not one number
                             row[...] = value
-                    else:
+                    state[name] = row
+            else:
+                for name, value in new.items():
+                    row = own[index[name]]
+                    if value is not row:
                         row[...] = value   # cast to the declared dtype, broadcast to its shape
-                state[name] = row
-            if edge_update is not None:
-                self._update_edges(edge_update, hebbs, state, model)
-        if stage_index == plan.last and plan.delayed:
+                    state[name] = row
+        except KeyError:
+            raise ConfigError(f"rule {plan.rule.name!r} updated undeclared node variable "
+                              f"{name!r}") from None
+        if edge_update is not None:
+            self._update_edges(edge_update, hebbs, state, model)
+        if plan.pushes[stage_index]:
             if not self._in_row:
                 self._push(state, plan)
-            elif plan.push_one:   # the common case, inline
-                if state[plan.push_one] is not self._own[plan.push_k]:
-                    self._sync(state, plan)
-            else:
+            elif plan.push_one is None or state[plan.push_one] is not own[plan.push_k]:
                 self._sync(state, plan)
+
+    def _sums(self, reads, own) -> dict:
+        """The inbox: per channel, the sum of its messages.
+
+        A forward channel's messages are weighted by the own in-edges; a backward
+        channel's senders weighted them.
+        """
+        inbox = {}
+        for name, c, weight, out in reads:
+            if weight is None:
+                row = self._ones
+            elif weight == "weight":
+                row = self._edge_state.row
+                if row is None:
+                    row = self._edge_state.weight_row()
+            else:
+                row = self._edge_state[weight][None]
+            try:
+                inbox[name] = row.dot(own[c], out)   # into the plan's scratch row
+            except ValueError:   # (weights of another dtype, set from outside)
+                inbox[name] = row.dot(own[c])
+        return inbox
 
     def _update_edges(self, edge_update, hebbs, state, model) -> None:
         """The stage's edge update of the own in-edges, from the Hebbian products."""

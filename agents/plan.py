@@ -127,7 +127,10 @@ class RulePlan:
         index: ``{var: k}``, the position of each node variable in a neuron's rows.
         edge_dtypes: ``{var: dtype}`` of edge variables.
         n_vars: the number of node variables.
-        one: per node variable (``index`` order), True when its rows hold one value.
+        single: True when every node variable's rows hold one value (no batch axis).
+        pushes: per stage, True when its ``receive`` pushes the delay buffers.
+        weight_sums: per stage, ``(name, own, scratch)`` of its channel when it has one,
+            forward and summed with ``weight``, else None.
         push_k: ``index`` of ``push_one`` (None without it).
         stages: per stage ``(node_update, edge_update, hebb)``, ``hebb`` as
             ``((name, own, post), ...)``: ``own`` indexes a neuron's ``_own``.
@@ -159,7 +162,10 @@ class RulePlan:
         self.index = {name: k for k, name in enumerate(state)}
         self.n_vars = len(self.index)
         #: per variable (``index``), whether its rows hold one value
-        self.one = tuple(arr.size == 1 for arr in state.values())
+        self.single = all(arr.size == 1 for arr in state.values())
+        #: per stage, whether its ``receive`` pushes the delay buffers (the last stage)
+        self.pushes = tuple(k == len(rule.stages) - 1 and bool(self.delayed)
+                            for k in range(len(rule.stages)))
         self.push_k = None if self.push_one is None else self.index[self.push_one]
         self.edge_dtypes = {name: arr.dtype for name, arr in edge_state.items()}
         self.channel_names = tuple(ch.name for st in rule.stages for ch in st.channels)
@@ -172,6 +178,7 @@ class RulePlan:
         self.dtype = state[rule.output_var].dtype
         self.sends: tuple = ()   # set by :meth:`post_office`
         self.reads: tuple = ()   # likewise
+        self.weight_sums: tuple = ()   # likewise
         self.last = len(rule.stages) - 1
         self._ones: dict = {}
         self.true, self.false = (_frozen(np.full((1, 1), flag)) for flag in (True, False))
@@ -201,6 +208,9 @@ class RulePlan:
                                   ch.weight if ch.direction == "forward" else None,
                                   np.empty((1, mail[ch.name].shape[1]), dtype=self.dtype))
                                  for ch in st.channels) for st in self.rule.stages)
+        self.weight_sums = tuple(
+            (reads[0][0], reads[0][1], reads[0][3])
+            if len(reads) == 1 and reads[0][2] == "weight" else None for reads in self.reads)
 
     def ones(self, k: int, dtype) -> np.ndarray:
         """A shared (1, k) row of ones (sums a backward inbox of k messages)."""
