@@ -189,6 +189,12 @@ class NeuronAgent(mesa.Agent):
     # ----------------------------------------------------------------- phase 1
     def send(self, stage_index: int) -> None:
         """Post this stage's messages on the neuron's own edges (its mail slots)."""
+        if self._in_row:
+            one = self._plan.delayed_sends[stage_index]
+            if one is not None:   # one delayed forward channel: its value of t − 1 is the row
+                put, box, k = one
+                put(box, self._out_slots, self._own[k])
+                return
         for put, box, forward, src, k, delayed, weight in self._plan.sends[stage_index]:
             if not delayed:
                 values = self.state[src]

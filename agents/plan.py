@@ -129,6 +129,8 @@ class RulePlan:
         n_vars: the number of node variables.
         single: True when every node variable's rows hold one value (no batch axis).
         pushes: per stage, True when its ``receive`` pushes the delay buffers.
+        delayed_sends: per stage, ``(put, mail, k)`` of its channel when it has one,
+            forward and delayed, else None.
         weight_sums: per stage, ``(name, own, scratch)`` of its channel when it has one,
             forward and summed with ``weight``, else None.
         push_k: ``index`` of ``push_one`` (None without it).
@@ -179,6 +181,7 @@ class RulePlan:
         self.sends: tuple = ()   # set by :meth:`post_office`
         self.reads: tuple = ()   # likewise
         self.weight_sums: tuple = ()   # likewise
+        self.delayed_sends: tuple = ()   # likewise
         self.last = len(rule.stages) - 1
         self._ones: dict = {}
         self.true, self.false = (_frozen(np.full((1, 1), flag)) for flag in (True, False))
@@ -208,6 +211,10 @@ class RulePlan:
                                   ch.weight if ch.direction == "forward" else None,
                                   np.empty((1, mail[ch.name].shape[1]), dtype=self.dtype))
                                  for ch in st.channels) for st in self.rule.stages)
+        self.delayed_sends = tuple(
+            (sends[0][0], sends[0][1], sends[0][4])
+            if len(sends) == 1 and sends[0][2] and sends[0][5] else None
+            for sends in self.sends)
         self.weight_sums = tuple(
             (reads[0][0], reads[0][1], reads[0][3])
             if len(reads) == 1 and reads[0][2] == "weight" else None for reads in self.reads)
