@@ -18,18 +18,12 @@ all agents (two-phase synchronous update). In the last stage's ``receive`` each 
 also pushes its final values into its own delay buffers (nobody reads them before the
 next step's first ``send``).
 
-A neuron's node variables are its own rows — (1, B) views — of one array the engine
-allocates once for all neurons (:class:`~networks.engines.agent.AgentEngine`), so that
-its data sit together and stay put. An update function returns new arrays (the rule
-interface); the neuron copies each into its own row, which casts it to the declared
-dtype and broadcasts it to the declared shape, or fails if it does not fit. Its delay
-buffer is a ring of copies of its past values (``buffers[var][t % depth]`` is the value
-after step t), except that a neuron whose edges all have delay 1 and which is not
-clamped keeps the value of t − 1 of a variable sent only in the first stage in that
-variable's row itself: nobody reads the row between the last ``receive`` of a step and
-the next step's first ``send``, so there is nothing to copy. Its state dict then points
-elsewhere whenever the state is set apart from the buffer (``set_buffer``,
-``perturb``, a state written from outside) until its next update.
+A neuron's node variables are its own rows — (1, B) views — of one array the agent
+engine allocates once for all neurons, so that its data sit together and stay put. An
+update function returns new arrays (the rule interface); the neuron copies each into
+its own row, which casts it to the declared dtype and broadcasts it to the declared
+shape, or fails if it does not fit. Its delay buffers are a ring of copies of its past
+values, or at delay 1 the rows themselves (:mod:`agents.ring`).
 
 What each stage sends and reads — the variable, the mail, the edge variable weighting
 each channel — is resolved once per engine (:class:`~agents.plan.RulePlan`); a neuron
@@ -40,14 +34,14 @@ is checked by the engine, over the array holding all rows, once per step; with
 ``check_finite`` on, each neuron checks the edge values it has just written and raises
 a flag on the model if one is not finite; the model then names the culprit.
 
-Speed (a step is Python per neuron): a step touches few objects per neuron — its rows,
-slots, inbox views and weight row as direct attributes, the delay rings of all its
-variables in one list, a state dict sharing its key table with every other neuron's, and
-tables shared by all neurons — because from 10^4 neurons on every further object a neuron
-touches is a likely cache miss. Its objects are made together when the engine is built
-and are not replaced by a step (the arrays a rule returns are temporaries, freed within
-the neuron's ``receive``), so that a step walks through memory in the order it was laid
-out.
+Speed (a step is Python per neuron): a step touches few objects per neuron — its rows
+and inbox views in one tuple, its slots and weight row, a state dict sharing its key table
+with every other neuron's, and tables shared by all neurons (what a stage reads and sends,
+resolved once; one scratch row per channel for the inbox sums) — because from 10^4
+neurons on every further object a neuron touches is a likely cache miss. Its objects are
+made together when the engine is built and are not replaced by a step (the arrays a rule
+returns are temporaries, freed within the neuron's ``receive``), so that a step walks
+through memory in the order it was laid out.
 """
 
 from __future__ import annotations
@@ -59,6 +53,7 @@ import numpy as np
 
 from agents.errors import ConfigError
 from agents.plan import EdgeVars, delay_groups, shared_keys
+from agents.ring import DelayRing
 
 _total = np.add.reduce
 _isfinite = math.isfinite
@@ -72,7 +67,7 @@ def _finite(value: np.ndarray) -> bool:
     return _isfinite(_total(value, None)) or bool(np.isfinite(value).all())
 
 
-class NeuronAgent(mesa.Agent):
+class NeuronAgent(DelayRing, mesa.Agent):
     """One neuron: its state, its in-edges, its delay buffers and its inbox.
 
     Args:
@@ -106,12 +101,7 @@ class NeuronAgent(mesa.Agent):
         # its rows (in the plan's order, plan.index) and its inbox views
         # (plan.channel_names, from plan.n_vars on), in one tuple
         self._own = (*state.values(), *(inbox[name] for name in plan.channel_names))
-        # ring of all delayed variables: value of var v after step t at
-        # [(t % depth) * n_delayed + v]; before t = 1 every row holds the initial value.
-        # In-row (module doc): the ring is the variables' own rows.
-        self._in_row = depth == 1 and not role_input and plan.first_stage_sends
-        self._ring = [state[name] if self._in_row else state[name].copy()
-                      for name in plan.delayed] * depth
+        self._make_ring(plan, state, depth, role_input)
         self.depth = depth
         self.node = node
         self.is_input = plan.true if role_input else plan.false    # shared, read-only
@@ -164,28 +154,6 @@ class NeuronAgent(mesa.Agent):
         """``{channel: (k, B) view}`` of the mail addressed to this neuron."""
         return dict(zip(self._plan.channel_names, self._own[self._plan.n_vars:], strict=True))
 
-    @property
-    def buffers(self) -> dict[str, list[np.ndarray]]:
-        """A copy of the delay buffers: ``{var: [value (1, B)] * depth}``.
-
-        Row ``t % depth`` is the value after step t; set them with :meth:`set_buffer`.
-        """
-        n = len(self._plan.delayed)
-        return {name: [row.copy() for row in self._ring[v::n]]
-                for v, name in enumerate(self._plan.delayed)}
-
-    def set_buffer(self, name: str, values) -> None:
-        """Replace the delay buffer of ``name`` by ``depth`` arrays of shape (1, B)."""
-        n, v = len(self._plan.delayed), self._plan.slot[name]
-        new = [np.array(row, dtype=self._plan.dtype).reshape(1, -1) for row in values]
-        if self._in_row:   # the ring is the row: set the state apart first
-            row = self._ring[v]
-            if self.state[name] is row:
-                self.state[name] = row.copy()
-            row[...] = new[0]
-        else:
-            self._ring[v::n] = new
-
     # ----------------------------------------------------------------- phase 1
     def send(self, stage_index: int) -> None:
         """Post this stage's messages on the neuron's own edges (its mail slots)."""
@@ -210,17 +178,6 @@ class NeuronAgent(mesa.Agent):
                 put(box, slots, values)
             else:  # weighted by the sender, which owns its in-edges
                 put(box, slots, self._edge_state[weight][:, None] * values)
-
-    def _send_delayed(self, put, box, forward, slot, weight) -> None:
-        """Post ring variable ``slot``: to each delay group the value of t − d."""
-        n, t, depth = self._plan.n_delayed, self.model.t, self.depth
-        for slots, delay, rows in self._groups[0 if forward else 1]:
-            values = self._ring[(t - delay) % depth * n + slot]
-            if weight is None:
-                put(box, slots, values)
-            else:
-                w = self._edge_state[weight]
-                put(box, slots, (w if rows is None else w[rows])[:, None] * values)
 
     # ----------------------------------------------------------------- phase 2
     def receive(self, stage_index: int) -> None:
@@ -316,30 +273,6 @@ class NeuronAgent(mesa.Agent):
             edge_state[name] = value
             if check and not _finite(value):
                 model.saw_nonfinite = True
-
-    def _push(self, state, plan) -> None:
-        """Push copies of this step's values into the delay ring (the last ``receive``)."""
-        ring = self._ring
-        if self.depth == 1 and plan.n_delayed == 1:
-            ring[0] = state[plan.delayed[0]].copy()
-            return
-        row = self.model.t % self.depth * plan.n_delayed
-        for v, name in enumerate(plan.delayed):
-            ring[row + v] = state[name].copy()
-
-    def _sync(self, state, plan) -> None:
-        """In-row ring: a delayed variable's value not in its row (set apart) goes there."""
-        for v, name in enumerate(plan.delayed):
-            row, value = self._ring[v], state[name]
-            if value is not row:
-                row[...] = value
-                state[name] = row
-
-    def fill_history(self, name: str | None = None) -> None:
-        """Set the delay buffer of ``name`` (default: all) to the variable's current value."""
-        for var in self._plan.delayed:
-            if name is None or var == name:
-                self.set_buffer(var, [self.state[var]] * self.depth)
 
     def perturb(self, noise) -> None:
         """Add ``noise(shape)`` to all own state: node variables, buffers, in-edges."""
