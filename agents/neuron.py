@@ -106,7 +106,7 @@ class NeuronAgent(DelayRing, mesa.Agent):
         self.node = node
         self.is_input = plan.true if role_input else plan.false    # shared, read-only
         self.is_output = plan.true if role_output else plan.false
-        self.outputs = slice(0, int(bool(role_output)))  # its rows that are outputs
+        self.outputs = plan.rows[bool(role_output)]  # its rows that are outputs (shared)
         self.target = plan.no_target   # replaced by set_target (outputs)
         self.has_target = plan.false
         self._wire(plan, in_edges, out_edges)
@@ -119,6 +119,8 @@ class NeuronAgent(DelayRing, mesa.Agent):
         objects to touch per step).
         """
         (in_delays, self._in_slots), (out_delays, self._out_slots) = in_edges, out_edges
+        if not plan.backward:   # (no backward channel: no mail to its in-edges' senders)
+            in_delays, self._in_slots = in_delays[:0], None
         # a neuron whose edges all have delay 1 sends the ring's only row; others send,
         # per delay group, the row of t − d
         self._groups = None if self.depth == 1 else \

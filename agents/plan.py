@@ -147,6 +147,8 @@ class RulePlan:
         dtype: the dtype of the node variables.
         last: index of the last stage.
         true, false: read-only (1, 1) flags shared as role masks and ``has_target``.
+        backward: whether any channel is backward.
+        rows: the slices of a neuron's rows that are outputs (none, its one), shared.
     """
 
     def __init__(self, rule, state, edge_state):
@@ -185,6 +187,9 @@ class RulePlan:
         self.last = len(rule.stages) - 1
         self._ones: dict = {}
         self.true, self.false = (_frozen(np.full((1, 1), flag)) for flag in (True, False))
+        self.backward = any(ch.direction == "backward" for st in rule.stages
+                            for ch in st.channels)
+        self.rows = (slice(0, 0), slice(0, 1))   # a neuron's rows that are outputs: none, its
         self.no_target = _frozen(np.zeros_like(state[rule.output_var]))
 
     def post_office(self, mail: dict) -> None:
