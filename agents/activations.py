@@ -71,7 +71,9 @@ class Activation:
 
 
 ACTIVATIONS: dict[str, Activation] = {
-    "tanh": Activation("tanh", lambda a, out=None: np.tanh(a, out=out), _dtanh),
+    # (the ufunc itself, not a wrapper: a call on one neuron's (1, B) array costs a third
+    # less without the Python frame)
+    "tanh": Activation("tanh", np.tanh, _dtanh),
     "sigmoid": Activation("sigmoid", _sigmoid, _dsigmoid),
     "relu": Activation("relu", lambda a, out=None: np.maximum(a, 0.0, out=out), _drelu),
     "identity": Activation("identity", lambda a, out=None: np.multiply(a, 1.0, out=out),

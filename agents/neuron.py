@@ -18,25 +18,30 @@ all agents (two-phase synchronous update). In the last stage's ``receive`` each 
 also pushes its final values into its own delay buffers (nobody reads them before the
 next step's first ``send``).
 
-State arrays are never written in place: update functions return new arrays (the rule
-interface) and the neuron stores them. Its delay buffers are therefore a ring of
-references to its own past arrays (``buffers[var][t % depth]`` is the value after step
-``t``): pushing a value costs no copy.
+A neuron's node variables are its own rows — (1, B) views — of one array the agent
+engine allocates once for all neurons, so that its data sit together and stay put. An
+update function returns new arrays (the rule interface); the neuron copies each into
+its own row, which casts it to the declared dtype and broadcasts it to the declared
+shape, or fails if it does not fit. Its delay buffers are a ring of copies of its past
+values, or at delay 1 the rows themselves (:mod:`agents.ring`).
 
 What each stage sends and reads — the variable, the mail, the edge variable weighting
 each channel — is resolved once per engine (:class:`~agents.plan.RulePlan`); a neuron
 keeps only what is its own: its mail slots (grouped by delay when its edges have several
 delays), its inbox views and the (1, k) row of its weights, cached until its in-edge
-variables change (:class:`~agents.plan.EdgeVars`). With ``check_finite`` on, each neuron
-checks the values it has just written (one scalar test per variable without a batch
-axis, one reduction otherwise) and raises a flag on the model if one is not finite; the
-model then names the culprit.
+variables change (:class:`~agents.plan.EdgeVars`). The finiteness of the node variables
+is checked by the engine, over the array holding all rows, once per step; with
+``check_finite`` on, each neuron checks the edge values it has just written and raises
+a flag on the model if one is not finite; the model then names the culprit.
 
-Speed (a step is Python per neuron): a step touches few objects per neuron — its slots,
-inbox views and weight row as direct attributes, the delay rings of all its variables in
-one list, a state dict sharing its key table with every other neuron's, and tables
-shared by all neurons — because from 10^4 neurons on every further object a neuron
-touches is a likely cache miss.
+Speed (a step is Python per neuron): a step touches few objects per neuron — its rows
+and inbox views in one tuple, its slots and weight row, a state dict sharing its key table
+with every other neuron's, and tables shared by all neurons (what a stage reads and sends,
+resolved once; one scratch row per channel for the inbox sums) — because from 10^4
+neurons on every further object a neuron touches is a likely cache miss. Its objects are
+made together when the engine is built and are not replaced by a step (the arrays a rule
+returns are temporaries, freed within the neuron's ``receive``), so that a step walks
+through memory in the order it was laid out.
 """
 
 from __future__ import annotations
@@ -48,6 +53,7 @@ import numpy as np
 
 from agents.errors import ConfigError
 from agents.plan import EdgeVars, delay_groups, shared_keys
+from agents.ring import DelayRing
 
 _total = np.add.reduce
 _isfinite = math.isfinite
@@ -61,7 +67,7 @@ def _finite(value: np.ndarray) -> bool:
     return _isfinite(_total(value, None)) or bool(np.isfinite(value).all())
 
 
-class NeuronAgent(mesa.Agent):
+class NeuronAgent(DelayRing, mesa.Agent):
     """One neuron: its state, its in-edges, its delay buffers and its inbox.
 
     Args:
@@ -71,7 +77,8 @@ class NeuronAgent(mesa.Agent):
         node: the node id.
         role_input, role_output: the neuron's roles.
         act: its activation (``f``, ``df``).
-        state: ``{var: (1, B) or (1, 1) array}``.
+        state: ``{var: (1, B) or (1, 1) array}``: the neuron's own rows (views of the
+            engine's array of all node variables), written in place by its updates.
         edge_state: ``{var: (k_in,) array}``.
         in_edges: ``(delays (k_in,), mail slots (k_in,))`` of its in-edges: where it posts
             backward channels.
@@ -84,24 +91,27 @@ class NeuronAgent(mesa.Agent):
     def __init__(self, model, node, *, role_input, role_output, act, state, edge_state,
                  in_edges, out_edges, inbox, depth):
         super().__init__(model)
+        # (attributes a step reads first: an agent's values are stored in this order, so
+        # that a step touches the fewest cache lines of it)
         plan = self._plan = model.plan
-        self.node = node
-        self.act = act
+        self.state = shared_keys(state)
         self._clamped = bool(role_input)
+        self._edge_state = EdgeVars(edge_state)
+        self.act = act
+        # its rows (in the plan's order, plan.index) and its inbox views
+        # (plan.channel_names, from plan.n_vars on), in one tuple
+        self._own = (*state.values(), *(inbox[name] for name in plan.channel_names))
+        self._make_ring(plan, state, depth, role_input)
+        self.depth = depth
+        self.node = node
         self.is_input = plan.true if role_input else plan.false    # shared, read-only
         self.is_output = plan.true if role_output else plan.false
-        self.outputs = slice(0, int(bool(role_output)))  # its rows that are outputs
-        self.state = shared_keys(state)
-        self._edge_state = EdgeVars(edge_state)
-        self.depth = depth
+        self.outputs = plan.rows[bool(role_output)]  # its rows that are outputs (shared)
         self.target = plan.no_target   # replaced by set_target (outputs)
         self.has_target = plan.false
-        # ring of all delayed variables: value of var v after step t at
-        # [(t % depth) * n_delayed + v]; before t = 1 every row holds the initial value
-        self._ring = [state[name] for name in plan.delayed] * depth
-        self._wire(plan, in_edges, out_edges, inbox)
+        self._wire(plan, in_edges, out_edges)
 
-    def _wire(self, plan, in_edges, out_edges, inbox) -> None:
+    def _wire(self, plan, in_edges, out_edges) -> None:
         """Keep the own mail addresses: slots, delay groups, inbox views (own edges only).
 
         What a stage sends and reads is the shared plan's (``plan.sends``,
@@ -109,11 +119,12 @@ class NeuronAgent(mesa.Agent):
         objects to touch per step).
         """
         (in_delays, self._in_slots), (out_delays, self._out_slots) = in_edges, out_edges
+        if not plan.backward:   # (no backward channel: no mail to its in-edges' senders)
+            in_delays, self._in_slots = in_delays[:0], None
         # a neuron whose edges all have delay 1 sends the ring's only row; others send,
         # per delay group, the row of t − d
         self._groups = None if self.depth == 1 else \
             (delay_groups(self._out_slots, out_delays), delay_groups(self._in_slots, in_delays))
-        self._msgs = tuple(inbox[name] for name in plan.channel_names)
         self._ones = plan.ones(len(self._out_slots), self._plan.dtype)
 
     @property
@@ -143,51 +154,32 @@ class NeuronAgent(mesa.Agent):
     @property
     def inbox(self) -> dict[str, np.ndarray]:
         """``{channel: (k, B) view}`` of the mail addressed to this neuron."""
-        return dict(zip(self._plan.channel_names, self._msgs, strict=True))
-
-    @property
-    def buffers(self) -> dict[str, list[np.ndarray]]:
-        """A copy of the delay buffers: ``{var: [value (1, B)] * depth}``.
-
-        Row ``t % depth`` is the value after step t; set them with :meth:`set_buffer`.
-        """
-        n = len(self._plan.delayed)
-        return {name: [row.copy() for row in self._ring[v::n]]
-                for v, name in enumerate(self._plan.delayed)}
-
-    def set_buffer(self, name: str, values) -> None:
-        """Replace the delay buffer of ``name`` by ``depth`` arrays of shape (1, B)."""
-        n, v = len(self._plan.delayed), self._plan.slot[name]
-        self._ring[v::n] = [np.array(row, dtype=self.state[name].dtype).reshape(1, -1)
-                            for row in values]
+        return dict(zip(self._plan.channel_names, self._own[self._plan.n_vars:], strict=True))
 
     # ----------------------------------------------------------------- phase 1
     def send(self, stage_index: int) -> None:
         """Post this stage's messages on the neuron's own edges (its mail slots)."""
-        for put, box, forward, src, delayed, weight in self._plan.sends[stage_index]:
-            if delayed:
-                if self._groups is not None:   # edges of several delays
-                    self._send_delayed(put, box, forward, src, weight)
-                    continue
-                values = self._ring[src]        # the value of t − 1: the ring's only row
-            else:
+        if self._in_row:
+            one = self._plan.delayed_sends[stage_index]
+            if one is not None:   # one delayed forward channel: its value of t − 1 is the row
+                put, box, k = one
+                put(box, self._out_slots, self._own[k])
+                return
+        for put, box, forward, src, k, delayed, weight in self._plan.sends[stage_index]:
+            if not delayed:
                 values = self.state[src]
+            elif self._in_row:
+                values = self._own[k]           # the value of t − 1 (module doc)
+            elif self._groups is None:
+                values = self._ring[src]        # the value of t − 1: the ring's only row
+            else:                               # edges of several delays
+                self._send_delayed(put, box, forward, src, weight)
+                continue
             slots = self._out_slots if forward else self._in_slots
             if weight is None:
                 put(box, slots, values)
             else:  # weighted by the sender, which owns its in-edges
                 put(box, slots, self._edge_state[weight][:, None] * values)
-
-    def _send_delayed(self, put, box, forward, slot, weight) -> None:
-        """Post ring variable ``slot``: to each delay group the value of t − d."""
-        n, t, depth = self._plan.n_delayed, self.model.t, self.depth
-        for slots, delay, rows in self._groups[0 if forward else 1]:
-            values = self._ring[(t - delay) % depth * n + slot]
-            if weight is None:
-                put(box, slots, values)
-            else:
-                w = self._edge_state[weight]
-                put(box, slots, (w if rows is None else w[rows])[:, None] * values)
 
     # ----------------------------------------------------------------- phase 2
     def receive(self, stage_index: int) -> None:
@@ -195,48 +187,82 @@ class NeuronAgent(mesa.Agent):
 
         In the last stage, push the step's values into the own delay buffers.
         """
-        state = self.state
         plan = self._plan
-        if not self._clamped:  # input neurons are clamped: no node update, no in-edges
-            model = self.model
-            inbox = {}
-            for name, c, weight in plan.reads[stage_index]:
-                if weight is None:      # backward: ones · messages (the senders weighted them)
-                    inbox[name] = self._ones.dot(self._msgs[c])
-                elif weight == "weight":  # forward: own weights, as a cached (1, k) row
-                    row = self._edge_state.row
-                    inbox[name] = (row if row is not None else self._edge_state.weight_row()
-                                   ).dot(self._msgs[c])
-                else:
-                    inbox[name] = self._edge_state[weight][None].dot(self._msgs[c])
-            node_update, edge_update, hebbs = plan.stages[stage_index]
-            checks = plan.checks
-            check = model.check_finite
-            for name, value in node_update(state, inbox, self, model.params).items():
-                try:
-                    spec = checks[name]
-                except KeyError:
-                    spec = None
-                if spec is None or value.__class__ is not _ndarray \
-                        or value.dtype is not spec[0] or value.shape != spec[1]:
-                    value = self._coerce(name, value, spec)
-                state[name] = value
-                if check and not (_isfinite(value.item()) if spec[2] else _finite(value)):
-                    model.saw_nonfinite = True
-            if edge_update is not None:
-                self._update_edges(edge_update, hebbs, state, model)
-        if stage_index == plan.last:
-            ring = self._ring
-            if ring:
-                if plan.push_one and self.depth == 1:  # the common case, inline
-                    ring[0] = state[plan.push_one]
-                else:
-                    self._push(state, plan)
+        state = self.state
+        if self._clamped:  # input neurons are clamped: no node update, no in-edges
+            if plan.pushes[stage_index]:
+                self._push(state, plan)
+            return
+        own = self._own
+        summed = plan.weight_sums[stage_index]
+        if summed is not None:  # one forward channel, summed with the own weights
+            name, c, out = summed
+            row = self._edge_state.row   # (cached as a (1, k) row)
+            if row is None:
+                row = self._edge_state.weight_row()
+            try:
+                inbox = {name: row.dot(own[c], out)}   # into the plan's scratch row
+            except ValueError:   # (weights of another dtype, set from outside)
+                inbox = {name: row.dot(own[c])}
+        else:
+            inbox = self._sums(plan.reads[stage_index], own)
+        node_update, edge_update, hebbs = plan.stages[stage_index]
+        model = self.model
+        new = node_update(state, inbox, self, model.params)
+        index = plan.index
+        try:
+            if plan.single:   # every row holds one value: fill it (half the cost of a copy)
+                for name, value in new.items():
+                    row = own[index[name]]
+                    if value is not row:
+                        try:
+                            row.fill(value.item())
+                        except (AttributeError, ValueError, TypeError):  # not one number
+                            row[...] = value
+                    state[name] = row
+            else:
+                for name, value in new.items():
+                    row = own[index[name]]
+                    if value is not row:
+                        row[...] = value   # cast to the declared dtype, broadcast to its shape
+                    state[name] = row
+        except KeyError:
+            raise ConfigError(f"rule {plan.rule.name!r} updated undeclared node variable "
+                              f"{name!r}") from None
+        if edge_update is not None:
+            self._update_edges(edge_update, hebbs, state, model)
+        if plan.pushes[stage_index]:
+            if not self._in_row:
+                self._push(state, plan)
+            elif plan.push_one is None or state[plan.push_one] is not own[plan.push_k]:
+                self._sync(state, plan)
+
+    def _sums(self, reads, own) -> dict:
+        """The inbox: per channel, the sum of its messages.
+
+        A forward channel's messages are weighted by the own in-edges; a backward
+        channel's senders weighted them.
+        """
+        inbox = {}
+        for name, c, weight, out in reads:
+            if weight is None:
+                row = self._ones
+            elif weight == "weight":
+                row = self._edge_state.row
+                if row is None:
+                    row = self._edge_state.weight_row()
+            else:
+                row = self._edge_state[weight][None]
+            try:
+                inbox[name] = row.dot(own[c], out)   # into the plan's scratch row
+            except ValueError:   # (weights of another dtype, set from outside)
+                inbox[name] = row.dot(own[c])
+        return inbox
 
     def _update_edges(self, edge_update, hebbs, state, model) -> None:
         """The stage's edge update of the own in-edges, from the Hebbian products."""
         edge_state = self._edge_state
-        hebb = {name: self._msgs[c].dot(state[post][0]) for name, c, post in hebbs}
+        hebb = {name: self._own[c].dot(state[post][0]) for name, c, post in hebbs}
         dtypes = self._plan.edge_dtypes
         check = model.check_finite
         for name, value in edge_update(edge_state, hebb, self, model.params).items():
@@ -250,30 +276,6 @@ class NeuronAgent(mesa.Agent):
             if check and not _finite(value):
                 model.saw_nonfinite = True
 
-    def _coerce(self, name: str, value, spec) -> np.ndarray:
-        """``value`` as an array of the declared dtype and shape of node variable ``name``."""
-        if spec is None:
-            raise ConfigError(f"rule {self._plan.rule.name!r} updated undeclared node "
-                              f"variable {name!r}")
-        value = np.asarray(value, dtype=spec[0])
-        return value if value.shape == spec[1] else np.broadcast_to(value, spec[1]).copy()
-
-    def _push(self, state, plan) -> None:
-        """Push this step's values into the delay ring (done by the last ``receive``)."""
-        ring = self._ring
-        if self.depth == 1 and plan.n_delayed == 1:
-            ring[0] = state[plan.delayed[0]]
-            return
-        row = self.model.t % self.depth * plan.n_delayed
-        for v, name in enumerate(plan.delayed):
-            ring[row + v] = state[name]  # a reference: state arrays are never written in place
-
-    def fill_history(self, name: str | None = None) -> None:
-        """Set the delay buffer of ``name`` (default: all) to the variable's current value."""
-        for var in self._plan.delayed:
-            if name is None or var == name:
-                self.set_buffer(var, [self.state[var]] * self.depth)
-
     def perturb(self, noise) -> None:
         """Add ``noise(shape)`` to all own state: node variables, buffers, in-edges."""
         for name, arr in self.state.items():
@@ -285,7 +287,10 @@ class NeuronAgent(mesa.Agent):
 
     def clamp(self, u_row: np.ndarray) -> None:
         """External input at the start of a step: an input neuron's value u, shape (B,)."""
-        self.state[self._plan.rule.output_var] = u_row[None, :].copy()
+        name = self._plan.rule.output_var
+        row = self._own[self._plan.index[name]]
+        row[0] = u_row
+        self.state[name] = row
 
     def set_target(self, y_row: np.ndarray | None, present: bool) -> None:
         """External target of an output neuron at the start of a step, shape (B,)."""

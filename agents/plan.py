@@ -123,19 +123,32 @@ class RulePlan:
 
     Attributes:
         delayed: names of the variables with a delay buffer, in ring order.
-        checks: ``{var: (dtype, shape, one value)}`` of node variables.
+        first_stage_sends: True when no stage but the first sends a delayed channel.
+        index: ``{var: k}``, the position of each node variable in a neuron's rows.
         edge_dtypes: ``{var: dtype}`` of edge variables.
+        n_vars: the number of node variables.
+        single: True when every node variable's rows hold one value (no batch axis).
+        pushes: per stage, True when its ``receive`` pushes the delay buffers.
+        delayed_sends: per stage, ``(put, mail, k)`` of its channel when it has one,
+            forward and delayed, else None.
+        weight_sums: per stage, ``(name, own, scratch)`` of its channel when it has one,
+            forward and summed with ``weight``, else None.
+        push_k: ``index`` of ``push_one`` (None without it).
         stages: per stage ``(node_update, edge_update, hebb)``, ``hebb`` as
-            ``((name, channel, post), ...)``: ``channel`` indexes ``channel_names``.
+            ``((name, own, post), ...)``: ``own`` indexes a neuron's ``_own``.
         channel_names: every channel's name, stage by stage (a neuron keeps its inbox
-            views in this order).
-        reads: per stage ``((name, channel, weight), ...)``: ``weight`` is the edge
+            views in this order, after its rows).
+        own_index: ``{channel: position of its inbox view in a neuron's _own}``.
+        reads: per stage ``((name, own, weight, scratch), ...)``: ``weight`` is the edge
             variable a forward channel is summed with, None for a backward one (its
-            senders weighted the messages).
+            senders weighted the messages); ``scratch`` the (1, B) row the sum is
+            written into (:meth:`post_office`).
         sends: per stage, what it sends (:meth:`post_office`).
         dtype: the dtype of the node variables.
         last: index of the last stage.
         true, false: read-only (1, 1) flags shared as role masks and ``has_target``.
+        backward: whether any channel is backward.
+        rows: the slices of a neuron's rows that are outputs (none, its one), shared.
     """
 
     def __init__(self, rule, state, edge_state):
@@ -145,41 +158,71 @@ class RulePlan:
         #: the one delayed variable, if there is exactly one (pushed inline)
         self.push_one = self.delayed[0] if self.n_delayed == 1 else None
         self.slot = {name: k for k, name in enumerate(self.delayed)}
-        self.checks = {name: (arr.dtype, arr.shape, arr.size == 1)
-                       for name, arr in state.items()}
+        #: whether every delayed channel is sent in the first stage (a neuron may then
+        #: keep its ring of depth 1 in its rows: agents.neuron)
+        self.first_stage_sends = not any(ch.delayed for st in rule.stages[1:]
+                                         for ch in st.channels)
+        #: ``{var: k}``: a neuron's row of node variable ``var`` is its ``_own[k]``
+        self.index = {name: k for k, name in enumerate(state)}
+        self.n_vars = len(self.index)
+        #: per variable (``index``), whether its rows hold one value
+        self.single = all(arr.size == 1 for arr in state.values())
+        #: per stage, whether its ``receive`` pushes the delay buffers (the last stage)
+        self.pushes = tuple(k == len(rule.stages) - 1 and bool(self.delayed)
+                            for k in range(len(rule.stages)))
+        self.push_k = None if self.push_one is None else self.index[self.push_one]
         self.edge_dtypes = {name: arr.dtype for name, arr in edge_state.items()}
         self.channel_names = tuple(ch.name for st in rule.stages for ch in st.channels)
-        index = {name: c for c, name in enumerate(self.channel_names)}
+        # a neuron's inbox view of channel c is its _own[n_vars + c]
+        self.own_index = {name: self.n_vars + c for c, name in enumerate(self.channel_names)}
         self.stages = tuple((st.node_update, st.edge_update,
-                             tuple((name, index[chan], post)
+                             tuple((name, self.own_index[chan], post)
                                    for name, (post, chan) in st.hebb.items()))
                             for st in rule.stages)
-        self.reads = tuple(tuple((ch.name, index[ch.name],
-                                  ch.weight if ch.direction == "forward" else None)
-                                 for ch in st.channels) for st in rule.stages)
         self.dtype = state[rule.output_var].dtype
         self.sends: tuple = ()   # set by :meth:`post_office`
+        self.reads: tuple = ()   # likewise
+        self.weight_sums: tuple = ()   # likewise
+        self.delayed_sends: tuple = ()   # likewise
         self.last = len(rule.stages) - 1
         self._ones: dict = {}
         self.true, self.false = (_frozen(np.full((1, 1), flag)) for flag in (True, False))
+        self.backward = any(ch.direction == "backward" for st in rule.stages
+                            for ch in st.channels)
+        self.rows = (slice(0, 0), slice(0, 1))   # a neuron's rows that are outputs: none, its
         self.no_target = _frozen(np.zeros_like(state[rule.output_var]))
 
     def post_office(self, mail: dict) -> None:
         """Resolve what every stage sends, given the engine's ``{channel: (E, B) mail}``.
 
         ``sends[k]`` lists, per channel of stage k, ``(put, mail, forward, source,
-        delayed, weight)``: ``source`` is the ring slot of a delayed variable or the name
-        of an undelayed one; ``weight`` the edge variable a backward message is weighted
-        by (None forward); ``put`` the fastest way to write the mail (a flat
-        ``ndarray.put`` when a slot holds one value, fancy assignment otherwise).
+        k, delayed, weight)``: ``source`` is the ring slot of a delayed variable or the
+        name of an undelayed one, ``k`` the position of its row (``index``); ``weight``
+        the edge variable a backward message is weighted by (None forward); ``put`` the
+        fastest way to write the mail (a flat ``ndarray.put`` when a slot holds one
+        value, fancy assignment otherwise). Also makes ``reads`` (its scratch rows).
         """
         self.sends = tuple(
             tuple((_put if mail[ch.name].shape[1] == 1 else _setitem, mail[ch.name],
                    ch.direction == "forward",
-                   self.slot[ch.source] if ch.delayed else ch.source, ch.delayed,
+                   self.slot[ch.source] if ch.delayed else ch.source,
+                   self.index[ch.source], ch.delayed,
                    None if ch.direction == "forward" else ch.weight)
                   for ch in st.channels)
             for st in self.rule.stages)
+        # one scratch row per channel that every neuron's inbox sum is written into: a
+        # neuron copies what it keeps into its own rows, and the next one overwrites it
+        self.reads = tuple(tuple((ch.name, self.own_index[ch.name],
+                                  ch.weight if ch.direction == "forward" else None,
+                                  np.empty((1, mail[ch.name].shape[1]), dtype=self.dtype))
+                                 for ch in st.channels) for st in self.rule.stages)
+        self.delayed_sends = tuple(
+            (sends[0][0], sends[0][1], sends[0][4])
+            if len(sends) == 1 and sends[0][2] and sends[0][5] else None
+            for sends in self.sends)
+        self.weight_sums = tuple(
+            (reads[0][0], reads[0][1], reads[0][3])
+            if len(reads) == 1 and reads[0][2] == "weight" else None for reads in self.reads)
 
     def ones(self, k: int, dtype) -> np.ndarray:
         """A shared (1, k) row of ones (sums a backward inbox of k messages)."""

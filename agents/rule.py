@@ -34,9 +34,10 @@ Functions return a dict of the variables they change.
 
 **Who may write where.** An update function never writes into the ``state`` or ``edge``
 arrays it is given (they are the engine's: another round of the step may still read
-them). It may write into the ``inbox`` and ``hebb`` arrays (fresh each call, the
-update's to use) and into arrays it gets from ``neurons.out(name, like)``: a writable
-array shaped like ``like`` whose content is undefined. For ``name`` a node variable, it
+them). It may write into the ``inbox`` and ``hebb`` arrays (the update's to use during
+the call; engines refill and reuse them) and into arrays it gets from
+``neurons.out(name, like)``: a writable array shaped like ``like`` whose content is
+undefined. For ``name`` a node variable, it
 is the place where that variable's new value is meant to go (the vectorised engine keeps
 two arrays per variable and swaps them: no allocation per step; one, written in place,
 for a variable the rule never reads before writing it: see ``Stage.reads``); any other name gives a

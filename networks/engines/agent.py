@@ -6,11 +6,17 @@ neuron updates from its own state and inbox (in the last stage it also pushes it
 buffers).
 Messages are routed by :meth:`AgentEngine.post` along graph edges only; there is no
 Mesa event per message (delays live in the neurons' buffers).
+
+The engine allocates the memory its neurons own once: the mail, the in-edge variables
+(each neuron's are its slices) and the node variables, one (N, total width) array of which
+each neuron's variables are its own rows (:mod:`agents.neuron`); the finiteness of all
+node variables is checked over that array once per step.
 """
 
 from __future__ import annotations
 
 import gc
+import math
 from contextlib import contextmanager
 
 import mesa
@@ -21,6 +27,9 @@ from agents.neuron import NeuronAgent
 from agents.plan import RulePlan
 from agents.rule import Rule
 from networks.engines.base import EngineBase
+
+_total = np.add.reduce
+_isfinite = math.isfinite
 
 
 @contextmanager
@@ -80,10 +89,16 @@ class AgentEngine(EngineBase, mesa.Model):
                 var = next(v for v in rule.all_node_vars if v.name == ch.source)
                 self._mail[ch.name] = np.zeros(
                     (net.n_edges, width if var.batched else 1), dtype=self.dtype)
-        # every neuron's arrays are its own rows of arrays allocated once (cheap to build;
-        # a neuron replaces or updates only its own rows)
-        rows = {v.name: np.array(initial[v.name]).reshape(n, 1, -1)
-                for v in rule.all_node_vars}
+        # every neuron's node variables are its own rows of one array allocated once,
+        # (N, sum of the variables' widths): a neuron's values sit side by side, and a
+        # neuron writes only its own rows (its in-edge arrays are its own slices)
+        widths = [(v.name, width if v.batched else 1) for v in rule.all_node_vars]
+        self._node_rows = np.empty((n, sum(w for _, w in widths)), dtype=self.dtype)
+        rows, col = {}, 0
+        for name, w in widths:
+            self._node_rows[:, col:col + w] = np.reshape(initial[name], (n, w))
+            rows[name] = self._node_rows.reshape(n, 1, -1)[:, :, col:col + w]
+            col += w
         edge_rows = {v.name: np.array(initial[v.name]) for v in rule.all_edge_vars}
         del initial
         self.plan = RulePlan(rule, {name: arr[0] for name, arr in rows.items()},
@@ -175,10 +190,13 @@ class AgentEngine(EngineBase, mesa.Model):
         self._by_node[self.net.node_ids[i]].perturb(noise)
 
     def _check_finite(self) -> None:
-        # each neuron checked the values it wrote this step and raised saw_nonfinite;
-        # every neuron's arrays are checked only then or after state was set from outside.
-        # The base class builds the message naming step, neuron/edge and variable.
-        if not (self.saw_nonfinite or self._check_all):
+        # the rows of all node variables are checked at once; each neuron checked the
+        # edge values it wrote this step and raised saw_nonfinite; every neuron's arrays
+        # are checked only then or after state was set from outside. The base class
+        # builds the message naming step, neuron/edge and variable.
+        rows = self._node_rows
+        if not (self.saw_nonfinite or self._check_all or not _isfinite(_total(rows, None))
+                and not np.isfinite(rows).all()):
             return None
         self.saw_nonfinite = self._check_all = False
         for agent in self._by_node.values():

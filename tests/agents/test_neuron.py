@@ -8,8 +8,10 @@ import numpy as np
 import pytest
 
 from agents.diffusion import DIFFUSION
+from agents.errors import ConfigError
 from agents.forward import FORWARD
 from agents.plan import EdgeVars
+from agents.rule import Channel, Rule, Stage, StateVar
 from networks.builders import random_digraph
 from networks.compile import compile_graph
 from networks.engines import AgentEngine, VectorEngine
@@ -98,3 +100,104 @@ def test_edge_vars_copies_make_their_own_row(copier):
     assert type(twin) is EdgeVars and twin.row is None
     np.testing.assert_array_equal(twin.weight_row()[0], ev["weight"])
     assert np.shares_memory(twin.row, twin["weight"])
+
+
+# ------------------------------------------------------------------ node values in rows
+def _returning(kind: str):
+    """A forward rule whose update returns x and a in the form ``kind``."""
+    def update(state, inbox, nrn, params):
+        a = inbox["net"] + state["bias"]
+        x = np.tanh(a)
+        if kind == "float32":
+            return {"a": a.astype(np.float32), "x": x}
+        if kind == "int":                         # an integer array: cast, like the vector engine
+            return {"a": np.rint(10 * a).astype(np.int64), "x": x}
+        if kind == "unbatched":                   # (n, 1): broadcast to (n, B)
+            return {"a": a[:, :1], "x": x}
+        if kind == "scalar":                      # a number: broadcast to every row
+            return {"a": 0.25, "x": x}
+        if kind == "inbox":                       # the inbox array itself (the update's own)
+            return {"a": inbox["net"], "x": x}
+        if kind == "undeclared":
+            return {"a": a, "x": x, "y": a}
+        if kind == "wide":                        # more values than the neuron has
+            return {"a": np.zeros((2, 5)), "x": x}
+        raise AssertionError(kind)
+
+    return Rule(name=f"ret-{kind}", node_vars=(StateVar("x"), StateVar("a")), edge_vars=(),
+                stages=(Stage(channels=(Channel("net", "x", "forward"),),
+                              node_update=update),))
+
+
+@pytest.mark.parametrize("kind", ["float32", "int", "unbatched", "scalar", "inbox"])
+@pytest.mark.parametrize("batch", [None, 3])
+@pytest.mark.parametrize("seed", [0, 4])
+def test_returned_values_are_stored_cast_and_broadcast_as_the_vector_engine_does(kind, batch,
+                                                                                 seed):
+    """A neuron copies what its update returns into its own rows: numbers, other dtypes
+    and (n, 1) values come out as the vectorised engine stores them."""
+    net = _net(seed)
+    rule = _returning(kind)
+    rng = np.random.default_rng(seed)
+    U = rng.normal(size=(5, 3) if batch is None else (5, 3, batch))
+    engines = [cls(net, rule, batch=batch, rng=seed) for cls in (AgentEngine, VectorEngine)]
+    for u in U:
+        for eng in engines:
+            eng.advance(u)
+        for name in ("x", "a"):
+            np.testing.assert_allclose(engines[0].state(name), engines[1].state(name),
+                                       rtol=1e-12, atol=1e-14)
+    node = net.node_ids[-1]
+    for name in ("x", "a"):
+        value = engines[0].agent(node).state[name]
+        assert value.dtype == np.float64 and value.shape == (1, batch or 1), name
+
+
+@pytest.mark.parametrize("batch", [None, 2])
+def test_an_undeclared_variable_and_a_value_that_does_not_fit_are_refused(batch):
+    net = _net(1)
+    u = np.zeros((3,) if batch is None else (3, batch))
+    with pytest.raises(ConfigError, match="rule 'ret-undeclared' updated undeclared node "
+                                          "variable 'y'"):
+        AgentEngine(net, _returning("undeclared"), batch=batch).advance(u)
+    with pytest.raises(ValueError, match="broadcast"):
+        AgentEngine(net, _returning("wide"), batch=batch).advance(u)
+
+
+@pytest.mark.parametrize("seed", [0, 2, 5])
+def test_a_delay_one_ring_kept_in_the_rows_is_apart_from_state_set_from_outside(seed):
+    """Neurons whose edges all have delay 1 keep their ring in their rows: setting the
+    state from outside, the buffers, or both, must still change the next step exactly
+    as in the vectorised engine (state and ring apart)."""
+    net = compile_graph(random_digraph(14, 45, n_inputs=3, n_outputs=2, seed=seed,
+                                       delays=1, weight_scale=0.8))
+    rng = np.random.default_rng(seed)
+    agent, vector = (cls(net, DIFFUSION, {"eta": 0.05}, batch=2, rng=seed)
+                     for cls in (AgentEngine, VectorEngine))
+    U, Y = rng.normal(size=(9, 3, 2)), rng.normal(size=(9, 2, 2))
+    for k in range(3):
+        agent.advance(U[k], Y[k])
+        vector.advance(U[k], Y[k])
+    assert all(agent.agent(n)._in_row for n in net.node_ids if not
+               agent.agent(n)._clamped)
+    x = rng.normal(size=(net.n_nodes, 2))
+    agent.set_state("x", x)
+    vector.set_state("x", x)
+    node = net.node_ids[-1]
+    before = agent.agent(node).buffers["x"][0].copy()
+    np.testing.assert_array_equal(agent.agent(node).state["x"], x[-1:])
+    assert not np.array_equal(before, x[-1:])     # the ring kept the value of the step
+    for k in range(3, 6):
+        agent.advance(U[k], Y[k])
+        vector.advance(U[k], Y[k])
+        for name in ("x", "delta", "weight"):
+            np.testing.assert_allclose(agent.state(name), vector.state(name), rtol=1e-10,
+                                       atol=1e-12, err_msg=f"{name} after step {k + 1}")
+    # set_buffer alone leaves the state; fill_history sets the ring to the state
+    a = agent.agent(node)
+    x_now = a.state["x"].copy()
+    a.set_buffer("x", [np.full(2, 3.0)])
+    np.testing.assert_array_equal(a.state["x"], x_now)
+    np.testing.assert_array_equal(a.buffers["x"][0], np.full((1, 2), 3.0))
+    agent.fill_history()
+    np.testing.assert_array_equal(a.buffers["x"][0], x_now)

@@ -173,8 +173,8 @@ def test_engine_never_writes_into_user_arrays(engine_kind):
 
 @pytest.mark.parametrize("seed", [0, 3])
 def test_agent_delay_buffers_hold_past_values_and_are_copied_out(seed):
-    """A neuron's ring holds its values of the last ``depth`` steps (references to its own
-    state arrays, which are never written in place); ``buffers`` hands out copies and
+    """A neuron's ring holds its values of the last ``depth`` steps (copies: its state
+    rows are written in place); ``buffers`` hands out copies and
     ``set_buffer`` replaces one, changing what the neuron sends next."""
     G = random_dag(12, 30, n_inputs=2, n_outputs=2, seed=seed, delays=(1, 3))
     eng = AgentEngine(G, PROBE, batch=2, rng=seed)
