@@ -148,10 +148,11 @@ class BlockProducts:
             out = self._inbox[channel.name] = np.empty(like.shape, self.dtype)
         return out
 
-    def _hebb(self, post: np.ndarray, sent) -> np.ndarray:
-        """Per-edge Σ_κ post_iκ m_jκ in block order, shape (E,)."""
+    def _hebb(self, post: np.ndarray, sent, out: np.ndarray | None = None) -> np.ndarray:
+        """Per-edge Σ_κ post_iκ m_jκ in block order, shape (E,), into ``out`` if given."""
         n_in = self.n_in
-        out = np.empty(self.net.n_edges, dtype=self.dtype)
+        if out is None:
+            out = np.empty(self.net.n_edges, dtype=self.dtype)
         for k, blk in enumerate(self.blocks):
             pre = sent(blk.delay)
             if blk.kind == "dense":
