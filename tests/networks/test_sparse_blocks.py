@@ -30,17 +30,21 @@ def _block(src, tgt, n_in, n):
     return sb.SparseBlock(src[idx], tgt[idx], n_in, n), src[idx], tgt[idx]
 
 
-CASES = [(seed, batch, dtype, from_inputs, small_part)
+CASES = [(seed, batch, dtype, from_inputs, small_part, coo)
          for seed in range(4) for batch in (1, 3, 16)
          for dtype in (np.float64, np.float32) for from_inputs in (True, False)
-         for small_part in ((0, sb.SMALL_PART) if seed < 2 else (sb.SMALL_PART,))]
+         for small_part in ((0, sb.SMALL_PART) if seed < 2 else (sb.SMALL_PART,))
+         for coo in ((0, sb.COO_BLOCK) if seed % 2 else (sb.COO_BLOCK,))]
 
 
-@pytest.mark.parametrize(("seed", "batch", "dtype", "from_inputs", "small_part"), CASES)
+@pytest.mark.parametrize(("seed", "batch", "dtype", "from_inputs", "small_part", "coo"),
+                         CASES)
 def test_products_equal_dense_reference(monkeypatch, seed, batch, dtype, from_inputs,
-                                        small_part):
-    """Native and (small_part = 0) 32-bit index arrays."""
+                                        small_part, coo):
+    """Native and (small_part = 0) 32-bit index arrays; the forward product of a whole
+    message array as one COO call and (coo = 0) per CSR part."""
     monkeypatch.setattr(sb, "SMALL_PART", small_part)
+    monkeypatch.setattr(sb, "COO_BLOCK", coo)
     rng = np.random.default_rng(seed)
     n_in, n = int(rng.integers(1, 5)), int(rng.integers(12, 40))
     blk, src, tgt = _block(*_pattern(rng, n_in, n, 4 * n, from_inputs), n_in, n)
@@ -48,6 +52,7 @@ def test_products_equal_dense_reference(monkeypatch, seed, batch, dtype, from_in
     assert part.cols.dtype == (np.int32 if small_part == 0 else np.intp)
     assert part.t_cols.dtype == part.t_indptr.dtype == np.int32   # the batch-1 CSC kernel
     assert (blk.whole is None) == (small_part == 0)
+    assert (blk.coo is None) == (coo == 0)
     w = rng.normal(size=len(src)).astype(dtype)
     W = np.zeros((n, n))
     W[tgt, src] = w
