@@ -162,7 +162,7 @@ class BufferedStep:
                 product = dense_hebb(post, pre, writable(edges, carrier), 1.0, 0.0)
             elif carrier is not None:   # the product goes straight into its variable
                 current = edges[carrier]
-                product = self._hebb(post, pre, writable(edges, carrier))
+                product = self._hebb(post, pre, writable(edges, carrier), chan)
                 if product is not current:
                     self._window_lost()
             else:

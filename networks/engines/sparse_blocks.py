@@ -247,58 +247,70 @@ class SparseBlock:
         """``out[e] = Σ_κ post[i_e, κ] m[j_e, κ]`` for each edge e = (j, i), out shape (k,).
 
         ``post`` has shape (N − n_in, B): the postsynaptic variable of the active rows.
+        (Runs the calls of :meth:`bound_hebb`.)
+        """
+        for fn, args in self.bound_hebb(post, m, out):
+            fn(*args)
+
+    def bound_hebb(self, post: np.ndarray, m, out: np.ndarray) -> list:
+        """The calls of :meth:`hebb` on these arrays (see :meth:`bound_forward`).
+
+        They gather into reused buffers and ``out``: one list serves any values those
+        arrays hold later.
         """
         if not self.parts:
-            return
+            return []
         width, pre_width = post.shape[1], m[self.parts[0].read].shape[1]
         if width != pre_width:   # one side without example axis
             width = max(width, pre_width)
             post = np.broadcast_to(post, (post.shape[0], width))
-            for part in self.parts:
-                pre = m[part.read]
-                self._chunks(part.rows, part.cols, post,
-                             np.broadcast_to(pre, (pre.shape[0], width)),
-                             out[part.lo:part.hi])
-            return
+            return [call for part in self.parts for call in self._chunks(
+                part.rows, part.cols, post,
+                np.broadcast_to(m[part.read], (part.n_col, width)), out[part.lo:part.hi])]
         whole = self.whole is not None and _is_whole(m, self.n_nodes)
         if width == 1 and post.dtype == out.dtype:
             # gather the presynaptic values into out, then multiply each by its target's
             # postsynaptic value: scipy's csr_scale_columns (``out[e] *= post[rows[e]]``
             # on a one-row matrix) gathers and multiplies in place in one call
             if self.whole is None:   # a large block: chunk by chunk, each in cache
-                for part in self.parts:
-                    self._chunks_1(part, post, m[part.read], out[part.lo:part.hi])
-                return
+                return [call for part in self.parts for call in self._chunks_1(
+                    part, post, m[part.read], out[part.lo:part.hi])]
+            # (mode="clip": the indices are valid by construction, and "raise" buffers
+            # the output, a copy per call; positional: ndarray.take(idx, axis, out, mode))
             if whole:
-                m.take(self.whole[1], out=out, mode="clip")
+                calls = [(m.take, (self.whole[1], None, out, "clip"))]
             else:
-                for part in self.parts:
-                    m[part.read].take(part.cols, out=out[part.lo:part.hi], mode="clip")
-            _csr_scale_columns(1, self.n_act, self._whole_ptr, self.whole[0], out, post)
-        elif whole:
-            self._chunks(*self.whole, post, m, out)
-        else:
-            for part in self.parts:
-                self._chunks(part.rows, part.cols, post, m[part.read],
-                             out[part.lo:part.hi])
+                calls = [(m[part.read].take, (part.cols, None, out[part.lo:part.hi], "clip"))
+                         for part in self.parts]
+            calls.append((_csr_scale_columns, (1, self.n_act, self._whole_ptr,
+                                               self.whole[0], out, post)))
+            return calls
+        if whole:
+            return self._chunks(*self.whole, post, m, out)
+        return [call for part in self.parts for call in self._chunks(
+            part.rows, part.cols, post, m[part.read], out[part.lo:part.hi])]
 
     @staticmethod
-    def _chunks_1(part: _Part, post, pre, out) -> None:
-        """The Hebbian product of one part without batch: post and pre of shape (n, 1).
+    def _chunks_1(part: _Part, post, pre, out) -> list:
+        """The calls of one part's Hebbian product without batch: post, pre (n, 1).
 
-        ``post`` is of ``out``'s dtype.
+        ``post`` is of ``out``'s dtype; flat indices of (n, 1) arrays are rows.
         """
-        # flat indices of (n, 1) arrays are rows; mode="clip" since the indices are valid
-        # by construction and "raise" buffers the output (a copy per call)
-        rows, cols = part.rows, part.cols
+        rows, cols, calls = part.rows, part.cols, []
         for lo in range(0, len(cols), HEBB_CHUNK):
             hi = min(lo + HEBB_CHUNK, len(cols))
-            dst = pre.take(cols[lo:hi], out=out[lo:hi], mode="clip")
-            _csr_scale_columns(1, len(post), np.array([0, hi - lo], dtype=rows.dtype),
-                               rows[lo:hi], dst, post)
+            calls += [(pre.take, (cols[lo:hi], None, out[lo:hi], "clip")),
+                      (_csr_scale_columns, (1, len(post), np.array([0, hi - lo],
+                                                                   dtype=rows.dtype),
+                                            rows[lo:hi], out[lo:hi], post))]
+        return calls
 
-    def _chunks(self, rows, cols, post, pre, out) -> None:
-        """``out[e] = Σ_κ post[rows[e], κ] pre[cols[e], κ]`` in chunks, in reused buffers."""
+    def _chunks(self, rows, cols, post, pre, out) -> list:
+        """The calls of ``out[e] = Σ_κ post[rows[e], κ] pre[cols[e], κ]``, in chunks.
+
+        Each chunk gathers into two reused buffers, multiplies them and sums over the
+        batch (a BLAS gemv).
+        """
         width = post.shape[1]
         step = max(1, HEBB_CHUNK // width)
         bufs = self._buffers
@@ -307,11 +319,11 @@ class SparseBlock:
                                     np.empty((step, width), dtype=out.dtype),
                                     np.ones(width, dtype=out.dtype))
         p_buf, q_buf, ones = bufs
-        # mode="clip": the indices are valid by construction, and "raise" buffers the
-        # output (a copy per call)
+        calls = []
         for lo in range(0, len(cols), step):
             hi = min(lo + step, len(cols))
-            p = pre.take(cols[lo:hi], axis=0, out=p_buf[:hi - lo], mode="clip")
-            q = post.take(rows[lo:hi], axis=0, out=q_buf[:hi - lo], mode="clip")
-            np.multiply(p, q, out=p)
-            np.dot(p, ones, out=out[lo:hi])   # Σ over the batch (a BLAS gemv)
+            p, q = p_buf[:hi - lo], q_buf[:hi - lo]
+            calls += [(pre.take, (cols[lo:hi], 0, p, "clip")),
+                      (post.take, (rows[lo:hi], 0, q, "clip")),
+                      (np.multiply, (p, q, p)), (np.dot, (p, ones, out[lo:hi]))]
+        return calls

@@ -111,9 +111,12 @@ def test_bound_calls_repeat_the_products_on_new_values(seed, batch, rows):
     out = np.empty((n - n_in, batch))
     calls = {"forward": blk.bound_forward(w, msgs, out),
              "backward": blk.bound_backward(w, msgs, out)}
+    post, hebb = np.empty((n - n_in, batch)), np.empty(len(src))
+    hebb_calls = blk.bound_hebb(post, msgs, hebb)
     for _ in range(3):   # new values in the same arrays
         w[:] = rng.normal(size=len(src))
         m[:] = rng.normal(size=(n, batch))
+        post[:] = rng.normal(size=post.shape)
         for name, bound in calls.items():
             out.fill(0.0)
             for fn, args in bound:
@@ -121,6 +124,11 @@ def test_bound_calls_repeat_the_products_on_new_values(seed, batch, rows):
             expect = np.zeros_like(out)
             getattr(blk, name)(w.copy(), m.copy(), expect)
             np.testing.assert_array_equal(out, expect)
+        hebb.fill(np.nan)
+        for fn, args in hebb_calls:
+            fn(*args)
+        np.testing.assert_allclose(hebb, np.einsum("eb,eb->e", post[tgt - n_in], m[src]),
+                                   rtol=1e-12)
     if rows:
         assert msgs._full is None
 
