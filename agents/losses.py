@@ -82,6 +82,8 @@ def set_loss_grad(dx, x, nrn, loss: str):
     rows, ufunc = nrn.outputs, LOSSES[loss].grad_ufunc
     if ufunc is None or not isinstance(rows, slice):
         add_loss_grad(dx, x, nrn, loss)
+    elif getattr(nrn, "all_targets", False):   # (an engine said so: no mask needed)
+        ufunc(x[rows], nrn.target[rows], out=dx[rows])
     elif rows.start != rows.stop:
         ufunc(x[rows], nrn.target[rows], out=dx[rows], where=nrn.has_target[rows])
     return dx

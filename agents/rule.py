@@ -148,6 +148,10 @@ class Neurons(Protocol):
         has_target: True where an output has a target this step, shape (n, 1).
         t: the step number (1 for the first step).
         batch: B, the number of examples processed in parallel.
+
+    An engine may also set ``all_targets``: True when every output among the neurons has
+    a target this step (``has_target`` is true on all output rows), so an update may skip
+    the mask; without it (``getattr(nrn, "all_targets", False)``) the mask applies.
     """
 
     act: Any

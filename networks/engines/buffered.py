@@ -45,6 +45,7 @@ class Neurons:
         self.is_input = np.zeros_like(is_output)
         self.target = np.zeros((n, width), dtype=dtype)
         self.has_target = np.zeros((n, 1), dtype=bool)
+        self.all_targets = False   # every output has a target this step (see agents.rule)
         self.t, self.batch = 0, width
         self.spare: dict[str, np.ndarray] = {}
 

@@ -145,6 +145,7 @@ class VectorEngine(BlockProducts, Prebound, Arena, BufferedStep, FiniteCheck, En
             mask = y_mask.tobytes()
             if mask != self._last_mask:
                 nrn.has_target[self._out_rows, 0] = y_mask
+                nrn.all_targets = bool(y_mask.all())
                 self._last_mask = mask
             # (the base engine's y_mask of "all" or "no" targets is read-only: the same
             # object means the same values)
