@@ -16,7 +16,8 @@ concatenates the inputs' and the active rows) and no product allocates: scipy's 
 kernels (``csr_matvec(s)``, ``csc_matvec(s)``) add into the engine's inbox on index
 arrays built once, without scipy's per-call object construction and checks (each on
 the index dtype it runs fastest on, :data:`SMALL_PART`). The per-edge Hebbian product
-``Σ_κ post_iκ m_jκ`` gathers rows in chunks into two reused buffers (no (E, B)
+``Σ_κ post_iκ m_jκ`` gathers the postsynaptic rows in chunks into a reused buffer and
+dots each with its edge's row of ``m`` in place (``bsr_matvec``; no (E, B)
 temporaries); without batch it gathers ``m`` into the output and multiplies it in place by
 ``post`` of each edge's target (``csr_scale_columns``). A small block whose messages come
 as one (N, B) array (a delay buffer's row) gathers them for both parts at once, and a
@@ -41,7 +42,7 @@ try:   # scipy >= 1.15
 except ImportError:   # pragma: no cover
     _coo_matmat_dense = None
 
-#: Rows × batch of the largest gather the Hebbian product makes at once (two reused
+#: Rows × batch of the largest gather the Hebbian product makes at once (reused
 #: buffers of this many values, 1 MiB each in float64; 2^15 to 2^17 measured fastest
 #: at 10^5 and 10^6 edges, batch 16).
 HEBB_CHUNK = 1 << 17
