@@ -16,12 +16,11 @@ concatenates the inputs' and the active rows) and no product allocates: scipy's 
 kernels (``csr_matvec(s)``, ``csc_matvec(s)``) add into the engine's inbox on index
 arrays built once, without scipy's per-call object construction and checks (each on
 the index dtype it runs fastest on, :data:`SMALL_PART`). The per-edge Hebbian product
-``Σ_κ post_iκ m_jκ`` gathers the postsynaptic rows in chunks into a reused buffer and
-dots each with its edge's row of ``m`` in place (``bsr_matvec``; no (E, B)
-temporaries); without batch it gathers ``m`` into the output and multiplies it in place by
-``post`` of each edge's target (``csr_scale_columns``). A small block whose messages come
-as one (N, B) array (a delay buffer's row) gathers them for both parts at once, and a
-tiny one makes its forward product in one COO call (:data:`COO_BLOCK`).
+``Σ_κ post_iκ m_jκ`` runs in chunks without (E, B) temporaries
+(:mod:`networks.engines.sparse_hebb`). A small block whose messages come as one (N, B)
+array (a delay buffer's row) gathers them for both parts at once, and a tiny one makes
+its forward product in one COO call (:data:`COO_BLOCK`). Every product is also given
+as its list of kernel calls (``bound_*``), which an engine may bind once.
 """
 
 from __future__ import annotations
@@ -29,7 +28,6 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
-from scipy.sparse._sparsetools import bsr_matvec as _bsr_matvec
 from scipy.sparse._sparsetools import coo_matvec as _coo_matvec
 from scipy.sparse._sparsetools import csc_matvec as _csc_matvec
 from scipy.sparse._sparsetools import csc_matvecs as _csc_matvecs
@@ -37,15 +35,12 @@ from scipy.sparse._sparsetools import csr_matvec as _csr_matvec
 from scipy.sparse._sparsetools import csr_matvecs as _csr_matvecs
 from scipy.sparse._sparsetools import csr_scale_columns as _csr_scale_columns
 
+from networks.engines.sparse_hebb import Gathers, chunk_calls_1
+
 try:   # scipy >= 1.15
     from scipy.sparse._sparsetools import coo_matmat_dense as _coo_matmat_dense
 except ImportError:   # pragma: no cover
     _coo_matmat_dense = None
-
-#: Rows × batch of the largest gather the Hebbian product makes at once (reused
-#: buffers of this many values, 1 MiB each in float64; 2^15 to 2^17 measured fastest
-#: at 10^5 and 10^6 edges, batch 16).
-HEBB_CHUNK = 1 << 17
 
 #: Parts with fewer edges keep native (intp) index arrays for the CSR kernels and the
 #: gathers plus 32-bit copies for the batch-1 CSC kernel; larger ones one set of 32-bit
@@ -178,7 +173,7 @@ class SparseBlock:
         if len(src) < COO_BLOCK:
             self.coo = (len(src), np.array(rows, dtype=np.int32),
                         np.array(src, dtype=np.int32))
-        self._buffers = None
+        self._gathers = Gathers()   # the Hebbian product's reused buffers
 
     def _coo_call(self, w: np.ndarray, m, out: np.ndarray):
         """The one COO kernel call of :meth:`forward` on ``m``, or None.
@@ -266,7 +261,7 @@ class SparseBlock:
         if width != pre_width:   # one side without example axis
             width = max(width, pre_width)
             post = np.broadcast_to(post, (post.shape[0], width))
-            return [call for part in self.parts for call in self._chunks(
+            return [call for part in self.parts for call in self._gathers.calls(
                 part.rows, part.cols, post,
                 np.broadcast_to(m[part.read], (part.n_col, width)), out[part.lo:part.hi])]
         whole = self.whole is not None and _is_whole(m, self.n_nodes)
@@ -275,8 +270,8 @@ class SparseBlock:
             # postsynaptic value: scipy's csr_scale_columns (``out[e] *= post[rows[e]]``
             # on a one-row matrix) gathers and multiplies in place in one call
             if self.whole is None:   # a large block: chunk by chunk, each in cache
-                return [call for part in self.parts for call in self._chunks_1(
-                    part, post, m[part.read], out[part.lo:part.hi])]
+                return [call for part in self.parts for call in chunk_calls_1(
+                    part.rows, part.cols, post, m[part.read], out[part.lo:part.hi])]
             # (mode="clip": the indices are valid by construction, and "raise" buffers
             # the output, a copy per call; positional: ndarray.take(idx, axis, out, mode))
             if whole:
@@ -288,57 +283,6 @@ class SparseBlock:
                                                self.whole[0], out, post)))
             return calls
         if whole:
-            return self._chunks(*self.whole, post, m, out)
-        return [call for part in self.parts for call in self._chunks(
+            return self._gathers.calls(*self.whole, post, m, out)
+        return [call for part in self.parts for call in self._gathers.calls(
             part.rows, part.cols, post, m[part.read], out[part.lo:part.hi])]
-
-    @staticmethod
-    def _chunks_1(part: _Part, post, pre, out) -> list:
-        """The calls of one part's Hebbian product without batch: post, pre (n, 1).
-
-        ``post`` is of ``out``'s dtype; flat indices of (n, 1) arrays are rows.
-        """
-        rows, cols, calls = part.rows, part.cols, []
-        for lo in range(0, len(cols), HEBB_CHUNK):
-            hi = min(lo + HEBB_CHUNK, len(cols))
-            calls += [(pre.take, (cols[lo:hi], None, out[lo:hi], "clip")),
-                      (_csr_scale_columns, (1, len(post), np.array([0, hi - lo],
-                                                                   dtype=rows.dtype),
-                                            rows[lo:hi], out[lo:hi], post))]
-        return calls
-
-    def _chunks(self, rows, cols, post, pre, out) -> list:
-        """The calls of ``out[e] = Σ_κ post[rows[e], κ] pre[cols[e], κ]``, in chunks.
-
-        Each chunk gathers the postsynaptic rows into a reused buffer and takes each
-        edge's dot product with its presynaptic row in place by one BSR kernel call
-        (``bsr_matvec``, a 1 × B block per edge: no gather of ``pre``, no product
-        array). Messages that are not one C-contiguous array of ``out``'s dtype
-        (broadcast constants) are gathered too, multiplied, and summed over the batch
-        (a BLAS gemv).
-        """
-        width = post.shape[1]
-        step = max(1, HEBB_CHUNK // width)
-        bufs = self._buffers
-        if bufs is None or bufs[0].shape != (step, width) or bufs[0].dtype != out.dtype:
-            bufs = self._buffers = (np.empty((step, width), dtype=out.dtype),
-                                    np.empty((step, width), dtype=out.dtype),
-                                    np.ones(width, dtype=out.dtype), {})
-        p_buf, q_buf, ones, ptrs = bufs
-        direct = pre.__class__ is np.ndarray and pre.flags.c_contiguous \
-            and pre.dtype == out.dtype
-        ptr = ptrs.get(cols.dtype)   # block row pointers 0, 1, …: one block per edge
-        if direct and ptr is None:
-            ptr = ptrs[cols.dtype] = np.arange(step + 1, dtype=cols.dtype)
-        calls = []
-        for lo in range(0, len(cols), step):
-            hi = min(lo + step, len(cols))
-            p, q, dst = p_buf[:hi - lo], q_buf[:hi - lo], out[lo:hi]
-            calls.append((post.take, (rows[lo:hi], 0, q, "clip")))
-            if direct:   # (the kernel adds into dst)
-                calls += [(dst.fill, (0.0,)), (_bsr_matvec, (
-                    hi - lo, len(pre), 1, width, ptr, cols[lo:hi], q, pre, dst))]
-            else:
-                calls += [(pre.take, (cols[lo:hi], 0, p, "clip")), (np.multiply, (p, q, p)),
-                          (np.dot, (p, ones, dst))]
-        return calls

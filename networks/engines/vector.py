@@ -18,6 +18,7 @@ canonical order. The other parts of :class:`VectorEngine`, one module each:
 * :mod:`networks.engines.block_products`: a channel's messages, its aggregation by block
   products, the per-edge Hebbian products;
 * :mod:`networks.engines.sparse_blocks`: the sparse blocks' products on CSR arrays;
+* :mod:`networks.engines.sparse_hebb`: their Hebbian products, in chunks;
 * :mod:`networks.engines.prebound`: step data and block products bound once;
 * :mod:`networks.engines.buffered`: the rule computing into buffers, linear weight
   updates folded into the Hebbian product's GEMM;

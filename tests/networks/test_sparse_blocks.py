@@ -11,7 +11,7 @@ from agents.diffusion import DIFFUSION
 from agents.lp import LP
 from networks.builders import random_dag, random_digraph
 from networks.compile import compile_graph, plan_blocks
-from networks.engines import AgentEngine, VectorEngine
+from networks.engines import AgentEngine, VectorEngine, sparse_hebb
 from networks.engines import sparse_blocks as sb
 from networks.engines.block_products import _Rows
 
@@ -172,7 +172,7 @@ def test_hebb_with_post_of_another_dtype(monkeypatch, seed, small_part):
 @pytest.mark.parametrize("small_part", [0, sb.SMALL_PART])
 def test_hebb_in_chunks_covers_every_edge(monkeypatch, chunk, batch, small_part):
     """Chunks smaller than a batch row, uneven last chunks, many chunks."""
-    monkeypatch.setattr(sb, "HEBB_CHUNK", chunk)
+    monkeypatch.setattr(sparse_hebb, "HEBB_CHUNK", chunk)
     monkeypatch.setattr(sb, "SMALL_PART", small_part)
     rng = np.random.default_rng(chunk + batch)
     n_in, n = 4, 50
@@ -221,7 +221,7 @@ def _graph(kind, seed):
 def test_engine_on_sparse_blocks_equals_agent_engine(monkeypatch, kind, batch, seed):
     """Diffusion (delayed channels, delays 1–3) and LP (undelayed) with learning, the
     Hebbian product in several chunks."""
-    monkeypatch.setattr(sb, "HEBB_CHUNK", 96)
+    monkeypatch.setattr(sparse_hebb, "HEBB_CHUNK", 96)
     net = _graph(kind, seed)
     assert all(b.kind == "sparse" for b in VectorEngine(net, DIFFUSION).blocks)
     rng = np.random.default_rng(seed)
