@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from networks.engines.buffered import writable
+
 
 class _Rows:
     """Rows of a node variable split into head (inputs) and active part, read by range."""
@@ -172,6 +174,21 @@ class BlockProducts:
             else:
                 self._sparse[k].hebb(post, pre, out[blk.start:blk.stop])
         return out
+
+    def _hebb_into(self, post: np.ndarray, sent, carrier: str | None, chan: str):
+        """:meth:`_hebb` of a linear edge update, into the variable ``carrier`` if any.
+
+        The edge variable that *is* the product (``carrier``) receives it in place (a
+        lazy constant is first made a writable array, and the finiteness window looks
+        its members up again); without one the product is a new array, used at once.
+        """
+        if carrier is None:
+            return self._hebb(post, sent)
+        current = self._edges[carrier]
+        product = self._hebb(post, sent, writable(self._edges, carrier), chan)
+        if product is not current:
+            self._window_lost()
+        return product
 
     def _bound_sparse_hebb(self, post, sent, out, chan: str):
         """:meth:`_hebb` into ``out`` on sparse blocks by calls bound once, or None.

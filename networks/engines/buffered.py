@@ -161,13 +161,8 @@ class BufferedStep:
                 continue
             if carrier is not None and self._all_dense:
                 product = dense_hebb(post, pre, writable(edges, carrier), 1.0, 0.0)
-            elif carrier is not None:   # the product goes straight into its variable
-                current = edges[carrier]
-                product = self._hebb(post, pre, writable(edges, carrier), chan)
-                if product is not current:
-                    self._window_lost()
             else:
-                product = self._hebb(post, pre)
+                product = self._hebb_into(post, pre, carrier, chan)
             for name, coef, decay in targets:
                 arr = writable(edges, name)
                 if decay != 0.0:
