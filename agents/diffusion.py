@@ -33,7 +33,7 @@ import networkx as nx
 import numpy as np
 
 from agents.errors import ConfigError, GraphError, LocalpropWarning
-from agents.losses import LOSSES, add_loss_grad
+from agents.losses import LOSSES, set_loss_grad
 from agents.rule import Channel, Rule, Stage, StateVar, apply_linear, batch_sum
 
 
@@ -73,17 +73,16 @@ def diffusion_node_update(state, inbox, nrn, p):
     ``inbox["net"] = Σ_j w_ij x_j(t − d_ij)``, ``inbox["back"] = Σ_h w_hi δ_h(t − d_hi)``
     (the update's own arrays: ``back`` is overwritten). Input neurons run no update.
     """
-    net = inbox["net"]
+    net, act = inbox["net"], nrn.act
     a = np.add(net, state["bias"], out=nrn.out("a", net))
-    x = nrn.act.f(a, out=nrn.out("x", a))
-    e = nrn.out("e", x)
-    e.fill(0.0)
-    add_loss_grad(e, x, nrn, p.loss)
+    x = act.f(a, out=nrn.out("x", a))
+    e = set_loss_grad(nrn.out("e", x), x, nrn, p.loss)
     back = np.add(e, inbox["back"], out=inbox["back"])
-    delta = nrn.act.df(a, x, out=nrn.out("delta", x))
+    delta = act.df(a, x, out=nrn.out("delta", x))
     delta *= back
     db_sum = state["db_sum"]
-    db = batch_sum(delta, 1.0, nrn.out("db", db_sum))            # Σ_κ δ
+    # Σ_κ δ (one example: δ itself)
+    db = delta if delta.shape[1] == 1 else batch_sum(delta, 1.0, nrn.out("db", db_sum))
     new = {"a": a, "x": x, "e": e, "delta": delta}
     if p.eta:
         scale = p.eta / nrn.batch if p.average else p.eta

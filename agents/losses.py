@@ -26,6 +26,9 @@ class Loss:
     name: str
     value: Callable[[np.ndarray, np.ndarray], np.ndarray]
     grad: Callable[..., np.ndarray]
+    #: the ufunc ``grad`` is, when it is one (``grad(x, y) = ufunc(x, y)``): callers
+    #: may then pass it ``where=`` and write the masked gradient in one call
+    grad_ufunc: np.ufunc | None = None
 
 
 def _bce_value(x, y):
@@ -40,7 +43,7 @@ def _bce_grad(x, y, out=None):
 
 LOSSES: dict[str, Loss] = {
     "squared": Loss("squared", lambda x, y: 0.5 * (x - y) ** 2,
-                    lambda x, y, out=None: np.subtract(x, y, out=out)),
+                    lambda x, y, out=None: np.subtract(x, y, out=out), np.subtract),
     "bce": Loss("bce", _bce_value, _bce_grad),
 }
 
@@ -66,3 +69,21 @@ def add_loss_grad(dx, x, nrn, loss: str) -> None:
     elif len(rows):
         grad = get_loss(loss).grad(x[rows], nrn.target[rows])
         dx[rows] += np.where(nrn.has_target[rows], grad, 0.0)
+
+
+def set_loss_grad(dx, x, nrn, loss: str):
+    """``dx ← ∂V(x, y)/∂x`` on the output rows that have a target, 0 elsewhere; (n, B).
+
+    The values of ``dx.fill(0)`` then :func:`add_loss_grad`, in fewer calls where the
+    gradient is one ufunc (written straight into ``dx`` under the target mask).
+    Returns ``dx``.
+    """
+    dx.fill(0.0)
+    rows, ufunc = nrn.outputs, LOSSES[loss].grad_ufunc
+    if ufunc is None or not isinstance(rows, slice):
+        add_loss_grad(dx, x, nrn, loss)
+    elif getattr(nrn, "all_targets", False):   # (an engine said so: no mask needed)
+        ufunc(x[rows], nrn.target[rows], out=dx[rows])
+    elif rows.start != rows.stop:
+        ufunc(x[rows], nrn.target[rows], out=dx[rows], where=nrn.has_target[rows])
+    return dx

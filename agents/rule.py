@@ -149,6 +149,10 @@ class Neurons(Protocol):
         has_target: True where an output has a target this step, shape (n, 1).
         t: the step number (1 for the first step).
         batch: B, the number of examples processed in parallel.
+
+    An engine may also set ``all_targets``: True when every output among the neurons has
+    a target this step (``has_target`` is true on all output rows), so an update may skip
+    the mask; without it (``getattr(nrn, "all_targets", False)``) the mask applies.
     """
 
     act: Any
@@ -206,7 +210,8 @@ def batch_sum(values: Array, coef: float, out: Array) -> Array:
         coef: the factor (a number, or per-row values broadcasting to (n, 1)).
         out: C-contiguous, shape (n, 1), ``values``' dtype.
     """
-    if not isinstance(coef, numbers.Real):   # e.g. one value per neuron (n, 1)
+    if coef.__class__ is not float and not isinstance(coef, numbers.Real):
+        # e.g. one value per neuron (n, 1) (a float, the usual case, skips the ABC check)
         np.dot(values, _column(values.shape[1], 1.0, values.dtype), out=out)
         out *= coef
         return out

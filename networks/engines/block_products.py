@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from networks.engines.buffered import writable
+
 
 class _Rows:
     """Rows of a node variable split into head (inputs) and active part, read by range."""
@@ -148,10 +150,21 @@ class BlockProducts:
             out = self._inbox[channel.name] = np.empty(like.shape, self.dtype)
         return out
 
-    def _hebb(self, post: np.ndarray, sent) -> np.ndarray:
-        """Per-edge Σ_κ post_iκ m_jκ in block order, shape (E,)."""
+    def _hebb(self, post: np.ndarray, sent, out: np.ndarray | None = None,
+              chan: str | None = None) -> np.ndarray:
+        """Per-edge Σ_κ post_iκ m_jκ in block order, shape (E,), into ``out`` if given.
+
+        With ``out`` and the forward channel ``chan`` whose messages ``sent`` gives, on
+        a network of sparse blocks whose products are bound, the calls are bound once
+        too (:meth:`_bound_sparse_hebb`).
+        """
+        if chan is not None and out is not None and self._bindable and not self._all_dense:
+            done = self._bound_sparse_hebb(post, sent, out, chan)
+            if done is not None:
+                return done
         n_in = self.n_in
-        out = np.empty(self.net.n_edges, dtype=self.dtype)
+        if out is None:
+            out = np.empty(self.net.n_edges, dtype=self.dtype)
         for k, blk in enumerate(self.blocks):
             pre = sent(blk.delay)
             if blk.kind == "dense":
@@ -160,4 +173,39 @@ class BlockProducts:
                 np.matmul(post[t0 - n_in:t1 - n_in], pre[s0:s1].T, out=view)
             else:
                 self._sparse[k].hebb(post, pre, out[blk.start:blk.stop])
+        return out
+
+    def _hebb_into(self, post: np.ndarray, sent, carrier: str | None, chan: str):
+        """:meth:`_hebb` of a linear edge update, into the variable ``carrier`` if any.
+
+        The edge variable that *is* the product (``carrier``) receives it in place (a
+        lazy constant is first made a writable array, and the finiteness window looks
+        its members up again); without one the product is a new array, used at once.
+        """
+        if carrier is None:
+            return self._hebb(post, sent)
+        current = self._edges[carrier]
+        product = self._hebb(post, sent, writable(self._edges, carrier), chan)
+        if product is not current:
+            self._window_lost()
+        return product
+
+    def _bound_sparse_hebb(self, post, sent, out, chan: str):
+        """:meth:`_hebb` into ``out`` on sparse blocks by calls bound once, or None.
+
+        The arrays ``chan`` read this step are those its aggregation recorded
+        (``_sent_keys``); None when they were not bound.
+        """
+        sent_key = self._sent_keys.get(chan)
+        if sent_key is None:
+            return None
+        skey, anchors = sent_key
+        key = ("sparse hebb", chan, id(post), id(out), *skey)
+        ops = self._bound.get(key)
+        if ops is None:
+            ops = [call for k, blk in enumerate(self.blocks) for call in
+                   self._sparse[k].bound_hebb(post, sent(blk.delay), out[blk.start:blk.stop])]
+            self._keep(key, ops, (post, out, *anchors))
+        for fn, args in ops:
+            fn(*args)
         return out

@@ -45,6 +45,7 @@ class Neurons:
         self.is_input = np.zeros_like(is_output)
         self.target = np.zeros((n, width), dtype=dtype)
         self.has_target = np.zeros((n, 1), dtype=bool)
+        self.all_targets = False   # every output has a target this step (see agents.rule)
         self.t, self.batch = 0, width
         self.spare: dict[str, np.ndarray] = {}
 
@@ -161,10 +162,7 @@ class BufferedStep:
             if carrier is not None and self._all_dense:
                 product = dense_hebb(post, pre, writable(edges, carrier), 1.0, 0.0)
             else:
-                product = self._hebb(post, pre)
-                if carrier is not None:
-                    edges[carrier] = product
-                    self._window_lost()
+                product = self._hebb_into(post, pre, carrier, chan)
             for name, coef, decay in targets:
                 arr = writable(edges, name)
                 if decay != 0.0:

@@ -101,6 +101,9 @@ class Prebound:
         out = self._inbox_array(channel)
         w = self._edges[channel.weight]
         ops = [] if zero_rows is None else [(out.__setitem__, (zero_rows, 0.0))]
+        if isinstance(zero_rows, slice) and zero_rows == slice(0, len(out)):
+            # every row (no dense block writes any): one fill
+            ops = [(out.fill, (0.0,))]
         for op in plan:
             if not op[0]:   # a sparse block: its kernel calls, bound
                 _, k, delay = op

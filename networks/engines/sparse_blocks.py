@@ -16,10 +16,11 @@ concatenates the inputs' and the active rows) and no product allocates: scipy's 
 kernels (``csr_matvec(s)``, ``csc_matvec(s)``) add into the engine's inbox on index
 arrays built once, without scipy's per-call object construction and checks (each on
 the index dtype it runs fastest on, :data:`SMALL_PART`). The per-edge Hebbian product
-``Σ_κ post_iκ m_jκ`` gathers rows in chunks into two reused buffers (no (E, B)
-temporaries); without batch it gathers ``m`` into the output and multiplies it in place by
-``post`` of each edge's target (``csr_scale_columns``). A small block whose messages come
-as one (N, B) array (a delay buffer's row) gathers them for both parts at once.
+``Σ_κ post_iκ m_jκ`` runs in chunks without (E, B) temporaries
+(:mod:`networks.engines.sparse_hebb`). A small block whose messages come as one (N, B)
+array (a delay buffer's row) gathers them for both parts at once, and a tiny one makes
+its forward product in one COO call (:data:`COO_BLOCK`). Every product is also given
+as its list of kernel calls (``bound_*``), which an engine may bind once.
 """
 
 from __future__ import annotations
@@ -27,16 +28,19 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
+from scipy.sparse._sparsetools import coo_matvec as _coo_matvec
 from scipy.sparse._sparsetools import csc_matvec as _csc_matvec
 from scipy.sparse._sparsetools import csc_matvecs as _csc_matvecs
 from scipy.sparse._sparsetools import csr_matvec as _csr_matvec
 from scipy.sparse._sparsetools import csr_matvecs as _csr_matvecs
 from scipy.sparse._sparsetools import csr_scale_columns as _csr_scale_columns
 
-#: Rows × batch of the largest gather the Hebbian product makes at once (two reused
-#: buffers of this many values, 1 MiB each in float64; 2^15 to 2^17 measured fastest
-#: at 10^5 and 10^6 edges, batch 16).
-HEBB_CHUNK = 1 << 17
+from networks.engines.sparse_hebb import Gathers, chunk_calls_1
+
+try:   # scipy >= 1.15
+    from scipy.sparse._sparsetools import coo_matmat_dense as _coo_matmat_dense
+except ImportError:   # pragma: no cover
+    _coo_matmat_dense = None
 
 #: Parts with fewer edges keep native (intp) index arrays for the CSR kernels and the
 #: gathers plus 32-bit copies for the batch-1 CSC kernel; larger ones one set of 32-bit
@@ -45,6 +49,13 @@ HEBB_CHUNK = 1 << 17
 #: faster on 32-bit ones; from 10^5 edges a step is bound by memory traffic, and 32-bit
 #: indices (half the bytes) are as fast or faster for both.
 SMALL_PART = 1 << 16
+
+#: Blocks with fewer edges run their forward product on a whole (N, B) message array
+#: (a delay buffer's row) as one COO kernel call over all their edges in block order
+#: (``coo_matvec``, ``coo_matmat_dense``) instead of one CSR call per part. Measured
+#: here (scipy 1.18): at 10^3 edges 1.7 → 1.1 µs at batch 1 and 5.1 → 4.0 µs at batch
+#: 16; at batch 1 the two CSR calls are faster again from about 3,000 edges.
+COO_BLOCK = 1 << 11
 
 
 def inputs_first(blocks, block_order: np.ndarray, n_in: int):
@@ -157,22 +168,32 @@ class SparseBlock:
         if len(src) < SMALL_PART:
             self.whole = (np.array(rows, dtype=np.intp), np.array(src, dtype=np.intp))
             self._whole_ptr = np.array([0, len(src)], dtype=np.intp)
-        self._buffers = None
+        # a tiny block's forward product on a whole (N, B) array: one COO call (COO_BLOCK)
+        self.coo = None
+        if len(src) < COO_BLOCK:
+            self.coo = (len(src), np.array(rows, dtype=np.int32),
+                        np.array(src, dtype=np.int32))
+        self._gathers = Gathers()   # the Hebbian product's reused buffers
 
-    # forward/backward call the kernels directly, bound_forward/bound_backward return
-    # the same calls (a tested equality): building the list costs ~0.1 µs per call
+    def _coo_call(self, w: np.ndarray, m, out: np.ndarray):
+        """The one COO kernel call of :meth:`forward` on ``m``, or None.
+
+        Only for a tiny block (:data:`COO_BLOCK`) whose messages ``m`` are one (N, B)
+        array.
+        """
+        if self.coo is None or not _is_whole(m, self.n_nodes):
+            return None
+        nnz, rows, cols = self.coo
+        if m.shape[1] == 1:
+            return _coo_matvec, (nnz, rows, cols, w, m, out)
+        if _coo_matmat_dense is None:   # pragma: no cover (scipy < 1.15)
+            return None
+        return _coo_matmat_dense, (nnz, m.shape[1], rows, cols, w, m, out)
+
     def forward(self, w: np.ndarray, m, out: np.ndarray) -> None:
-        """``out += W m``: ``out[i] += Σ_j w_ij m_j``."""
-        n_row = self.n_act
-        for part in self.parts:
-            x = m[part.read]
-            # scipy's kernels add into out in place (it is C-contiguous and of w's dtype)
-            if x.shape[1] == 1:
-                _csr_matvec(n_row, part.n_col, part.indptr, part.cols, w[part.lo:part.hi],
-                            x, out)
-            else:
-                _csr_matvecs(n_row, part.n_col, x.shape[1], part.indptr, part.cols,
-                             w[part.lo:part.hi], x, out)
+        """``out += W m``: ``out[i] += Σ_j w_ij m_j`` (the calls of :meth:`bound_forward`)."""
+        for fn, args in self.bound_forward(w, m, out):
+            fn(*args)
 
     def backward(self, w: np.ndarray, m, out: np.ndarray) -> None:
         """``out += Wᵀ m`` on the active rows: ``out[j] += Σ_i w_ij m_i``.
@@ -180,16 +201,8 @@ class SparseBlock:
         The active part's CSR arrays read as CSC are Wᵀ (column = target, row = source);
         the input part is skipped (nobody listens to the backward wave into inputs).
         """
-        part = self.active
-        if part is None:
-            return
-        x = m[part.read]
-        if x.shape[1] == 1:
-            _csc_matvec(part.n_col, self.n_act, part.t_indptr, part.t_cols,
-                        w[part.lo:part.hi], x, out)
-        else:
-            _csc_matvecs(part.n_col, self.n_act, x.shape[1], part.indptr, part.cols,
-                         w[part.lo:part.hi], x, out)
+        for fn, args in self.bound_backward(w, m, out):
+            fn(*args)
 
     def bound_forward(self, w: np.ndarray, m, out: np.ndarray) -> list:
         """The kernel calls of :meth:`forward` on these arrays: ``[(function, args)]``.
@@ -200,9 +213,13 @@ class SparseBlock:
         calls hold views of them, and ``m``'s row slices must be views: an (N, B) array
         or the engine's head/active rows).
         """
+        coo = self._coo_call(w, m, out)
+        if coo is not None:
+            return [coo]
         calls, n_row = [], self.n_act
         for part in self.parts:
             x = m[part.read]
+            # scipy's kernels add into out in place (it is C-contiguous and of w's dtype)
             if x.shape[1] == 1:
                 calls.append((_csr_matvec, (n_row, part.n_col, part.indptr, part.cols,
                                             w[part.lo:part.hi], x, out)))
@@ -227,71 +244,45 @@ class SparseBlock:
         """``out[e] = Σ_κ post[i_e, κ] m[j_e, κ]`` for each edge e = (j, i), out shape (k,).
 
         ``post`` has shape (N − n_in, B): the postsynaptic variable of the active rows.
+        (Runs the calls of :meth:`bound_hebb`.)
+        """
+        for fn, args in self.bound_hebb(post, m, out):
+            fn(*args)
+
+    def bound_hebb(self, post: np.ndarray, m, out: np.ndarray) -> list:
+        """The calls of :meth:`hebb` on these arrays (see :meth:`bound_forward`).
+
+        They gather into reused buffers and ``out``: one list serves any values those
+        arrays hold later.
         """
         if not self.parts:
-            return
+            return []
         width, pre_width = post.shape[1], m[self.parts[0].read].shape[1]
         if width != pre_width:   # one side without example axis
             width = max(width, pre_width)
             post = np.broadcast_to(post, (post.shape[0], width))
-            for part in self.parts:
-                pre = m[part.read]
-                self._chunks(part.rows, part.cols, post,
-                             np.broadcast_to(pre, (pre.shape[0], width)),
-                             out[part.lo:part.hi])
-            return
+            return [call for part in self.parts for call in self._gathers.calls(
+                part.rows, part.cols, post,
+                np.broadcast_to(m[part.read], (part.n_col, width)), out[part.lo:part.hi])]
         whole = self.whole is not None and _is_whole(m, self.n_nodes)
         if width == 1 and post.dtype == out.dtype:
             # gather the presynaptic values into out, then multiply each by its target's
             # postsynaptic value: scipy's csr_scale_columns (``out[e] *= post[rows[e]]``
             # on a one-row matrix) gathers and multiplies in place in one call
             if self.whole is None:   # a large block: chunk by chunk, each in cache
-                for part in self.parts:
-                    self._chunks_1(part, post, m[part.read], out[part.lo:part.hi])
-                return
+                return [call for part in self.parts for call in chunk_calls_1(
+                    part.rows, part.cols, post, m[part.read], out[part.lo:part.hi])]
+            # (mode="clip": the indices are valid by construction, and "raise" buffers
+            # the output, a copy per call; positional: ndarray.take(idx, axis, out, mode))
             if whole:
-                m.take(self.whole[1], out=out, mode="clip")
+                calls = [(m.take, (self.whole[1], None, out, "clip"))]
             else:
-                for part in self.parts:
-                    m[part.read].take(part.cols, out=out[part.lo:part.hi], mode="clip")
-            _csr_scale_columns(1, self.n_act, self._whole_ptr, self.whole[0], out, post)
-        elif whole:
-            self._chunks(*self.whole, post, m, out)
-        else:
-            for part in self.parts:
-                self._chunks(part.rows, part.cols, post, m[part.read],
-                             out[part.lo:part.hi])
-
-    @staticmethod
-    def _chunks_1(part: _Part, post, pre, out) -> None:
-        """The Hebbian product of one part without batch: post and pre of shape (n, 1).
-
-        ``post`` is of ``out``'s dtype.
-        """
-        # flat indices of (n, 1) arrays are rows; mode="clip" since the indices are valid
-        # by construction and "raise" buffers the output (a copy per call)
-        rows, cols = part.rows, part.cols
-        for lo in range(0, len(cols), HEBB_CHUNK):
-            hi = min(lo + HEBB_CHUNK, len(cols))
-            dst = pre.take(cols[lo:hi], out=out[lo:hi], mode="clip")
-            _csr_scale_columns(1, len(post), np.array([0, hi - lo], dtype=rows.dtype),
-                               rows[lo:hi], dst, post)
-
-    def _chunks(self, rows, cols, post, pre, out) -> None:
-        """``out[e] = Σ_κ post[rows[e], κ] pre[cols[e], κ]`` in chunks, in reused buffers."""
-        width = post.shape[1]
-        step = max(1, HEBB_CHUNK // width)
-        bufs = self._buffers
-        if bufs is None or bufs[0].shape != (step, width) or bufs[0].dtype != out.dtype:
-            bufs = self._buffers = (np.empty((step, width), dtype=out.dtype),
-                                    np.empty((step, width), dtype=out.dtype),
-                                    np.ones(width, dtype=out.dtype))
-        p_buf, q_buf, ones = bufs
-        # mode="clip": the indices are valid by construction, and "raise" buffers the
-        # output (a copy per call)
-        for lo in range(0, len(cols), step):
-            hi = min(lo + step, len(cols))
-            p = pre.take(cols[lo:hi], axis=0, out=p_buf[:hi - lo], mode="clip")
-            q = post.take(rows[lo:hi], axis=0, out=q_buf[:hi - lo], mode="clip")
-            np.multiply(p, q, out=p)
-            np.dot(p, ones, out=out[lo:hi])   # Σ over the batch (a BLAS gemv)
+                calls = [(m[part.read].take, (part.cols, None, out[part.lo:part.hi], "clip"))
+                         for part in self.parts]
+            calls.append((_csr_scale_columns, (1, self.n_act, self._whole_ptr,
+                                               self.whole[0], out, post)))
+            return calls
+        if whole:
+            return self._gathers.calls(*self.whole, post, m, out)
+        return [call for part in self.parts for call in self._gathers.calls(
+            part.rows, part.cols, post, m[part.read], out[part.lo:part.hi])]

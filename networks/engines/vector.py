@@ -18,6 +18,7 @@ canonical order. The other parts of :class:`VectorEngine`, one module each:
 * :mod:`networks.engines.block_products`: a channel's messages, its aggregation by block
   products, the per-edge Hebbian products;
 * :mod:`networks.engines.sparse_blocks`: the sparse blocks' products on CSR arrays;
+* :mod:`networks.engines.sparse_hebb`: their Hebbian products, in chunks;
 * :mod:`networks.engines.prebound`: step data and block products bound once;
 * :mod:`networks.engines.buffered`: the rule computing into buffers, linear weight
   updates folded into the Hebbian product's GEMM;
@@ -145,6 +146,7 @@ class VectorEngine(BlockProducts, Prebound, Arena, BufferedStep, FiniteCheck, En
             mask = y_mask.tobytes()
             if mask != self._last_mask:
                 nrn.has_target[self._out_rows, 0] = y_mask
+                nrn.all_targets = bool(y_mask.all())
                 self._last_mask = mask
             # (the base engine's y_mask of "all" or "no" targets is read-only: the same
             # object means the same values)

@@ -9,7 +9,9 @@ step and as the ratio to that baseline per round, with the minor page faults of 
 can dominate its time at B = 16). :class:`EngineProducts` times the engine's own sparse
 products alone, the floor of its step: the engine's time above it is the rest of the
 step (the rule's node updates, the weight and accumulator updates, the checks, the
-bookkeeping), which dominates at 10^3 edges. :func:`lp_memory`
+bookkeeping), which dominates at 10^3 edges. :class:`CallFloor` times the whole step as
+nothing but its numpy/scipy calls, bound once: the floor of any numpy step, set by
+the calls' fixed costs on small networks. :func:`lp_memory`
 measures the peak memory (tracemalloc) of building the LP engine at 10^6 edges and
 running a few steps.
 """
@@ -27,6 +29,7 @@ except ImportError:  # not on Windows: no page-fault counts
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.linalg import blas
 
 from agents.diffusion import DIFFUSION
 from agents.lp import LP
@@ -129,6 +132,78 @@ class EngineProducts:
             op.hebb(self.post, self.x, self.dw[lo:hi])
 
 
+class CallFloor:
+    """A whole diffusion step as nothing but its numpy/scipy calls: the floor of a numpy step.
+
+    The step of :class:`ScipyDiffusion` on ``engine``'s network and internal layout
+    (inputs first, weights in block order, the engine's own sparse kernel calls), written
+    as the fewest calls it needs, bound once to preallocated arrays: the inboxes zeroed,
+    forward and backward products, the node update (``a = net + b``, ``x = tanh a``, the
+    output error, ``δ = (1 − x²)(e + back)``), the bias step, the Hebbian product, the
+    ``dw_sum`` and weight steps (BLAS ``axpy``) and the writes of u, x and δ into the
+    delay buffers. :meth:`step` runs that list and nothing else, so its time is what the
+    calls' fixed costs and work add up to; the engine's time above it is bookkeeping.
+
+    Args:
+        engine: a :class:`VectorEngine` running diffusion on a network of sparse blocks
+            of delay 1 whose outputs are one range of rows (read once: weights, biases).
+        u, y: the input (n_in, B) and target (n_out, B) copied in at every step (they
+            may be changed between steps, in place).
+    """
+
+    def __init__(self, engine: VectorEngine, u: np.ndarray, y: np.ndarray):
+        if any(blk.kind != "sparse" or blk.delay != 1 for blk in engine.blocks) or \
+                not isinstance(engine._out_rows, slice):
+            raise ValueError("CallFloor needs sparse blocks of delay 1 and output rows "
+                             "in one range")
+        n, n_in, width, dt = engine.net.n_nodes, engine.n_in, engine.n_batch, engine.dtype
+        n_act, eta = n - n_in, engine.params.eta
+        scale = eta / width if engine.params.average else eta
+        self.u, self.y = u, y
+        self.w = engine.state("weight")[engine.block_order].astype(dt)
+        self.bias = engine.state("bias")[engine.perm[n_in:]].astype(dt).reshape(-1, 1)
+        self.xbuf = np.zeros((n, width), dt)       # x(t − 1), inputs' rows first
+        self.dbuf = np.zeros((n, width), dt)       # δ(t − 1), inputs' rows 0
+        net, back, a, x, e, d = (np.zeros((n_act, width), dt) for _ in range(6))
+        self.x, self.delta = x, d
+        db = d if width == 1 else np.zeros((n_act, 1), dt)
+        b_step, db_sum = np.zeros((n_act, 1), dt), np.zeros((n_act, 1), dt)
+        self.dw, self.dw_sum = np.zeros(len(self.w), dt), np.zeros(len(self.w), dt)
+        out = engine._out_rows
+        one, minus_scale = np.ones((), dt), np.asarray(-scale, dtype=dt)
+        axpy = blas.get_blas_funcs("axpy", dtype=dt)
+        calls = [(net.fill, (0.0,))]
+        for k, blk in enumerate(engine.blocks):
+            lo, hi = blk.start, blk.stop
+            calls += engine._sparse[k].bound_forward(self.w[lo:hi], self.xbuf, net)
+        calls.append((back.fill, (0.0,)))
+        for k, blk in enumerate(engine.blocks):
+            lo, hi = blk.start, blk.stop
+            calls += engine._sparse[k].bound_backward(self.w[lo:hi], self.dbuf, back)
+        calls += [(np.add, (net, self.bias, a)), (np.tanh, (a, x)), (e.fill, (0.0,)),
+                  (np.subtract, (x[out], y, e[out])), (np.add, (e, back, back)),
+                  (np.multiply, (x, x, d)), (np.subtract, (one, d, d)),
+                  (np.multiply, (d, back, d))]
+        if width > 1:
+            calls.append((np.dot, (d, np.ones((width, 1), dt), db)))
+        calls += [(np.multiply, (db, minus_scale, b_step)),
+                  (np.add, (self.bias, b_step, self.bias)), (np.add, (db_sum, db, db_sum))]
+        for k, blk in enumerate(engine.blocks):
+            lo, hi = blk.start, blk.stop
+            calls += engine._sparse[k].bound_hebb(d, self.xbuf, self.dw[lo:hi])
+        calls += [(axpy, (self.dw, self.dw_sum, len(self.w), 1.0)),
+                  (axpy, (self.dw, self.w, len(self.w), -scale)),
+                  (self.xbuf[:n_in].__setitem__, (Ellipsis, u)),
+                  (self.xbuf[n_in:].__setitem__, (Ellipsis, x)),
+                  (self.dbuf[n_in:].__setitem__, (Ellipsis, d))]
+        self.calls = calls
+
+    def step(self) -> None:
+        """One diffusion step with the current ``u`` and ``y``: the bound calls in turn."""
+        for fn, args in self.calls:
+            fn(*args)
+
+
 def bench_scaling(edge_counts=(10**3, 10**4, 10**5, 10**6), batches=(1, 16), *,
                   rounds: int = 5, seconds_per_call: float = 0.05) -> list[dict]:
     """Engine diffusion vs :class:`ScipyDiffusion`, per size and batch, interleaved.
@@ -136,8 +211,10 @@ def bench_scaling(edge_counts=(10**3, 10**4, 10**5, 10**6), batches=(1, 16), *,
     Returns:
         One row per (edges, batch): ns per edge and step (min and median over rounds) of
         the engine with default settings, bare (``check_finite=False``), of its sparse
-        products alone (:class:`EngineProducts`) and of scipy; the (min, median) ratios
-        engine/scipy and products/scipy; the rest of the engine's step (``rest_us``:
+        products alone (:class:`EngineProducts`), of the step as its calls alone
+        (``floor``, :class:`CallFloor`, with ``floor_calls`` calls) and of scipy; the
+        (min, median) ratios engine/scipy and products/scipy; the rest of the engine's
+        step (``rest_us``:
         median step − median products, default and bare, µs); minor page faults per step
         (``faults_per_step``, None where unavailable): fresh large temporaries fault
         their pages in at every step, which then dominates a step's time.
@@ -157,6 +234,8 @@ def bench_scaling(edge_counts=(10**3, 10**4, 10**5, 10**6), batches=(1, 16), *,
             fns |= {name: (lambda e=e, u=u, y=y: e.advance(u, y))
                     for name, e in engines.items()}
             fns["products"] = EngineProducts(engines["engine"]).step
+            floor = CallFloor(engines["engine"], u.copy(), y.copy())
+            fns["floor"] = floor.step
             t = interleaved(fns, "scipy", rounds=rounds, seconds_per_call=seconds_per_call)
             per = 1e9 / net.n_edges
             rows.append({"edges": net.n_edges, "neurons": net.n_nodes, "batch": batch,
@@ -165,6 +244,7 @@ def bench_scaling(edge_counts=(10**3, 10**4, 10**5, 10**6), batches=(1, 16), *,
                          "engine_over_scipy": t.ratio("engine"),
                          "bare_over_scipy": t.ratio("engine_bare"),
                          "products_over_scipy": t.ratio("products"),
+                         "floor_calls": len(floor.calls),
                          "rest_us": ((t.median("engine") - t.median("products")) * 1e6,
                                       (t.median("engine_bare") - t.median("products"))
                                       * 1e6),
@@ -207,10 +287,18 @@ def format_scaling(rows) -> list[str]:
                 f"({r['products_over_scipy'][0]:.2f}–{r['products_over_scipy'][1]:.2f}x "
                 f"scipy's step); the rest of the step "
                 f"{r['rest_us'][0]:.1f} µs default, {r['rest_us'][1]:.1f} µs bare")
+            f_lo, f_med = r["floor_ns_per_edge"]
+            lines.append(
+                f"       the whole step as its {r['floor_calls']} numpy/scipy calls alone "
+                f"(the floor of a numpy step) {f_lo:.2f}–{f_med:.2f} ns/edge/step")
         per = [r["engine_ns_per_edge"][1] for r in mine]
         ref = [r["scipy_ns_per_edge"][1] for r in mine]
+        floor = [r["floor_ns_per_edge"][1] for r in mine]
         lines.append(f"B={batch:<2} time per edge max/min over sizes: engine "
-                     f"{max(per) / min(per):.2f}x, scipy {max(ref) / min(ref):.2f}x")
+                     f"{max(per) / min(per):.2f}x, scipy {max(ref) / min(ref):.2f}x, "
+                     f"the calls alone (floor) {max(floor) / min(floor):.2f}x; the "
+                     f"smallest size's floor over the engine's fastest size "
+                     f"{floor[0] / min(per):.2f}x")
     return lines
 
 

@@ -10,8 +10,10 @@ settings. Benchmarks:
    GEMMs timed alone (the floor), on 784-256-256-10 with batch 128 and on 13-100-3 with
    batch 32, float64 (:mod:`runs.bench.dense`).
 2. ``sparse``: diffusion on random digraphs from 10^3 to 10^6 edges, batch 1 and 16, in
-   ns per edge and step and against a plain scipy CSR implementation
-   (:mod:`runs.bench.sparse`); peak memory of LP at 10^6 edges, batch 16.
+   ns per edge and step and against a plain scipy CSR implementation, beside the step's
+   sparse products alone and the whole step as its numpy/scipy calls alone (the floor
+   of a numpy step) (:mod:`runs.bench.sparse`); peak memory of LP at 10^6 edges,
+   batch 16.
 3. ``agent``: agent-engine messages/s against a minimal Mesa model doing the same
    send/receive, 10^3 to 10^5 neurons; build time (:mod:`runs.bench.agent`).
 4. ``threads``: two LP runs sharing the cores, with and without capped BLAS threads,

@@ -1,12 +1,13 @@
-"""The vectorised engine's dense products bound once to their arrays (``_bound``): every
-trajectory equals the one of the per-step path (``_bindable`` off), bit for bit, also
-when state is replaced from outside between steps (new arrays, ids that may be reused)."""
+"""The vectorised engine's dense and sparse products bound once to their arrays
+(``_bound``): every trajectory equals the one of the per-step path (``_bindable`` off),
+bit for bit, also when state is replaced from outside between steps (new arrays, ids that
+may be reused)."""
 
 import numpy as np
 import pytest
 
 import agents
-from networks.builders import layered
+from networks.builders import layered, random_digraph
 from networks.compile import compile_graph
 from networks.engines import VectorEngine
 
@@ -16,9 +17,16 @@ CASES = [("lp", {"eta_w": 0.05}), ("lp2", {"two_round": True, "mu": 1e-3}),
 
 @pytest.mark.parametrize(("rule", "params"), CASES)
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_bound_products_give_the_per_step_trajectory(rule, params, seed):
-    G = layered([3, 6, 5, 2], "sigmoid", seed=seed)
-    if seed == 2:   # delays 2 on one layer pair: a ring buffer of depth 2
+@pytest.mark.parametrize("sparse", [False, True])
+def test_bound_products_give_the_per_step_trajectory(rule, params, seed, sparse):
+    """Dense layers, and (sparse) a random digraph of sparse blocks, whose Hebbian
+    products are bound too."""
+    if sparse:
+        G = random_digraph(14, 60, n_inputs=3, n_outputs=2, seed=seed, weight_scale=0.5,
+                           delays=(1, 2) if seed == 2 else 1)
+    else:
+        G = layered([3, 6, 5, 2], "sigmoid", seed=seed)
+    if seed == 2 and not sparse:   # delays 2 on one layer pair: a ring buffer of depth 2
         for j, i in list(G.edges)[:18]:
             G.edges[j, i]["delay"] = 2
     net = compile_graph(G)
@@ -49,7 +57,11 @@ def test_bound_products_give_the_per_step_trajectory(rule, params, seed):
         anchors = bound._anchors[key]
         ids = [k for k in key if type(k) is int and k > 1 << 16]   # (not t % depth)
         assert len(ids) >= 2 and set(ids) <= {id(a) for a in anchors}, key
-    assert any(key[0] == "hebb" for key in bound._bound)   # the weight step is bound too
+    assert all(blk.kind == ("sparse" if sparse else "dense") for blk in bound.blocks)
+    # the weight step is bound too (on sparse blocks: a product written into its own
+    # variable, diffusion's and feedback alignment's dw; LP's is a fresh array)
+    assert any(key[0] == ("sparse hebb" if sparse else "hebb") for key in bound._bound) \
+        or (sparse and rule.startswith("lp"))
 
 
 @pytest.mark.parametrize("seed", [0, 7])

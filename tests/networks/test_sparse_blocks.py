@@ -11,7 +11,7 @@ from agents.diffusion import DIFFUSION
 from agents.lp import LP
 from networks.builders import random_dag, random_digraph
 from networks.compile import compile_graph, plan_blocks
-from networks.engines import AgentEngine, VectorEngine
+from networks.engines import AgentEngine, VectorEngine, sparse_hebb
 from networks.engines import sparse_blocks as sb
 from networks.engines.block_products import _Rows
 
@@ -30,17 +30,21 @@ def _block(src, tgt, n_in, n):
     return sb.SparseBlock(src[idx], tgt[idx], n_in, n), src[idx], tgt[idx]
 
 
-CASES = [(seed, batch, dtype, from_inputs, small_part)
+CASES = [(seed, batch, dtype, from_inputs, small_part, coo)
          for seed in range(4) for batch in (1, 3, 16)
          for dtype in (np.float64, np.float32) for from_inputs in (True, False)
-         for small_part in ((0, sb.SMALL_PART) if seed < 2 else (sb.SMALL_PART,))]
+         for small_part in ((0, sb.SMALL_PART) if seed < 2 else (sb.SMALL_PART,))
+         for coo in ((0, sb.COO_BLOCK) if seed % 2 else (sb.COO_BLOCK,))]
 
 
-@pytest.mark.parametrize(("seed", "batch", "dtype", "from_inputs", "small_part"), CASES)
+@pytest.mark.parametrize(("seed", "batch", "dtype", "from_inputs", "small_part", "coo"),
+                         CASES)
 def test_products_equal_dense_reference(monkeypatch, seed, batch, dtype, from_inputs,
-                                        small_part):
-    """Native and (small_part = 0) 32-bit index arrays."""
+                                        small_part, coo):
+    """Native and (small_part = 0) 32-bit index arrays; the forward product of a whole
+    message array as one COO call and (coo = 0) per CSR part."""
     monkeypatch.setattr(sb, "SMALL_PART", small_part)
+    monkeypatch.setattr(sb, "COO_BLOCK", coo)
     rng = np.random.default_rng(seed)
     n_in, n = int(rng.integers(1, 5)), int(rng.integers(12, 40))
     blk, src, tgt = _block(*_pattern(rng, n_in, n, 4 * n, from_inputs), n_in, n)
@@ -48,6 +52,7 @@ def test_products_equal_dense_reference(monkeypatch, seed, batch, dtype, from_in
     assert part.cols.dtype == (np.int32 if small_part == 0 else np.intp)
     assert part.t_cols.dtype == part.t_indptr.dtype == np.int32   # the batch-1 CSC kernel
     assert (blk.whole is None) == (small_part == 0)
+    assert (blk.coo is None) == (coo == 0)
     w = rng.normal(size=len(src)).astype(dtype)
     W = np.zeros((n, n))
     W[tgt, src] = w
@@ -106,9 +111,12 @@ def test_bound_calls_repeat_the_products_on_new_values(seed, batch, rows):
     out = np.empty((n - n_in, batch))
     calls = {"forward": blk.bound_forward(w, msgs, out),
              "backward": blk.bound_backward(w, msgs, out)}
+    post, hebb = np.empty((n - n_in, batch)), np.empty(len(src))
+    hebb_calls = blk.bound_hebb(post, msgs, hebb)
     for _ in range(3):   # new values in the same arrays
         w[:] = rng.normal(size=len(src))
         m[:] = rng.normal(size=(n, batch))
+        post[:] = rng.normal(size=post.shape)
         for name, bound in calls.items():
             out.fill(0.0)
             for fn, args in bound:
@@ -116,6 +124,11 @@ def test_bound_calls_repeat_the_products_on_new_values(seed, batch, rows):
             expect = np.zeros_like(out)
             getattr(blk, name)(w.copy(), m.copy(), expect)
             np.testing.assert_array_equal(out, expect)
+        hebb.fill(np.nan)
+        for fn, args in hebb_calls:
+            fn(*args)
+        np.testing.assert_allclose(hebb, np.einsum("eb,eb->e", post[tgt - n_in], m[src]),
+                                   rtol=1e-12)
     if rows:
         assert msgs._full is None
 
@@ -159,7 +172,7 @@ def test_hebb_with_post_of_another_dtype(monkeypatch, seed, small_part):
 @pytest.mark.parametrize("small_part", [0, sb.SMALL_PART])
 def test_hebb_in_chunks_covers_every_edge(monkeypatch, chunk, batch, small_part):
     """Chunks smaller than a batch row, uneven last chunks, many chunks."""
-    monkeypatch.setattr(sb, "HEBB_CHUNK", chunk)
+    monkeypatch.setattr(sparse_hebb, "HEBB_CHUNK", chunk)
     monkeypatch.setattr(sb, "SMALL_PART", small_part)
     rng = np.random.default_rng(chunk + batch)
     n_in, n = 4, 50
@@ -208,7 +221,7 @@ def _graph(kind, seed):
 def test_engine_on_sparse_blocks_equals_agent_engine(monkeypatch, kind, batch, seed):
     """Diffusion (delayed channels, delays 1–3) and LP (undelayed) with learning, the
     Hebbian product in several chunks."""
-    monkeypatch.setattr(sb, "HEBB_CHUNK", 96)
+    monkeypatch.setattr(sparse_hebb, "HEBB_CHUNK", 96)
     net = _graph(kind, seed)
     assert all(b.kind == "sparse" for b in VectorEngine(net, DIFFUSION).blocks)
     rng = np.random.default_rng(seed)

@@ -94,6 +94,35 @@ def test_engine_products_are_the_engines_step_products(seed, batch):
         rtol=1e-12, atol=1e-14)
 
 
+@pytest.mark.parametrize(("seed", "batch", "edges"), [(0, 1, 500), (3, 4, 500), (5, 2, 3000)])
+def test_call_floor_is_the_engines_step(seed, batch, edges):
+    """The floor contender is a whole diffusion step: the engine's trajectory (x, δ,
+    weights, biases, Σ dw) with inputs and targets changing every step."""
+    net = sparse.sparse_net(edges, seed=seed)
+    rng = np.random.default_rng(seed)
+    eng = VectorEngine(net, DIFFUSION, {"eta": 0.05}, batch=batch)
+    u = np.empty((len(net.input_idx), batch))
+    y = np.empty((len(net.output_idx), batch))
+    floor = sparse.CallFloor(eng, u, y)
+    n_in = len(net.input_idx)
+    for _ in range(5):
+        u[...] = rng.normal(size=u.shape)
+        y[...] = rng.normal(size=y.shape)
+        eng.advance(u, y)
+        floor.step()
+        x = np.concatenate([u, floor.x])[eng.position]       # canonical order
+        np.testing.assert_allclose(eng.state("x"), x, rtol=1e-12, atol=1e-14)
+        delta = np.concatenate([np.zeros_like(u), floor.delta])[eng.position]
+        np.testing.assert_allclose(eng.state("delta"), delta, rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(eng.state("weight"), floor.w[eng._inverse_order],
+                                   rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(eng.state("dw_sum"), floor.dw_sum[eng._inverse_order],
+                                   rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(eng.state("bias")[eng.perm[n_in:]].reshape(-1, 1),
+                                   floor.bias,
+                                   rtol=1e-12, atol=1e-14)
+
+
 def test_minimal_mesa_model_is_the_forward_rule():
     r = agent.bench_agent(60, rounds=2, seconds_per_call=0.002, diffusion=False)
     assert r["max_abs_diff"] < 1e-12
@@ -121,7 +150,8 @@ def test_small_suite_prints_every_figure():
     text = "\n".join(lines)
     for needle in ("machine:", "BLAS:", "kernel", "1 thread(s) while timing", "LP/BP",
                    "diffusion/BP", "check_finite on", "bare", "GEMM fraction reached",
-                   "engine/scipy", "products alone", "max/min", "page faults/step",
+                   "engine/scipy", "products alone", "calls alone", "max/min",
+                   "page faults/step",
                    "LP memory", "messages/s", "minimal Mesa", "build"):
         assert needle in text, needle
     dense_rows = [v for k, v in res.items() if k.startswith("dense_")]
