@@ -21,12 +21,22 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from scipy.linalg import blas
 
 
-def square_sum_finite(value: np.ndarray) -> bool:
-    """Whether Σ value² is finite: False if any entry is NaN or ±inf (or on overflow)."""
+def square_sum_finite(value: np.ndarray, dot=np.dot) -> bool:
+    """Whether Σ value² is finite: False if any entry is NaN or ±inf (or on overflow).
+
+    ``dot`` is ``np.dot`` or the BLAS dot of the array's dtype (``blas_dot``), which a
+    small array reaches with a fifth of the call overhead.
+    """
     flat = value.reshape(-1)
-    return math.isfinite(np.dot(flat, flat))
+    return math.isfinite(dot(flat, flat))
+
+
+def blas_dot(dtype):
+    """The BLAS dot product of float ``dtype`` (``ddot``/``sdot``) for 1-d arrays."""
+    return blas.get_blas_funcs("dot", dtype=np.dtype(dtype))
 
 
 class Window:
@@ -40,11 +50,12 @@ class Window:
         rest: ``[(arrays, name)]``: checked variables outside the window.
     """
 
-    __slots__ = ("written", "views", "members", "rest", "parity")
+    __slots__ = ("written", "views", "members", "rest", "parity", "dot")
 
     def __init__(self, written, views, members, rest):
         self.written, self.views, self.members, self.rest = written, views, members, rest
         self.parity = None   # the slot the members are in, None: not known
+        self.dot = blas_dot(views[0].dtype)   # (the views are flat and contiguous)
 
     def finite(self) -> bool | None:
         """True or False when the layout holds (all finite or not), None otherwise.
@@ -66,10 +77,11 @@ class Window:
         else:
             parity ^= 1
         self.parity = parity
-        if not square_sum_finite(self.views[parity]):
+        view, dot = self.views[parity], self.dot
+        if not math.isfinite(dot(view, view)):
             return False
         for arrays, name in self.rest:
-            if not square_sum_finite(arrays[name]):
+            if not square_sum_finite(arrays[name], dot):
                 return False
         return True
 

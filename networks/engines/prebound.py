@@ -19,7 +19,7 @@ import math
 
 import numpy as np
 
-from networks.engines.buffered import gemm_into
+from networks.engines.buffered import gemm_into, in_place
 
 
 def _add_product(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
@@ -157,8 +157,11 @@ class Prebound:
             for blk in self.blocks:
                 (t0, t1), (s0, s1) = blk.tgt_range, blk.src_range
                 view = out[blk.start:blk.stop].reshape(t1 - t0, s1 - s0)
-                ops.append((gemm_into, (gemm, coef, post[t0 - n_in:t1 - n_in],
-                                        sent(blk.delay)[s0:s1], beta, view)))
+                post_rows, pre = post[t0 - n_in:t1 - n_in], sent(blk.delay)[s0:s1]
+                if in_place(view, post_rows, pre):   # BLAS writes the view itself
+                    ops.append((gemm, (coef, pre.T, post_rows.T, beta, view.T, 1, 0, 1)))
+                else:
+                    ops.append((gemm_into, (gemm, coef, post_rows, pre, beta, view)))
             self._keep(key, ops, (post, out, *anchors))
         for fn, args in ops:
             fn(*args)
