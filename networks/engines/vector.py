@@ -133,6 +133,7 @@ class VectorEngine(BlockProducts, Prebound, Arena, BufferedStep, FiniteCheck, En
         self._linear_for = None  # (params, {stage index: linear plan}) of the last step
         self._slots = None       # {var: its two arena slots}, set after the first step
         self._single: dict = {}  # {var: its one array} (no old value read), likewise
+        self._one_stage = len(rule.stages) == 1
         self._finite_plan()
 
     # ----------------------------------------------------------------- stepping
@@ -175,18 +176,10 @@ class VectorEngine(BlockProducts, Prebound, Arena, BufferedStep, FiniteCheck, En
             name = next(n for n in new if n not in nodes)
             raise ConfigError(f"rule {self.rule.name!r} updated undeclared node "
                               f"variable {name!r}")
-        spare, keep_old = nrn.spare, self._retired.setdefault
-        for name, value in new.items():
-            old = nodes[name]
-            if value is not spare.get(name):
-                target = nrn.out(name, old)
-                np.copyto(target, value)
-                value = target
-            # the old array may still be read this step (messages sent, hebb): it becomes
-            # the spare only when the step is over
-            del spare[name]
-            keep_old(name, old)
-            nodes[name] = value
+        if self._slots is not None and self._one_stage:
+            self._swap_now(new)
+        else:
+            self._swap_at_end(new)
         self._written.update(new)
         if stage.edge_update is not None:
             linear = self._linear(stage)
@@ -203,6 +196,54 @@ class VectorEngine(BlockProducts, Prebound, Arena, BufferedStep, FiniteCheck, En
                 self._edges[name] = np.asarray(value, dtype=self.dtype)
                 self._window_lost()
                 self._written.add(name)
+
+    def _swap_at_end(self, new: dict) -> None:
+        """Store a stage's new values; the arrays they replace become spares at the end.
+
+        The old array may still be read this step (messages sent, hebb, a later stage),
+        so it is retired and becomes the spare only when the step is over (_recycle).
+        """
+        nodes, nrn = self._nodes, self._neurons
+        spare, keep_old = nrn.spare, self._retired.setdefault
+        for name, value in new.items():
+            old = nodes[name]
+            if value is not spare.get(name):
+                target = nrn.out(name, old)
+                np.copyto(target, value)
+                value = target
+            del spare[name]
+            keep_old(name, old)
+            nodes[name] = value
+
+    def _swap_now(self, new: dict) -> None:
+        """:meth:`_swap_at_end` for a one-stage rule once the arena exists.
+
+        The spares are set at once to what :meth:`_recycle` would make them: after the
+        only stage's node update, nothing of the step asks for an ``out`` array of a
+        node variable before its Hebbian products are made, which read the old values
+        (sent) and the new ones (nodes). A variable with one slot, written in place,
+        needs nothing.
+        """
+        nodes, nrn, slots, single = self._nodes, self._neurons, self._slots, self._single
+        spare = nrn.spare
+        for name, value in new.items():
+            old = nodes[name]
+            if value is not spare.get(name):
+                target = nrn.out(name, old)
+                np.copyto(target, value)
+                value = target
+            if value is old:
+                continue
+            nodes[name] = value
+            pair = slots.get(name)
+            if pair is not None:
+                spare[name] = pair[1] if value is pair[0] else pair[0]
+            elif name in single:
+                spare[name] = single[name]
+            elif old.flags.writeable:
+                spare[name] = old
+            else:
+                del spare[name]
 
     # ----------------------------------------------------------------- state access
     def _get_node(self, name):
