@@ -134,10 +134,16 @@ class FiniteCheck:
 
     def _check_finite(self) -> None:
         written, window = self._written, self._window
-        if window is not None and not self._dirty_nodes and not self._dirty_edges \
-                and written == window.written:
-            ok = window.finite()
-            if ok:
+        if window is not None and written == window.written and not (
+                self._dirty_nodes or self._dirty_edges):
+            parity = window.parity
+            if parity is not None and not window.rest:   # (the common case, inlined)
+                window.parity = parity = parity ^ 1
+                view = window.views[parity]
+                if math.isfinite(window.dot(view, view)):
+                    written.clear()
+                    return
+            elif window.finite():
                 written.clear()
                 return
         if window is not None:
