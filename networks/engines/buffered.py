@@ -159,27 +159,28 @@ class BufferedStep:
         """
         edges, axpy, scal = self._edges, self._blas["axpy"], self._blas["scal"]
         groups, names = linear
-        for post, chan, fold, carrier, targets in groups:
-            post, pre = self._nodes[post], sent[chan]
+        for post_name, chan, fold, carrier, targets in groups:
+            post, pre = self._nodes[post_name], sent[chan]
             dense_hebb = self._dense_hebb if not self._bindable else \
                 lambda post, pre, out, coef, beta, chan=chan: self._bound_hebb(
                     post, chan, pre, out, coef, beta)
             if fold:
                 name, coef, decay = targets[0]
                 dense_hebb(post, pre, writable(edges, name), coef, 1.0 - decay)
-                continue
-            if carrier is not None and self._all_dense:
-                product = dense_hebb(post, pre, writable(edges, carrier), 1.0, 0.0)
             else:
-                product = self._hebb(post, pre)
-                if carrier is not None:
-                    edges[carrier] = product
-                    self._window_lost()
-            for name, coef, decay in targets:
-                arr = writable(edges, name)
-                if decay != 0.0:
-                    scal(1.0 - decay, arr)
-                axpy(product, arr, a=coef)
+                if carrier is not None and self._all_dense:
+                    product = dense_hebb(post, pre, writable(edges, carrier), 1.0, 0.0)
+                else:
+                    product = self._hebb(post, pre)
+                    if carrier is not None:
+                        edges[carrier] = product
+                        self._window_lost()
+                for name, coef, decay in targets:
+                    arr = writable(edges, name)
+                    if decay != 0.0:
+                        scal(1.0 - decay, arr)
+                    axpy(product, arr, a=coef)
+            self._bound_linear(post_name, chan, pre, carrier, targets)
         self._written.update(names)
 
     def _dense_hebb(self, post, sent, out, coef: float, beta: float) -> np.ndarray:

@@ -58,7 +58,9 @@ class Window:
         self.dot = blas_dot(views[0].dtype)   # (the views are flat and contiguous)
 
     def finite(self) -> bool | None:
-        """True or False when the layout holds (all finite or not), None otherwise.
+        """True or False when the layout holds (members all finite or not), None otherwise.
+
+        (The checked variables outside the window, :attr:`rest`, are the engine's to read.)
 
         Called after a step that wrote exactly :attr:`written` and nothing from outside:
         every two-slot member moved to its other slot. The members' places are looked
@@ -77,13 +79,8 @@ class Window:
         else:
             parity ^= 1
         self.parity = parity
-        view, dot = self.views[parity], self.dot
-        if not math.isfinite(dot(view, view)):
-            return False
-        for arrays, name in self.rest:
-            if not square_sum_finite(arrays[name], dot):
-                return False
-        return True
+        view = self.views[parity]
+        return math.isfinite(self.dot(view, view))
 
     def lost(self) -> None:
         """Forget where the members are (a step wrote other variables, or replaced one)."""
@@ -94,8 +91,10 @@ class FiniteCheck:
     """The finiteness check of the vectorised engine (module doc).
 
     Expects the engine's ``_nodes``, ``_edges``, ``_written``, ``_dirty_nodes``,
-    ``_dirty_edges``, ``rule``, ``node_var_names``, ``edge_var_names``; the arena sets
-    ``_window`` (a :class:`Window` or None).
+    ``_dirty_edges``, ``rule``, ``node_var_names``, ``edge_var_names``, ``dtype``, and
+    the edge bounds' ``_edge_max``, ``_bounds_setup`` and ``_bound_from_scan``
+    (:mod:`networks.engines.edge_bounds`); the arena sets ``_window`` (a
+    :class:`Window` or None).
     """
 
     def _finite_plan(self) -> None:
@@ -116,6 +115,8 @@ class FiniteCheck:
             return witness not in implied or vouched(witness, written, (*seen, name))
 
         self._vouched = vouched
+        self._finite_dot = blas_dot(self.dtype)
+        self._bounds_setup()
 
     def _window_lost(self) -> None:
         """A step replaced a variable's array: the window looks its members up again."""
@@ -132,6 +133,21 @@ class FiniteCheck:
                 [n for n in self.edge_var_names if n in keep])
         return plan
 
+    def _edge_finite(self, name: str) -> bool:
+        """Whether edge variable ``name`` is finite: by its bound, else by one reduction.
+
+        (:mod:`networks.engines.edge_bounds`: a variable the check reads gets a bound.)
+        """
+        if name in self._edge_max:
+            return True
+        value = self._edges[name]
+        flat = value.reshape(-1)
+        sumsq = self._finite_dot(flat, flat)
+        if not math.isfinite(sumsq):
+            return False
+        self._bound_from_scan(name, float(sumsq), value.size)
+        return True
+
     def _check_finite(self) -> None:
         written, window = self._written, self._window
         if window is not None and written == window.written and not (
@@ -143,17 +159,20 @@ class FiniteCheck:
                 if math.isfinite(window.dot(view, view)):
                     written.clear()
                     return
-            elif window.finite():
+            elif window.finite() and all(
+                    self._edge_finite(name) if arrays is self._edges
+                    else square_sum_finite(arrays[name], window.dot)
+                    for arrays, name in window.rest):
                 written.clear()
                 return
         if window is not None:
             window.lost()
-        nodes, edges = self._nodes, self._edges
+        nodes = self._nodes
         check_nodes, check_edges = self._to_check(frozenset(written))
         ok = all(square_sum_finite(nodes[n]) for n in check_nodes) and \
-            all(square_sum_finite(edges[n]) for n in check_edges) and \
+            all(self._edge_finite(n) for n in check_edges) and \
             all(square_sum_finite(nodes[n]) for n in self._dirty_nodes) and \
-            all(square_sum_finite(edges[n]) for n in self._dirty_edges)
+            all(self._edge_finite(n) for n in self._dirty_edges)
         if not ok:
             super()._check_finite()   # raises naming the step, neuron/edge and variable
         written.clear()

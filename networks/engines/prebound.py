@@ -6,7 +6,9 @@ is:
 
 * **Step data.** The input u and target y are copied into the engine's own arrays (the
   input neurons' rows, the output rows of the target) and checked by one reduction each,
-  with no conversion when they already have the engine's dtype and shape.
+  with no conversion when they already have the engine's dtype and shape. The sum of
+  squares of u is kept with its step (``_u_sumsq``) for the edge bounds
+  (:mod:`networks.engines.edge_bounds`).
 * **Dense products.** The block products of a channel's aggregation are bound to views
   of the arrays they read and write (no slicing or reshaping per step), kept by the
   identity of those arrays: the two slots of a variable give two bound lists, used in
@@ -57,14 +59,17 @@ class Prebound:
                     y.__class__ is np.ndarray and y.shape == yb.shape
                     and y.dtype == self.dtype)):
             flat = u.reshape(-1)
-            if math.isfinite(np.dot(flat, flat)):
+            u_sumsq = float(np.dot(flat, flat))
+            if math.isfinite(u_sumsq):
                 if y is None:
                     np.copyto(ub, u)
+                    self._u_sumsq = (self.t + 1, u_sumsq)   # (module doc)
                     return ub, None
                 np.copyto(yb, y)
                 flat = yb.reshape(-1)
                 if math.isfinite(np.dot(flat, flat)):
                     np.copyto(ub, u)
+                    self._u_sumsq = (self.t + 1, u_sumsq)
                     return ub, yb
         u, y = super()._step_data(u, y)
         if ub is None:

@@ -22,7 +22,8 @@ canonical order. The other parts of :class:`VectorEngine`, one module each:
 * :mod:`networks.engines.buffered`: the rule computing into buffers, linear weight
   updates folded into the Hebbian product's GEMM;
 * :mod:`networks.engines.arena`: the slots of the node variables the rule writes;
-* :mod:`networks.engines.finite`: the finiteness check reading few arrays.
+* :mod:`networks.engines.finite`: the finiteness check reading few arrays;
+* :mod:`networks.engines.edge_bounds`: bounds sparing it the large edge variables.
 
 A step allocates nothing large.
 """
@@ -40,6 +41,7 @@ from networks.engines.arena import Arena
 from networks.engines.base import EngineBase
 from networks.engines.block_products import BlockProducts
 from networks.engines.buffered import BufferedStep, Neurons, writable
+from networks.engines.edge_bounds import EdgeBounds
 from networks.engines.finite import FiniteCheck
 from networks.engines.prebound import Prebound
 from networks.engines.sparse_blocks import sparse_blocks
@@ -57,7 +59,8 @@ def _initial_rows(values: np.ndarray, idx: np.ndarray) -> np.ndarray:
     return values[idx]
 
 
-class VectorEngine(BlockProducts, Prebound, Arena, BufferedStep, FiniteCheck, EngineBase):
+class VectorEngine(BlockProducts, Prebound, Arena, BufferedStep, FiniteCheck, EdgeBounds,
+                   EngineBase):
     """Executes a rule on all neurons at once with numpy (see :class:`EngineBase`)."""
 
     kind = "vector"
@@ -195,6 +198,7 @@ class VectorEngine(BlockProducts, Prebound, Arena, BufferedStep, FiniteCheck, En
                                       f"variable {name!r}")
                 self._edges[name] = np.asarray(value, dtype=self.dtype)
                 self._window_lost()
+                self._bounds_lost((name,))
                 self._written.add(name)
 
     def _swap_at_end(self, new: dict) -> None:
@@ -268,6 +272,7 @@ class VectorEngine(BlockProducts, Prebound, Arena, BufferedStep, FiniteCheck, En
         else:
             self._edges[name] = value
         self._dirty_edges.add(name)
+        self._bounds_lost((name,))
 
     def _perturb(self, i, noise):
         p = self.position[i]
@@ -281,6 +286,7 @@ class VectorEngine(BlockProducts, Prebound, Arena, BufferedStep, FiniteCheck, En
             writable(self._edges, name)[mine] += noise(len(mine))
         self._dirty_nodes.update(self._nodes)
         self._dirty_edges.update(self._edges)
+        self._bounds_lost()
         self._head_fresh = dict.fromkeys(self._buffers, 0)
 
     def fill_history(self, name: str | None = None) -> None:

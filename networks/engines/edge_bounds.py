@@ -1,0 +1,163 @@
+"""Bounds that spare the finiteness check a pass over large edge variables.
+
+:class:`EdgeBounds` is a part of :class:`~networks.engines.vector.VectorEngine`. A linear
+edge update (``Stage.edge_linear``) makes ``v ← (1 − decay) v + coef · hebb`` with
+``hebb_ij = Σ_κ post_iκ m_jκ``, one term per (edge, example). By Cauchy–Schwarz every
+entry, and every partial sum BLAS forms on the way, is at most ``P · Q`` in magnitude,
+where ``P = ‖post‖`` and ``Q = ‖m‖`` are the Frobenius norms of the post variable
+(N − n_in, B) and of the rows the messages were read from (all rows, every delay). So if
+``|v| ≤ M`` entrywise before the update, afterwards ``|v| ≤ |1 − decay| M + |coef| P Q``,
+and as long as that stays far below the dtype's largest number, no entry can overflow:
+from finite operands the update produces finite values, and ``v`` is finite without
+being read. A variable carrying the product itself (``coef = decay = 1``) is bounded by
+``P Q``.
+
+With ``check_finite`` on, the engine keeps such a bound ``M`` per edge variable
+(``_edge_max``) when ``P`` and ``Q`` cost fewer reads than the variables they vouch for
+(on a large network: the post variable and the messages are (N, B), the weights E); the
+finiteness check skips a variable that has one and sets it for a variable it read
+(``max |v| ≤ √Σ v²``). ``P²`` and ``Q²`` are sums of squares: if one is not finite, the
+bounds are dropped and the check reads the variables. Written from outside, updated by
+a non-linear update or in a step without the check, a variable loses its bound.
+
+Rounding: a sum of n squares computed in floating point is at least ``(1 − 2nε)`` times
+the exact one; the bounds are widened by that factor and kept below
+:data:`LIMIT_FRACTION` of the largest number, so that no rounding of theirs matters.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from networks.engines.block_products import _Rows
+
+#: A bound must stay below this fraction of the dtype's largest finite number.
+LIMIT_FRACTION = 1e-6
+
+
+def sum_squares(arr: np.ndarray, dot) -> float:
+    """Σ arr² of a C-contiguous array by the BLAS dot ``dot`` (inf or NaN if not finite)."""
+    flat = arr.reshape(-1)
+    return float(dot(flat, flat))
+
+
+class EdgeBounds:
+    """Entrywise bounds of the linearly updated edge variables (module doc).
+
+    Expects the engine's ``_nodes``, ``_edges``, ``blocks``, ``net``, ``n_in``,
+    ``n_batch``, ``dtype``, ``check_finite``, ``t``, ``rule``, the arena's ``_slots`` and
+    ``_window``, the check's ``_finite_dot``, and the step data's ``_u_rows`` and
+    ``_u_sumsq`` (``(t, Σ u²)`` of the step that copied u there, or None).
+    """
+
+    def _bounds_setup(self) -> None:
+        info = np.finfo(self.dtype)
+        self._edge_max: dict[str, float] = {}
+        self._bound_limit = float(info.max) * LIMIT_FRACTION
+        self._bound_eps = float(info.eps)
+        self._bound_worth: dict = {}   # {(post, chan): whether bounds save reads}
+        self._u_sumsq = None
+
+    def _widen(self, sumsq: float, n: int) -> float:
+        """An upper bound of √(exact Σ) from a computed sum of n squares (inf: none)."""
+        slack = 2.0 * n * self._bound_eps
+        if not math.isfinite(sumsq) or slack >= 0.5:
+            return math.inf
+        return math.sqrt(sumsq / (1.0 - slack)) * (1.0 + 4.0 * self._bound_eps)
+
+    def _bounds_lost(self, names=None) -> None:
+        """Forget the bounds of ``names`` (all when None): they are read again."""
+        if names is None:
+            self._edge_max.clear()
+        else:
+            for name in names:
+                self._edge_max.pop(name, None)
+
+    def _worth(self, post: str, chan: str, names) -> bool:
+        """Whether P and Q cost fewer reads than the edge variables ``names`` they spare.
+
+        Decided once the arena exists: variables in the finiteness window are read with
+        it anyway (a small network), the others would each be read alone. P reads the
+        post variable; Q the messages' rows, (N, B) per delay, less the input u of an
+        undelayed channel carrying the clamped variable (the step data summed it).
+        """
+        key = (post, chan)
+        worth = self._bound_worth.get(key)
+        if worth is None:
+            if self._slots is None:
+                return False
+            window = self._window
+            covered = {m[1] for m in window.members} if window is not None else set()
+            spared = sum(self._edges[n].size for n in names if n not in covered)
+            channel = next(ch for stage in self.rule.stages for ch in stage.channels
+                           if ch.name == chan)
+            width = self.n_batch
+            if channel.delayed:
+                rows = self.net.n_nodes * len({blk.delay for blk in self.blocks})
+            else:
+                rows = self.net.n_nodes - (self.n_in if channel.source == self.rule.output_var
+                                           else 0)
+            reads = self._nodes[post].size + rows * width
+            worth = self._bound_worth[key] = reads < spared
+        return worth
+
+    def _messages_norm(self, sent, delays) -> float:
+        """Q: a bound of ‖m‖ over every row and delay the messages were read from."""
+        dot, total, n, seen = self._finite_dot, 0.0, 0, set()
+        for d in delays:
+            rows = sent(d)
+            if id(rows) in seen:
+                continue
+            seen.add(id(rows))
+            parts = (rows.head, rows.tail) if isinstance(rows, _Rows) else (rows,)
+            for part in parts:
+                u = self._u_sumsq
+                if part is self._u_rows and u is not None and u[0] == self.t:
+                    total += u[1]      # (the step data's own sum of squares of u)
+                else:
+                    total += sum_squares(part, dot)
+                n += part.size
+        return self._widen(total, n)
+
+    def _bound_linear(self, post: str, chan: str, sent, carrier, targets) -> None:
+        """Update the bounds of a linear group's variables after its update.
+
+        ``carrier`` (or None) holds the Hebbian product itself; ``targets`` are
+        ``[(var, coef, decay)]`` (:meth:`BufferedStep._edge_linear`).
+        """
+        names = [t[0] for t in targets] + ([carrier] if carrier is not None else [])
+        bounds = self._edge_max
+        if not self.check_finite:
+            if bounds:
+                bounds.clear()
+            return
+        if not self._worth(post, chan, names):
+            self._bounds_lost(names)
+            return
+        p = self._nodes[post]
+        pq = self._widen(sum_squares(p, self._finite_dot), p.size) * self._messages_norm(
+            sent, sorted({blk.delay for blk in self.blocks}))
+        limit = self._bound_limit
+        if not pq <= limit:   # (also NaN)
+            self._bounds_lost(names)
+            return
+        if carrier is not None:
+            bounds[carrier] = pq
+        for name, coef, decay in targets:
+            old = bounds.get(name)
+            if old is None:
+                continue   # the check reads it and sets its bound
+            new = (abs(1.0 - decay) * old + abs(coef) * pq) * (1.0 + 4.0 * self._bound_eps)
+            if new <= limit:
+                bounds[name] = new
+            else:
+                del bounds[name]
+
+    def _bound_from_scan(self, name: str, sumsq: float, n: int) -> None:
+        """The check read edge variable ``name``: its bound from the sum of squares."""
+        if self.check_finite:
+            bound = self._widen(sumsq, n)
+            if bound <= self._bound_limit:
+                self._edge_max[name] = bound
