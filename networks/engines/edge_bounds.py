@@ -101,6 +101,7 @@ class EdgeBounds:
                                            else 0)
             reads = self._nodes[post].size + rows * width
             worth = self._bound_worth[key] = reads < spared
+            self._delays = sorted({blk.delay for blk in self.blocks})
         return worth
 
     def _messages_norm(self, sent, delays) -> float:
@@ -127,21 +128,28 @@ class EdgeBounds:
         ``carrier`` (or None) holds the Hebbian product itself; ``targets`` are
         ``[(var, coef, decay)]`` (:meth:`BufferedStep._edge_linear`).
         """
-        names = [t[0] for t in targets] + ([carrier] if carrier is not None else [])
         bounds = self._edge_max
         if not self.check_finite:
             if bounds:
                 bounds.clear()
             return
-        if not self._worth(post, chan, names):
-            self._bounds_lost(names)
+        worth = self._bound_worth.get((post, chan))
+        if worth is None:
+            names = [t[0] for t in targets] + ([carrier] if carrier is not None else [])
+            worth = self._worth(post, chan, names)
+        if not worth:   # (a small network: the check reads them; the usual case, inlined)
+            if bounds:
+                for target in targets:
+                    bounds.pop(target[0], None)
+                if carrier is not None:
+                    bounds.pop(carrier, None)
             return
         p = self._nodes[post]
         pq = self._widen(sum_squares(p, self._finite_dot), p.size) * self._messages_norm(
-            sent, sorted({blk.delay for blk in self.blocks}))
+            sent, self._delays)
         limit = self._bound_limit
         if not pq <= limit:   # (also NaN)
-            self._bounds_lost(names)
+            self._bounds_lost([t[0] for t in targets] + [carrier])
             return
         if carrier is not None:
             bounds[carrier] = pq
