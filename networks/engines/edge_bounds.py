@@ -58,6 +58,10 @@ class EdgeBounds:
         self._bound_limit = float(info.max) * LIMIT_FRACTION
         self._bound_eps = float(info.eps)
         self._bound_worth: dict = {}   # {(post, chan): whether bounds save reads}
+        # edge variables that may have a bound: those of groups where it is worth it,
+        # less any variable another group updates without (never given a bound)
+        self._boundable: set[str] = set()
+        self._never_bound: set[str] = set()
         self._u_sumsq = None
 
     def _widen(self, sumsq: float, n: int) -> float:
@@ -102,6 +106,12 @@ class EdgeBounds:
             reads = self._nodes[post].size + rows * width
             worth = self._bound_worth[key] = reads < spared
             self._delays = sorted({blk.delay for blk in self.blocks})
+            if worth:
+                self._boundable.update(names)
+            else:
+                self._never_bound.update(names)
+                self._bounds_lost(names)
+            self._boundable -= self._never_bound
         return worth
 
     def _messages_norm(self, sent, delays) -> float:
@@ -134,15 +144,12 @@ class EdgeBounds:
                 bounds.clear()
             return
         worth = self._bound_worth.get((post, chan))
-        if worth is None:
+        if worth is None:   # (before the arena exists: undecided, no bounds kept)
             names = [t[0] for t in targets] + ([carrier] if carrier is not None else [])
             worth = self._worth(post, chan, names)
-        if not worth:   # (a small network: the check reads them; the usual case, inlined)
-            if bounds:
-                for target in targets:
-                    bounds.pop(target[0], None)
-                if carrier is not None:
-                    bounds.pop(carrier, None)
+            if not worth:
+                self._bounds_lost(names)
+        if not worth:   # a small network: its variables never get a bound
             return
         p = self._nodes[post]
         pq = self._widen(sum_squares(p, self._finite_dot), p.size) * self._messages_norm(
@@ -151,7 +158,7 @@ class EdgeBounds:
         if not pq <= limit:   # (also NaN)
             self._bounds_lost([t[0] for t in targets] + [carrier])
             return
-        if carrier is not None:
+        if carrier is not None and carrier in self._boundable:
             bounds[carrier] = pq
         for name, coef, decay in targets:
             old = bounds.get(name)
@@ -165,7 +172,7 @@ class EdgeBounds:
 
     def _bound_from_scan(self, name: str, sumsq: float, n: int) -> None:
         """The check read edge variable ``name``: its bound from the sum of squares."""
-        if self.check_finite:
+        if self.check_finite and name in self._boundable:
             bound = self._widen(sumsq, n)
             if bound <= self._bound_limit:
                 self._edge_max[name] = bound
