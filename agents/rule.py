@@ -205,7 +205,8 @@ def batch_sum(values: Array, coef: float, out: Array) -> Array:
         coef: the factor (a number, or per-row values broadcasting to (n, 1)).
         out: C-contiguous, shape (n, 1), ``values``' dtype.
     """
-    if not isinstance(coef, numbers.Real):   # e.g. one value per neuron (n, 1)
+    if coef.__class__ is not float and not isinstance(coef, numbers.Real):
+        # e.g. one value per neuron (n, 1) (a float, the usual case, skips the ABC check)
         np.dot(values, _column(values.shape[1], 1.0, values.dtype), out=out)
         out *= coef
         return out
