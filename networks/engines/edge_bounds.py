@@ -2,26 +2,26 @@
 
 :class:`EdgeBounds` is a part of :class:`~networks.engines.vector.VectorEngine`. A linear
 edge update (``Stage.edge_linear``) makes ``v ← (1 − decay) v + coef · hebb`` with
-``hebb_ij = Σ_κ post_iκ m_jκ``, one term per (edge, example). By Cauchy–Schwarz every
-entry, and every partial sum BLAS forms on the way, is at most ``P · Q`` in magnitude,
-where ``P = ‖post‖`` and ``Q = ‖m‖`` are the Frobenius norms of the post variable
-(N − n_in, B) and of the rows the messages were read from (all rows, every delay). So if
-``|v| ≤ M`` entrywise before the update, afterwards ``|v| ≤ |1 − decay| M + |coef| P Q``,
-and as long as that stays far below the dtype's largest number, no entry can overflow:
-from finite operands the update produces finite values, and ``v`` is finite without
-being read. A variable carrying the product itself (``coef = decay = 1``) is bounded by
-``P Q``.
+``hebb_ij = Σ_κ post_iκ m_jκ``. Every entry, and every partial sum BLAS forms on the
+way, is at most ``Σ_κ |post_iκ| |m_jκ| ≤ P · Q`` in magnitude, where ``P = Σ |post|``
+and ``Q = Σ |m|`` are the sums of absolute values of the post variable (N − n_in, B) and
+of the rows the messages were read from (all rows, every delay). So if ``|v| ≤ M``
+entrywise before the update, afterwards ``|v| ≤ |1 − decay| M + |coef| P Q``, and as
+long as that stays far below the dtype's largest number, no entry can overflow: from
+finite operands the update produces finite values, and ``v`` is finite without being
+read. A variable carrying the product itself (``coef = decay = 1``) is bounded by ``P Q``.
 
 With ``check_finite`` on, the engine keeps such a bound ``M`` per edge variable
 (``_edge_max``) when ``P`` and ``Q`` cost fewer reads than the variables they vouch for
 (on a large network: the post variable and the messages are (N, B), the weights E); the
 finiteness check skips a variable that has one and sets it for a variable it read
-(``max |v| ≤ √Σ v²``). ``P²`` and ``Q²`` are sums of squares: if one is not finite, the
-bounds are dropped and the check reads the variables. Written from outside, updated by
-a non-linear update or in a step without the check, a variable loses its bound.
+(``max |v| ≤ Σ |v|``). ``P`` and ``Q`` are BLAS ``asum`` reductions: if one is not
+finite, the bounds are dropped and the check reads the variables. Written from outside,
+updated by a non-linear update or in a step without the check, a variable loses its
+bound.
 
-Rounding: a sum of n squares computed in floating point is at least ``(1 − 2nε)`` times
-the exact one; the bounds are widened by that factor and kept below
+Rounding: a sum of n non-negative terms computed in floating point is at least
+``(1 − 2nε)`` times the exact one; the bounds are widened by that factor and kept below
 :data:`LIMIT_FRACTION` of the largest number, so that no rounding of theirs matters.
 """
 
@@ -37,10 +37,9 @@ from networks.engines.block_products import _Rows
 LIMIT_FRACTION = 1e-6
 
 
-def sum_squares(arr: np.ndarray, dot) -> float:
-    """Σ arr² of a C-contiguous array by the BLAS dot ``dot`` (inf or NaN if not finite)."""
-    flat = arr.reshape(-1)
-    return float(dot(flat, flat))
+def abs_sum(arr: np.ndarray, asum) -> float:
+    """Σ |arr| by the BLAS ``asum`` (inf or NaN if an entry is not finite)."""
+    return float(asum(arr.reshape(-1)))
 
 
 class EdgeBounds:
@@ -48,8 +47,8 @@ class EdgeBounds:
 
     Expects the engine's ``_nodes``, ``_edges``, ``blocks``, ``net``, ``n_in``,
     ``n_batch``, ``dtype``, ``check_finite``, ``t``, ``rule``, the arena's ``_slots`` and
-    ``_window``, the check's ``_finite_dot``, and the step data's ``_u_rows`` and
-    ``_u_sumsq`` (``(t, Σ u²)`` of the step that copied u there, or None).
+    ``_window``, the check's ``_finite_sum``, and the step data's ``_u_rows`` and
+    ``_u_abssum`` (``(t, Σ |u|)`` of the step that copied u there, or None).
     """
 
     def _bounds_setup(self) -> None:
@@ -62,14 +61,17 @@ class EdgeBounds:
         # less any variable another group updates without (never given a bound)
         self._boundable: set[str] = set()
         self._never_bound: set[str] = set()
-        self._u_sumsq = None
+        self._u_abssum = None
 
-    def _widen(self, sumsq: float, n: int) -> float:
-        """An upper bound of √(exact Σ) from a computed sum of n squares (inf: none)."""
+    def _widen(self, total: float, n: int) -> float:
+        """An upper bound of the exact sum from a computed sum of n non-negative terms.
+
+        inf when there is none (not finite, or too many terms for the dtype's rounding).
+        """
         slack = 2.0 * n * self._bound_eps
-        if not math.isfinite(sumsq) or slack >= 0.5:
+        if not math.isfinite(total) or slack >= 0.5:
             return math.inf
-        return math.sqrt(sumsq / (1.0 - slack)) * (1.0 + 4.0 * self._bound_eps)
+        return total / (1.0 - slack) * (1.0 + 4.0 * self._bound_eps)
 
     def _bounds_lost(self, names=None) -> None:
         """Forget the bounds of ``names`` (all when None): they are read again."""
@@ -115,8 +117,8 @@ class EdgeBounds:
         return worth
 
     def _messages_norm(self, sent, delays) -> float:
-        """Q: a bound of ‖m‖ over every row and delay the messages were read from."""
-        dot, total, n, seen = self._finite_dot, 0.0, 0, set()
+        """Q: a bound of Σ |m| over every row and delay the messages were read from."""
+        asum, total, n, seen = self._finite_sum, 0.0, 0, set()
         for d in delays:
             rows = sent(d)
             if id(rows) in seen:
@@ -124,11 +126,11 @@ class EdgeBounds:
             seen.add(id(rows))
             parts = (rows.head, rows.tail) if isinstance(rows, _Rows) else (rows,)
             for part in parts:
-                u = self._u_sumsq
+                u = self._u_abssum
                 if part is self._u_rows and u is not None and u[0] == self.t:
-                    total += u[1]      # (the step data's own sum of squares of u)
+                    total += u[1]      # (the step data's own Σ |u|)
                 else:
-                    total += sum_squares(part, dot)
+                    total += abs_sum(part, asum)
                 n += part.size
         return self._widen(total, n)
 
@@ -152,7 +154,7 @@ class EdgeBounds:
         if not worth:   # a small network: its variables never get a bound
             return
         p = self._nodes[post]
-        pq = self._widen(sum_squares(p, self._finite_dot), p.size) * self._messages_norm(
+        pq = self._widen(abs_sum(p, self._finite_sum), p.size) * self._messages_norm(
             sent, self._delays)
         limit = self._bound_limit
         if not pq <= limit:   # (also NaN)
@@ -170,9 +172,9 @@ class EdgeBounds:
             else:
                 del bounds[name]
 
-    def _bound_from_scan(self, name: str, sumsq: float, n: int) -> None:
-        """The check read edge variable ``name``: its bound from the sum of squares."""
+    def _bound_from_scan(self, name: str, total: float, n: int) -> None:
+        """The check read edge variable ``name``: its bound from Σ |value| (``total``)."""
         if self.check_finite and name in self._boundable:
-            bound = self._widen(sumsq, n)
+            bound = self._widen(total, n)
             if bound <= self._bound_limit:
                 self._edge_max[name] = bound

@@ -4,8 +4,8 @@ After a step, a NaN or inf can only be in a variable written since the last chec
 the rule (``_written``) or from outside (``_dirty_nodes``, ``_dirty_edges``). Of the
 variables the rule wrote, those another written variable vouches for
 (``Rule.finite_implied``) are skipped. Each remaining variable is read by one reduction,
-the sum of squares (a BLAS dot, twice as fast as a sum): a NaN or inf anywhere makes it
-non-finite. Only on a non-finite sum (or one overflowing on finite values) is the culprit
+the sum of absolute values (BLAS ``asum``, :func:`blas_asum`): a NaN or inf anywhere
+makes it non-finite. Only on a non-finite sum (or one overflowing on finite values) is the culprit
 sought, by the search both engines share (same message: step, neuron or edge, variable).
 
 **The window.** The arena (:mod:`networks.engines.buffered`) lays out the checked
@@ -24,19 +24,22 @@ import numpy as np
 from scipy.linalg import blas
 
 
-def square_sum_finite(value: np.ndarray, dot=np.dot) -> bool:
-    """Whether Σ value² is finite: False if any entry is NaN or ±inf (or on overflow).
+def abs_sum_finite(value: np.ndarray, asum) -> bool:
+    """Whether Σ |value| is finite: False if any entry is NaN or ±inf (or on overflow).
 
-    ``dot`` is ``np.dot`` or the BLAS dot of the array's dtype (``blas_dot``), which a
-    small array reaches with a fifth of the call overhead.
+    ``asum`` is the BLAS sum of absolute values of the array's dtype (:func:`blas_asum`).
     """
-    flat = value.reshape(-1)
-    return math.isfinite(dot(flat, flat))
+    return math.isfinite(asum(value.reshape(-1)))
 
 
-def blas_dot(dtype):
-    """The BLAS dot product of float ``dtype`` (``ddot``/``sdot``) for 1-d arrays."""
-    return blas.get_blas_funcs("dot", dtype=np.dtype(dtype))
+def blas_asum(dtype):
+    """The BLAS sum of absolute values of float ``dtype`` (``dasum``/``sasum``), 1-d arrays.
+
+    A NaN or ±inf anywhere makes it NaN or inf: its terms are never negative, so
+    nothing cancels. It reads each value once (a dot of an array with itself reads it
+    twice): a third faster than ``ddot``, over three times ``np.sum`` on small arrays.
+    """
+    return blas.get_blas_funcs("asum", dtype=np.dtype(dtype))
 
 
 class Window:
@@ -50,12 +53,12 @@ class Window:
         rest: ``[(arrays, name)]``: checked variables outside the window.
     """
 
-    __slots__ = ("written", "views", "members", "rest", "parity", "dot")
+    __slots__ = ("written", "views", "members", "rest", "parity", "asum")
 
     def __init__(self, written, views, members, rest):
         self.written, self.views, self.members, self.rest = written, views, members, rest
         self.parity = None   # the slot the members are in, None: not known
-        self.dot = blas_dot(views[0].dtype)   # (the views are flat and contiguous)
+        self.asum = blas_asum(views[0].dtype)   # (the views are flat and contiguous)
 
     def finite(self) -> bool | None:
         """True or False when the layout holds (members all finite or not), None otherwise.
@@ -79,8 +82,7 @@ class Window:
         else:
             parity ^= 1
         self.parity = parity
-        view = self.views[parity]
-        return math.isfinite(self.dot(view, view))
+        return math.isfinite(self.asum(self.views[parity]))
 
     def lost(self) -> None:
         """Forget where the members are (a step wrote other variables, or replaced one)."""
@@ -115,7 +117,7 @@ class FiniteCheck:
             return witness not in implied or vouched(witness, written, (*seen, name))
 
         self._vouched = vouched
-        self._finite_dot = blas_dot(self.dtype)
+        self._finite_sum = blas_asum(self.dtype)
         self._bounds_setup()
 
     def _window_lost(self) -> None:
@@ -141,11 +143,10 @@ class FiniteCheck:
         if name in self._edge_max:
             return True
         value = self._edges[name]
-        flat = value.reshape(-1)
-        sumsq = self._finite_dot(flat, flat)
-        if not math.isfinite(sumsq):
+        total = self._finite_sum(value.reshape(-1))
+        if not math.isfinite(total):
             return False
-        self._bound_from_scan(name, float(sumsq), value.size)
+        self._bound_from_scan(name, float(total), value.size)
         return True
 
     def _check_finite(self) -> None:
@@ -155,13 +156,12 @@ class FiniteCheck:
             parity = window.parity
             if parity is not None and not window.rest:   # (the common case, inlined)
                 window.parity = parity = parity ^ 1
-                view = window.views[parity]
-                if math.isfinite(window.dot(view, view)):
+                if math.isfinite(window.asum(window.views[parity])):
                     written.clear()
                     return
             elif window.finite() and all(
                     self._edge_finite(name) if arrays is self._edges
-                    else square_sum_finite(arrays[name], window.dot)
+                    else abs_sum_finite(arrays[name], window.asum)
                     for arrays, name in window.rest):
                 written.clear()
                 return
@@ -169,9 +169,10 @@ class FiniteCheck:
             window.lost()
         nodes = self._nodes
         check_nodes, check_edges = self._to_check(frozenset(written))
-        ok = all(square_sum_finite(nodes[n]) for n in check_nodes) and \
+        asum = self._finite_sum
+        ok = all(abs_sum_finite(nodes[n], asum) for n in check_nodes) and \
             all(self._edge_finite(n) for n in check_edges) and \
-            all(square_sum_finite(nodes[n]) for n in self._dirty_nodes) and \
+            all(abs_sum_finite(nodes[n], asum) for n in self._dirty_nodes) and \
             all(self._edge_finite(n) for n in self._dirty_edges)
         if not ok:
             super()._check_finite()   # raises naming the step, neuron/edge and variable

@@ -6,8 +6,8 @@ is:
 
 * **Step data.** The input u and target y are copied into the engine's own arrays (the
   input neurons' rows, the output rows of the target) and checked by one reduction each,
-  with no conversion when they already have the engine's dtype and shape. The sum of
-  squares of u is kept with its step (``_u_sumsq``) for the edge bounds
+  with no conversion when they already have the engine's dtype and shape. Σ |u| is
+  kept with its step (``_u_abssum``) for the edge bounds
   (:mod:`networks.engines.edge_bounds`).
 * **Dense products.** The block products of a channel's aggregation are bound to views
   of the arrays they read and write (no slicing or reshaping per step), kept by the
@@ -58,18 +58,17 @@ class Prebound:
                 and u.dtype == self.dtype and u.flags.c_contiguous and (y is None or (
                     y.__class__ is np.ndarray and y.shape == yb.shape
                     and y.dtype == self.dtype)):
-            flat = u.reshape(-1)
-            u_sumsq = float(np.dot(flat, flat))
-            if math.isfinite(u_sumsq):
+            asum = self._finite_sum
+            u_abssum = float(asum(u.reshape(-1)))
+            if math.isfinite(u_abssum):
                 if y is None:
                     np.copyto(ub, u)
-                    self._u_sumsq = (self.t + 1, u_sumsq)   # (module doc)
+                    self._u_abssum = (self.t + 1, u_abssum)   # (module doc)
                     return ub, None
                 np.copyto(yb, y)
-                flat = yb.reshape(-1)
-                if math.isfinite(np.dot(flat, flat)):
+                if math.isfinite(asum(yb.reshape(-1))):
                     np.copyto(ub, u)
-                    self._u_sumsq = (self.t + 1, u_sumsq)
+                    self._u_abssum = (self.t + 1, u_abssum)
                     return ub, yb
         u, y = super()._step_data(u, y)
         if ub is None:
