@@ -3,10 +3,12 @@
 After a step, a NaN or inf can only be in a variable written since the last check: by
 the rule (``_written``) or from outside (``_dirty_nodes``, ``_dirty_edges``). Of the
 variables the rule wrote, those another written variable vouches for
-(``Rule.finite_implied``) are skipped. Each remaining variable is read by one reduction,
-the sum of absolute values (BLAS ``asum``, :func:`blas_asum`): a NaN or inf anywhere
-makes it non-finite. Only on a non-finite sum (or one overflowing on finite values) is the culprit
-sought, by the search both engines share (same message: step, neuron or edge, variable).
+(``Rule.finite_implied``) are skipped, and so are edge variables whose bound proves them
+finite (:mod:`networks.engines.edge_bounds`). Each remaining variable is read by one
+reduction, the sum of absolute values (BLAS ``asum``, :func:`blas_asum`): a NaN or inf
+anywhere makes it non-finite. Only on a non-finite sum (or one overflowing on finite
+values) is the culprit sought, by the search both engines share (same message: step,
+neuron or edge, variable).
 
 **The window.** The arena (:mod:`networks.engines.buffered`) lays out the checked
 variables so that those of one step are contiguous: on a small network every checked
