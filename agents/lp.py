@@ -36,7 +36,8 @@ Two variants (same state, same parameters :class:`LPParams`):
 Optimisers (:mod:`agents.optim`) are elementwise: ``sgd`` or ``adam`` with moments kept
 as state (``mx, vx`` for x, ``ml, vl`` for λ, ``mb, vb`` for b, ``mw, vw`` per edge). The
 Adam step count of x and λ is the per-example counter ``age`` (so mini-batches that visit
-an example rarely keep correct bias corrections); b and w use the engine step ``t``.
+an example rarely keep correct bias corrections), counted only by Adam steps on x and λ
+(``state_optimizer="adam"``), like their moments; b and w use the engine step ``t``.
 
 The loss term acts on output neurons whose target is present this step (the engine's
 ``has_target``).
@@ -205,15 +206,15 @@ def _update_part(state, G, g, s, back, nrn, p: LPParams) -> dict:
     if p.alpha:
         dx += p.alpha * np.sign(x)
     add_loss_grad(dx, x, nrn, p.loss)
-    age = np.add(state["age"], 1.0, out=nrn.out("age", dx))
-    out = {"age": age}
     if (p.state_optimizer or "sgd") == "sgd":  # θ − η ∇, no temporary
         dx *= p.eta_x
-        out["x"] = np.subtract(x, dx, out=nrn.out("x", dx))
+        out = {"x": np.subtract(x, dx, out=nrn.out("x", dx))}
         lam_new = np.multiply(G, p.eta_lam, out=nrn.out("lam", G))  # (no scratch array)
         lam_new += lam                                              # λ − η (−G)
         out["lam"] = lam_new
-    else:
+    else:   # (age counts the Adam steps of x and λ: plain steps leave it as it is)
+        age = np.add(state["age"], 1.0, out=nrn.out("age", dx))
+        out = {"age": age}
         k = (p.beta1, p.beta2, p.adam_eps)
         x_new, mx, vx = optim.adam_step(x, dx, state["mx"], state["vx"], age, p.eta_x, *k)
         lam_new, ml, vl = optim.adam_step(lam, -G, state["ml"], state["vl"], age,
@@ -294,7 +295,8 @@ NODE_VARS = (
     StateVar("vx", doc="Adam second moment of x"),
     StateVar("ml", doc="Adam first moment of λ"),
     StateVar("vl", doc="Adam second moment of λ"),
-    StateVar("age", doc="number of (x, λ) updates of this example (Adam step count)"),
+    StateVar("age", doc="number of Adam updates of this example's x and λ (Adam's step "
+                        "count; plain steps leave it unchanged)"),
     StateVar("mb", batched=False, doc="Adam first moment of b"),
     StateVar("vb", batched=False, doc="Adam second moment of b"),
 )

@@ -46,17 +46,37 @@ def as_compiled(net: nx.DiGraph | CompiledNetwork) -> CompiledNetwork:
     return net if isinstance(net, CompiledNetwork) else compile_graph(net)
 
 
-@np.errstate(all="ignore")
+def _step_and_check(engine: EngineBase, u, y, mask) -> None:
+    engine._step_arrays(u, y, mask)
+    engine._check_finite()  # (its sums may overflow: no warning)
+
+
+try:   # numpy >= 2 keeps its error state in a context variable
+    from numpy._core._ufunc_config import _extobj_contextvar, _make_extobj
+    _IGNORE_ALL = _make_extobj(all="ignore")
+except (ImportError, TypeError):   # (older numpy: the public decorator)
+    _extobj_contextvar = None
+
+
 def _quiet_step(engine: EngineBase, u, y, mask) -> None:
     """One step and the finiteness check, with numpy's floating-point warnings off.
 
     A step that overflows is reported by the check (step, neuron, variable), not by a
     warning. (all="ignore": over, invalid, divide, and underflow, which numpy ignores by
-    default anyway. Used as a decorator, the error state is made once per call without
-    a context-manager object: half the cost of ``with np.errstate(...)`` per step.)
+    default anyway.) ``np.errstate(all="ignore")`` builds its error state on every
+    entry; on numpy >= 2 the state is built once here and set in numpy's context
+    variable for the step, exactly what ``np.errstate`` does, at a third of its cost.
     """
-    engine._step_arrays(u, y, mask)
-    engine._check_finite()  # (its sums may overflow: no warning)
+    token = _extobj_contextvar.set(_IGNORE_ALL)
+    try:
+        engine._step_arrays(u, y, mask)
+        engine._check_finite()
+    finally:
+        _extobj_contextvar.reset(token)
+
+
+if _extobj_contextvar is None:
+    _quiet_step = np.errstate(all="ignore")(_step_and_check)  # noqa: F811
 
 
 class EngineBase(StepData, StateAccess, ABC):

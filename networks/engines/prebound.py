@@ -6,7 +6,9 @@ is:
 
 * **Step data.** The input u and target y are copied into the engine's own arrays (the
   input neurons' rows, the output rows of the target) and checked by one reduction each,
-  with no conversion when they already have the engine's dtype and shape.
+  with no conversion when they already have the engine's dtype and shape. Σ |u| is
+  kept with its step (``_u_abssum``) for the edge bounds
+  (:mod:`networks.engines.edge_bounds`).
 * **Dense products.** The block products of a channel's aggregation are bound to views
   of the arrays they read and write (no slicing or reshaping per step), kept by the
   identity of those arrays: the two slots of a variable give two bound lists, used in
@@ -19,7 +21,7 @@ import math
 
 import numpy as np
 
-from networks.engines.buffered import gemm_into
+from networks.engines.buffered import gemm_into, in_place
 
 
 def _add_product(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
@@ -56,15 +58,17 @@ class Prebound:
                 and u.dtype == self.dtype and u.flags.c_contiguous and (y is None or (
                     y.__class__ is np.ndarray and y.shape == yb.shape
                     and y.dtype == self.dtype)):
-            flat = u.reshape(-1)
-            if math.isfinite(np.dot(flat, flat)):
+            asum = self._finite_sum
+            u_abssum = float(asum(u.reshape(-1)))
+            if math.isfinite(u_abssum):
                 if y is None:
                     np.copyto(ub, u)
+                    self._u_abssum = (self.t + 1, u_abssum)   # (module doc)
                     return ub, None
                 np.copyto(yb, y)
-                flat = yb.reshape(-1)
-                if math.isfinite(np.dot(flat, flat)):
+                if math.isfinite(asum(yb.reshape(-1))):
                     np.copyto(ub, u)
+                    self._u_abssum = (self.t + 1, u_abssum)
                     return ub, yb
         u, y = super()._step_data(u, y)
         if ub is None:
@@ -160,8 +164,11 @@ class Prebound:
             for blk in self.blocks:
                 (t0, t1), (s0, s1) = blk.tgt_range, blk.src_range
                 view = out[blk.start:blk.stop].reshape(t1 - t0, s1 - s0)
-                ops.append((gemm_into, (gemm, coef, post[t0 - n_in:t1 - n_in],
-                                        sent(blk.delay)[s0:s1], beta, view)))
+                post_rows, pre = post[t0 - n_in:t1 - n_in], sent(blk.delay)[s0:s1]
+                if in_place(view, post_rows, pre):   # BLAS writes the view itself
+                    ops.append((gemm, (coef, pre.T, post_rows.T, beta, view.T, 1, 0, 1)))
+                else:
+                    ops.append((gemm_into, (gemm, coef, post_rows, pre, beta, view)))
             self._keep(key, ops, (post, out, *anchors))
         for fn, args in ops:
             fn(*args)

@@ -23,7 +23,8 @@ canonical order. The other parts of :class:`VectorEngine`, one module each:
 * :mod:`networks.engines.buffered`: the rule computing into buffers, linear weight
   updates folded into the Hebbian product's GEMM;
 * :mod:`networks.engines.arena`: the slots of the node variables the rule writes;
-* :mod:`networks.engines.finite`: the finiteness check reading few arrays.
+* :mod:`networks.engines.finite`: the finiteness check reading few arrays;
+* :mod:`networks.engines.edge_bounds`: bounds sparing it the large edge variables.
 
 A step allocates nothing large.
 """
@@ -41,6 +42,7 @@ from networks.engines.arena import Arena
 from networks.engines.base import EngineBase
 from networks.engines.block_products import BlockProducts
 from networks.engines.buffered import BufferedStep, Neurons, writable
+from networks.engines.edge_bounds import EdgeBounds
 from networks.engines.finite import FiniteCheck
 from networks.engines.prebound import Prebound
 from networks.engines.sparse_blocks import sparse_blocks
@@ -58,7 +60,8 @@ def _initial_rows(values: np.ndarray, idx: np.ndarray) -> np.ndarray:
     return values[idx]
 
 
-class VectorEngine(BlockProducts, Prebound, Arena, BufferedStep, FiniteCheck, EngineBase):
+class VectorEngine(BlockProducts, Prebound, Arena, BufferedStep, FiniteCheck, EdgeBounds,
+                   EngineBase):
     """Executes a rule on all neurons at once with numpy (see :class:`EngineBase`)."""
 
     kind = "vector"
@@ -134,6 +137,7 @@ class VectorEngine(BlockProducts, Prebound, Arena, BufferedStep, FiniteCheck, En
         self._linear_for = None  # (params, {stage index: linear plan}) of the last step
         self._slots = None       # {var: its two arena slots}, set after the first step
         self._single: dict = {}  # {var: its one array} (no old value read), likewise
+        self._one_stage = len(rule.stages) == 1
         self._finite_plan()
 
     # ----------------------------------------------------------------- stepping
@@ -177,18 +181,10 @@ class VectorEngine(BlockProducts, Prebound, Arena, BufferedStep, FiniteCheck, En
             name = next(n for n in new if n not in nodes)
             raise ConfigError(f"rule {self.rule.name!r} updated undeclared node "
                               f"variable {name!r}")
-        spare, keep_old = nrn.spare, self._retired.setdefault
-        for name, value in new.items():
-            old = nodes[name]
-            if value is not spare.get(name):
-                target = nrn.out(name, old)
-                np.copyto(target, value)
-                value = target
-            # the old array may still be read this step (messages sent, hebb): it becomes
-            # the spare only when the step is over
-            del spare[name]
-            keep_old(name, old)
-            nodes[name] = value
+        if self._slots is not None and self._one_stage:
+            self._swap_now(new)
+        else:
+            self._swap_at_end(new)
         self._written.update(new)
         if stage.edge_update is not None:
             linear = self._linear(stage)
@@ -204,7 +200,56 @@ class VectorEngine(BlockProducts, Prebound, Arena, BufferedStep, FiniteCheck, En
                                       f"variable {name!r}")
                 self._edges[name] = np.asarray(value, dtype=self.dtype)
                 self._window_lost()
+                self._bounds_lost((name,))
                 self._written.add(name)
+
+    def _swap_at_end(self, new: dict) -> None:
+        """Store a stage's new values; the arrays they replace become spares at the end.
+
+        The old array may still be read this step (messages sent, hebb, a later stage),
+        so it is retired and becomes the spare only when the step is over (_recycle).
+        """
+        nodes, nrn = self._nodes, self._neurons
+        spare, keep_old = nrn.spare, self._retired.setdefault
+        for name, value in new.items():
+            old = nodes[name]
+            if value is not spare.get(name):
+                target = nrn.out(name, old)
+                np.copyto(target, value)
+                value = target
+            del spare[name]
+            keep_old(name, old)
+            nodes[name] = value
+
+    def _swap_now(self, new: dict) -> None:
+        """:meth:`_swap_at_end` for a one-stage rule once the arena exists.
+
+        The spares are set at once to what :meth:`_recycle` would make them: after the
+        only stage's node update, nothing of the step asks for an ``out`` array of a
+        node variable before its Hebbian products are made, which read the old values
+        (sent) and the new ones (nodes). A variable with one slot, written in place,
+        needs nothing.
+        """
+        nodes, nrn, slots, single = self._nodes, self._neurons, self._slots, self._single
+        spare = nrn.spare
+        for name, value in new.items():
+            old = nodes[name]
+            if value is not spare.get(name):
+                target = nrn.out(name, old)
+                np.copyto(target, value)
+                value = target
+            if value is old:
+                continue
+            nodes[name] = value
+            pair = slots.get(name)
+            if pair is not None:
+                spare[name] = pair[1] if value is pair[0] else pair[0]
+            elif name in single:
+                spare[name] = single[name]
+            elif old.flags.writeable:
+                spare[name] = old
+            else:
+                del spare[name]
 
     # ----------------------------------------------------------------- state access
     def _get_node(self, name):
@@ -229,6 +274,7 @@ class VectorEngine(BlockProducts, Prebound, Arena, BufferedStep, FiniteCheck, En
         else:
             self._edges[name] = value
         self._dirty_edges.add(name)
+        self._bounds_lost((name,))
 
     def _perturb(self, i, noise):
         p = self.position[i]
@@ -242,6 +288,7 @@ class VectorEngine(BlockProducts, Prebound, Arena, BufferedStep, FiniteCheck, En
             writable(self._edges, name)[mine] += noise(len(mine))
         self._dirty_nodes.update(self._nodes)
         self._dirty_edges.update(self._edges)
+        self._bounds_lost()
         self._head_fresh = dict.fromkeys(self._buffers, 0)
 
     def fill_history(self, name: str | None = None) -> None:

@@ -14,6 +14,7 @@ from agents.errors import DivergenceError
 from networks.builders import layered
 from networks.compile import compile_graph
 from networks.engines import VectorEngine, arena
+from networks.engines.finite import abs_sum_finite, blas_asum
 
 CASES = [("lp", {"eta_w": 0.05}), ("lp2", {"two_round": True}), ("diffusion", {"eta": 0.05}),
          ("fa", {"eta": 0.05})]
@@ -41,7 +42,9 @@ def test_a_nan_in_any_checked_variable_is_named_in_either_slot(rule, params, see
     probe.run(u, y, steps=3)
     window = probe._window
     assert window is not None and window.parity is not None   # the window was used
-    names = [m[1] for m in window.members] + [r[1] for r in window.rest]
+    # (an edge variable with a bound is not read: tests/networks/test_edge_bounds.py)
+    names = [m[1] for m in window.members] + [r[1] for r in window.rest
+                                              if r[1] not in probe._edge_max]
     assert (not window.rest) == small   # small: every checked variable in the window
     for name in names:
         for steps in (3, 4):   # the members in one slot, then in the other
@@ -79,3 +82,33 @@ def test_a_step_that_replaces_an_edge_array_is_still_checked(seed):
             eng.run(100 * u, y, steps=300)
         messages.append(str(info.value))
     assert messages[0] == messages[1]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_the_reduction_sees_a_nan_or_inf_anywhere(dtype):
+    """BLAS asum, the check's reduction, is non-finite for a NaN or ±inf at any position
+    (its vector kernel's body and remainder) of arrays of many lengths."""
+    asum = blas_asum(dtype)
+    for n in range(1, 140):
+        for pos in {0, n // 3, n // 2, n - 2, n - 1} - {-1}:
+            for bad in (np.nan, np.inf, -np.inf):
+                values = np.linspace(-1.0, 1.0, n).astype(dtype)
+                values[pos] = bad
+                assert not abs_sum_finite(values, asum), (n, pos, bad)
+            assert abs_sum_finite(np.linspace(-1.0, 1.0, n).astype(dtype), asum)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_a_sum_overflowing_on_finite_values_is_no_divergence(seed):
+    """Finite values whose sum overflows: the check searches and finds nothing."""
+    u, y = _data(seed)
+    eng = _engine("lp", {"eta_w": 0.05}, seed)
+    eng.run(u, y, steps=3)
+    x = eng.state("x")
+    x[-3:] = np.finfo(np.float64).max   # Σ |x| is inf, every value finite
+    eng.set_state("x", x)
+    eng._check_finite()
+    eng._nodes["x"][-1, 0] = np.inf   # as if a step had written it
+    eng._written.add("x")
+    with pytest.raises(DivergenceError, match="step 3: variable 'x'"):
+        eng._check_finite()

@@ -29,8 +29,9 @@ def _addresses(eng, steps, u, y):
 @pytest.mark.parametrize("seed", [0, 3])
 @pytest.mark.parametrize("two_round", [False, True])
 def test_lp_variables_nobody_reads_keep_one_array(seed, two_round):
-    """One-round LP: a, c, g are overwritten in place (one array each); x, λ, s, age
-    alternate between two. Two rounds: round 2 reads c, g, s, so only a has one."""
+    """One-round LP: a, c, g are overwritten in place (one array each); x, λ, s
+    alternate between two. Two rounds: round 2 reads c, g, s, so only a has one. Plain
+    steps on x and λ (the default) leave age, Adam's step count, unwritten."""
     eng = VectorEngine(_net(seed), agents.RULES["lp2" if two_round else "lp"],
                        {"two_round": two_round}, batch=3)
     rng = np.random.default_rng(seed)
@@ -40,8 +41,22 @@ def test_lp_variables_nobody_reads_keep_one_array(seed, two_round):
     assert set(eng._single) == single
     for name in single:
         assert len(seen[name]) == 1, name
-    for name in ({"x", "lam", "s", "age"} | ({"c", "g"} if two_round else set())):
+    for name in ({"x", "lam", "s"} | ({"c", "g"} if two_round else set())):
         assert len(seen[name]) == 2, name
+    assert len(seen["age"]) == 1 and not eng._nodes["age"].flags.writeable
+    assert (eng.state("age") == 0).all()
+
+
+@pytest.mark.parametrize("seed", [0, 3])
+def test_lp_age_counts_the_adam_steps_of_x_and_lam(seed):
+    """Under state_optimizer="adam" age counts each example's steps, in two slots."""
+    eng = VectorEngine(_net(seed), agents.RULES["lp"], {"state_optimizer": "adam"}, batch=3)
+    rng = np.random.default_rng(seed)
+    u, y = rng.normal(size=(4, 3)), rng.uniform(size=(3, 3))
+    seen = _addresses(eng, 6, u, y)
+    assert len(seen["age"]) == 2
+    active = ~eng.net.is_input
+    np.testing.assert_array_equal(eng.state("age")[active], 6.0)
 
 
 @pytest.mark.parametrize("seed", [1, 2])

@@ -1,0 +1,131 @@
+"""Edge bounds (networks.engines.edge_bounds): the finiteness check skips reading a linearly
+updated edge variable whose entrywise bound stays far below overflow. The bound must hold
+at every step, a divergence must be reported exactly as when every variable is read, and
+anything that writes the variable otherwise must drop the bound."""
+
+import numpy as np
+import pytest
+
+import agents
+from agents.errors import DivergenceError
+from networks.builders import layered
+from networks.compile import compile_graph
+from networks.engines import VectorEngine, arena
+from networks.engines.edge_bounds import EdgeBounds
+
+CASES = [("lp", {"eta_w": 0.05}), ("diffusion", {"eta": 0.05}), ("fa", {"eta": 0.05})]
+
+
+def _engine(rule, params, seed, act=("tanh", "sigmoid")):
+    net = compile_graph(layered([6, 12, 4], *act, seed=seed))
+    return VectorEngine(net, agents.RULES[rule], params, batch=3, rng=seed)
+
+
+def _data(seed, scale=1.0):
+    rng = np.random.default_rng(seed)
+    return scale * rng.normal(size=(6, 3)), rng.uniform(size=(4, 3))
+
+
+@pytest.fixture
+def large_layout(monkeypatch):
+    """The arena of a large network (edges outside the window), on a small one."""
+    monkeypatch.setattr(arena, "SMALL_ARENA", 0)
+
+
+@pytest.mark.parametrize(("rule", "params"), CASES)
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_the_bounds_hold_at_every_step(rule, params, seed, large_layout):
+    eng = _engine(rule, params, seed)
+    u, y = _data(seed)
+    for _ in range(30):
+        eng.advance(u, y)
+        for name, bound in eng._edge_max.items():
+            assert np.abs(eng.state(name)).max() <= bound, name
+    assert "weight" in eng._boundable   # (so the check did not read it since step 3)
+
+
+#: (rule, step size key, step size, input scale): identity neurons whose weights grow
+#: until some value overflows, a few of them first in the weights, after steps with a bound
+DIVERGING = [("lp", "eta_w", 3.0, 10.0), ("lp", "eta_w", 10.0, 10.0),
+             ("lp", "eta_w", 100.0, 1.0), ("diffusion", "eta", 3.0, 1.0),
+             ("diffusion", "eta", 30.0, 10.0), ("fa", "eta", 30.0, 1.0),
+             ("fa", "eta", 10.0, 10.0)]
+
+
+def _divergence(rule, params, scale, seed):
+    eng = _engine(rule, params, seed, ("identity", "identity"))
+    u, y = _data(seed, scale)
+    bounded = 0
+    with pytest.raises(DivergenceError) as info:
+        for _ in range(3000):
+            eng.advance(u, y)
+            bounded += "weight" in eng._edge_max
+    return str(info.value), bounded
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_a_divergence_is_reported_as_when_every_variable_is_read(seed, large_layout,
+                                                                  monkeypatch):
+    named_weight = 0
+    for rule, key, eta, scale in DIVERGING:
+        with_bounds, bounded = _divergence(rule, {key: eta}, scale, seed)
+        assert bounded >= 3, (rule, eta, scale)
+        with monkeypatch.context() as m:
+            m.setattr(EdgeBounds, "_worth", lambda self, *args: False)
+            m.setattr(EdgeBounds, "_bound_from_scan", lambda self, *args: None)
+            without, none = _divergence(rule, {key: eta}, scale, seed)
+        assert none == 0
+        assert with_bounds == without
+        named_weight += "edge variable 'weight'" in with_bounds
+    assert named_weight >= 2   # (some overflowed in a weight that had a bound)
+
+
+def test_writes_from_outside_and_unchecked_steps_drop_the_bound(large_layout):
+    eng = _engine("diffusion", {"eta": 0.05}, 0)
+    u, y = _data(0)
+    eng.run(u, y, steps=4)
+    assert {"weight", "dw_sum"} <= eng._edge_max.keys()
+    eng.set_state("weight", 2.0 * eng.state("weight"))
+    assert "weight" not in eng._edge_max and "dw_sum" in eng._edge_max
+    eng.advance(u, y)   # read again, bound again
+    assert np.abs(eng.state("weight")).max() <= eng._edge_max["weight"]
+    eng.perturb_neuron(eng.net.node_ids[5], np.random.default_rng(0))
+    assert not eng._edge_max
+    eng.run(u, y, steps=2)
+    eng.check_finite = False
+    eng.advance(u, y)
+    assert not eng._edge_max
+    eng.check_finite = True
+    eng.run(u, y, steps=2)
+    for name, bound in eng._edge_max.items():
+        assert np.abs(eng.state(name)).max() <= bound, name
+
+
+def test_small_networks_read_their_edges_in_the_window():
+    """On a small arena the edges are in the window: no bound is worth its reads."""
+    eng = _engine("lp", {"eta_w": 0.05}, 0)
+    u, y = _data(0)
+    eng.run(u, y, steps=4)
+    assert "weight" not in eng._edge_max
+    assert "weight" in {m[1] for m in eng._window.members}
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_a_variable_without_a_bound_is_read_on_every_path(seed):
+    """Small network: the weights never get a bound, so a check variable by variable
+    (after a write from outside) reads them, whatever earlier checks did."""
+    eng = _engine("lp", {"eta_w": 0.05}, seed)
+    u, y = _data(seed)
+    eng.run(u, y, steps=3)
+    eng.set_state("x", eng.state("x"))   # the next check reads variable by variable
+    eng.run(u, y, steps=2)
+    eng.set_state("x", eng.state("x"))
+    step = eng._step_arrays
+
+    def bad_step(u, y, mask):
+        step(u, y, mask)
+        eng._edges["weight"][-1] = np.nan   # as if the update had written it
+
+    eng._step_arrays = bad_step
+    with pytest.raises(DivergenceError, match="step 6: edge variable 'weight'"):
+        eng.advance(u, y)
