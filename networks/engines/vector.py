@@ -181,10 +181,7 @@ class VectorEngine(BlockProducts, Prebound, Arena, BufferedStep, FiniteCheck, Ed
             name = next(n for n in new if n not in nodes)
             raise ConfigError(f"rule {self.rule.name!r} updated undeclared node "
                               f"variable {name!r}")
-        if self._slots is not None and self._one_stage:
-            self._swap_now(new)
-        else:
-            self._swap_at_end(new)
+        self._swap(new, now=self._slots is not None and self._one_stage)
         self._written.update(new)
         if stage.edge_update is not None:
             linear = self._linear(stage)
@@ -203,13 +200,18 @@ class VectorEngine(BlockProducts, Prebound, Arena, BufferedStep, FiniteCheck, Ed
                 self._bounds_lost((name,))
                 self._written.add(name)
 
-    def _swap_at_end(self, new: dict) -> None:
-        """Store a stage's new values; the arrays they replace become spares at the end.
+    def _swap(self, new: dict, now: bool) -> None:
+        """Store a stage's new values (copied into an engine array unless one already).
 
-        The old array may still be read this step (messages sent, hebb, a later stage),
-        so it is retired and becomes the spare only when the step is over (_recycle).
+        ``now=False``: the arrays they replace may still be read this step (messages
+        sent, hebb, a later stage), so they are retired and become spares only when the
+        step is over (_recycle). ``now=True``, for a one-stage rule once the arena
+        exists: the spares are set at once to what _recycle would make them, since after
+        the only stage's node update nothing asks for an ``out`` array of a node variable
+        before its Hebbian products are made, which read the old values (sent) and the
+        new ones (nodes). A variable with one slot, written in place, needs nothing.
         """
-        nodes, nrn = self._nodes, self._neurons
+        nodes, nrn, slots, single = self._nodes, self._neurons, self._slots, self._single
         spare, keep_old = nrn.spare, self._retired.setdefault
         for name, value in new.items():
             old = nodes[name]
@@ -217,27 +219,11 @@ class VectorEngine(BlockProducts, Prebound, Arena, BufferedStep, FiniteCheck, Ed
                 target = nrn.out(name, old)
                 np.copyto(target, value)
                 value = target
-            del spare[name]
-            keep_old(name, old)
-            nodes[name] = value
-
-    def _swap_now(self, new: dict) -> None:
-        """:meth:`_swap_at_end` for a one-stage rule once the arena exists.
-
-        The spares are set at once to what :meth:`_recycle` would make them: after the
-        only stage's node update, nothing of the step asks for an ``out`` array of a
-        node variable before its Hebbian products are made, which read the old values
-        (sent) and the new ones (nodes). A variable with one slot, written in place,
-        needs nothing.
-        """
-        nodes, nrn, slots, single = self._nodes, self._neurons, self._slots, self._single
-        spare = nrn.spare
-        for name, value in new.items():
-            old = nodes[name]
-            if value is not spare.get(name):
-                target = nrn.out(name, old)
-                np.copyto(target, value)
-                value = target
+            if not now:
+                del spare[name]
+                keep_old(name, old)
+                nodes[name] = value
+                continue
             if value is old:
                 continue
             nodes[name] = value

@@ -22,6 +22,31 @@ def _net(seed):
                                         delays=(1, 2), weight_scale=0.8))
 
 
+def _paired(net, seed, steps: int):
+    """The agent and vectorised engines on ``net`` (diffusion), after 3 equal steps.
+
+    Returns ``agent, vector, rng, U, Y`` with inputs and targets for ``steps`` steps.
+    """
+    rng = np.random.default_rng(seed)
+    agent, vector = (cls(net, DIFFUSION, {"eta": 0.05}, batch=2, rng=seed)
+                     for cls in (AgentEngine, VectorEngine))
+    U, Y = rng.normal(size=(steps, 3, 2)), rng.normal(size=(steps, 2, 2))
+    for k in range(3):
+        agent.advance(U[k], Y[k])
+        vector.advance(U[k], Y[k])
+    return agent, vector, rng, U, Y
+
+
+def _advance_equal(agent, vector, U, Y, steps: range, names) -> None:
+    """Advance both engines over ``steps``; ``names`` agree after each step."""
+    for k in steps:
+        agent.advance(U[k], Y[k])
+        vector.advance(U[k], Y[k])
+        for name in names:
+            np.testing.assert_allclose(agent.state(name), vector.state(name), rtol=1e-10,
+                                       atol=1e-12, err_msg=f"{name} after step {k + 1}")
+
+
 def _replace(edge_state: dict, value: np.ndarray, how: str) -> None:
     """Replace ``edge_state["weight"]`` by ``value`` the way ``how`` says."""
     if how == "setitem":
@@ -42,25 +67,14 @@ def test_weights_written_into_edge_state_are_what_the_next_step_uses(how, seed):
     (as the explorer does) must change the next step exactly like set_state does in the
     vectorised engine."""
     net = _net(seed)
-    rng = np.random.default_rng(seed)
-    agent, vector = (cls(net, DIFFUSION, {"eta": 0.05}, batch=2, rng=seed)
-                     for cls in (AgentEngine, VectorEngine))
-    U, Y = rng.normal(size=(8, 3, 2)), rng.normal(size=(8, 2, 2))
-    for k in range(3):
-        agent.advance(U[k], Y[k])
-        vector.advance(U[k], Y[k])
+    agent, vector, rng, U, Y = _paired(net, seed, steps=8)
     w = rng.normal(size=net.n_edges)
     vector.set_state("weight", w)
     for i, node in enumerate(net.node_ids):
         lo, hi = net.in_ptr[i], net.in_ptr[i + 1]
         _replace(agent.agent(node).edge_state, w[lo:hi].copy(), how)
     np.testing.assert_array_equal(agent.state("weight"), w)
-    for k in range(3, 8):
-        agent.advance(U[k], Y[k])
-        vector.advance(U[k], Y[k])
-        for name in ("x", "delta", "weight", "dw"):
-            np.testing.assert_allclose(agent.state(name), vector.state(name), rtol=1e-10,
-                                       atol=1e-12, err_msg=f"{name} after step {k + 1}")
+    _advance_equal(agent, vector, U, Y, range(3, 8), ("x", "delta", "weight", "dw"))
 
 
 def test_edge_vars_drop_the_cached_row_on_every_change():
@@ -171,13 +185,7 @@ def test_a_delay_one_ring_kept_in_the_rows_is_apart_from_state_set_from_outside(
     as in the vectorised engine (state and ring apart)."""
     net = compile_graph(random_digraph(14, 45, n_inputs=3, n_outputs=2, seed=seed,
                                        delays=1, weight_scale=0.8))
-    rng = np.random.default_rng(seed)
-    agent, vector = (cls(net, DIFFUSION, {"eta": 0.05}, batch=2, rng=seed)
-                     for cls in (AgentEngine, VectorEngine))
-    U, Y = rng.normal(size=(9, 3, 2)), rng.normal(size=(9, 2, 2))
-    for k in range(3):
-        agent.advance(U[k], Y[k])
-        vector.advance(U[k], Y[k])
+    agent, vector, rng, U, Y = _paired(net, seed, steps=9)
     assert all(agent.agent(n)._in_row for n in net.node_ids if not
                agent.agent(n)._clamped)
     x = rng.normal(size=(net.n_nodes, 2))
@@ -187,12 +195,7 @@ def test_a_delay_one_ring_kept_in_the_rows_is_apart_from_state_set_from_outside(
     before = agent.agent(node).buffers["x"][0].copy()
     np.testing.assert_array_equal(agent.agent(node).state["x"], x[-1:])
     assert not np.array_equal(before, x[-1:])     # the ring kept the value of the step
-    for k in range(3, 6):
-        agent.advance(U[k], Y[k])
-        vector.advance(U[k], Y[k])
-        for name in ("x", "delta", "weight"):
-            np.testing.assert_allclose(agent.state(name), vector.state(name), rtol=1e-10,
-                                       atol=1e-12, err_msg=f"{name} after step {k + 1}")
+    _advance_equal(agent, vector, U, Y, range(3, 6), ("x", "delta", "weight"))
     # set_buffer alone leaves the state; fill_history sets the ring to the state
     a = agent.agent(node)
     x_now = a.state["x"].copy()
