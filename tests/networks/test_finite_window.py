@@ -112,3 +112,36 @@ def test_a_sum_overflowing_on_finite_values_is_no_divergence(seed):
     eng._written.add("x")
     with pytest.raises(DivergenceError, match="step 3: variable 'x'"):
         eng._check_finite()
+
+
+@pytest.mark.parametrize(("rule", "params"), CASES)
+@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize("unchecked", [1, 2, 3])
+@pytest.mark.parametrize("small", [True, False])
+def test_steps_run_with_the_check_off_do_not_leave_the_window_in_the_wrong_slot(
+        rule, params, seed, unchecked, small, monkeypatch):
+    """``check_finite`` off for some steps moves the members from slot to slot unseen:
+    the next checked step must read where they are (after an odd number of unchecked
+    steps the window's own count of parities is one off)."""
+    if not small:
+        monkeypatch.setattr(arena, "SMALL_ARENA", 0)
+    u, y = _data(seed)
+    probe = _engine(rule, params, seed)
+    probe.run(u, y, steps=3)
+    for arrays, name, _ in probe._window.members:
+        eng = _engine(rule, params, seed)
+        eng.run(u, y, steps=3)
+        eng.check_finite = False
+        eng.run(u, y, steps=unchecked)
+        eng.check_finite = True
+        step = eng._step_arrays
+        where = eng._edges if arrays is probe._edges else eng._nodes
+
+        def bad_step(u, y, mask, step=step, where=where, name=name):
+            step(u, y, mask)
+            where[name].reshape(-1)[-1] = np.nan   # as if the rule had written it
+
+        eng._step_arrays = bad_step
+        with pytest.raises(DivergenceError, match=rf"step {4 + unchecked}: (edge )?"
+                                                  rf"variable '{name}'"):
+            eng.advance(u, y)
