@@ -14,7 +14,8 @@ neuron or edge, variable).
 variables so that those of one step are contiguous: on a small network every checked
 node and edge variable, on a large one the checked node variables with two slots. When a
 step wrote the same variables as the first one and each checked variable is in the slot
-the layout expects, one reduction over that window checks them
+the layout expects (followed from check to check; after steps run with the check off,
+looked up again), one reduction over that window checks them
 (``FiniteCheck._check_finite``); anything else takes the per-variable path.
 """
 
@@ -120,6 +121,7 @@ class FiniteCheck:
 
         self._vouched = vouched
         self._finite_sum = blas_asum(self.dtype)
+        self._checked_at = None   # the step of the last check (t)
         self._bounds_setup()
 
     def _window_lost(self) -> None:
@@ -153,6 +155,9 @@ class FiniteCheck:
 
     def _check_finite(self) -> None:
         written, window = self._written, self._window
+        if self._checked_at != self.t - 1 and window is not None:
+            window.lost()   # steps ran unchecked (check_finite off): slots not followed
+        self._checked_at = self.t
         if window is not None and written == window.written and not (
                 self._dirty_nodes or self._dirty_edges):
             parity = window.parity
