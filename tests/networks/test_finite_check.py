@@ -109,3 +109,21 @@ def test_perturbing_lazy_initial_state_writes_only_that_neuron(kind):
     mine = set(net.in_edges(node))
     changed_w = set(np.flatnonzero(eng.state("mw") != before["mw"]))
     assert changed_w == mine
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_the_message_shows_the_bad_value_not_its_row_s_first_example(kind, seed, bad):
+    """The NaN or inf sits in the last example of a neuron whose first example is
+    finite: the message names the value that is not finite."""
+    net = compile_graph(layered([3, 5, 2], "sigmoid", seed=seed))
+    eng = make_engine(kind, net, LP, params={"optimizer": "sgd"}, batch=3)
+    u, y = np.ones((3, 3)), np.zeros((2, 3))
+    eng.advance(u, y)
+    value = eng.state("vx")
+    value[-1, -1] = bad
+    eng._set_node("vx", value)   # past set_state, as a rule's update would
+    with pytest.raises(DivergenceError, match=rf"step 2: variable 'vx' of neuron "
+                                              rf"{net.node_ids[-1]!r} became {bad}"):
+        eng.advance(u, y)
