@@ -260,10 +260,10 @@ class EngineBase(StepData, StateAccess, ABC):
         for name in self.node_var_names:
             value = self._get_node(name)
             if not np.all(np.isfinite(value)):
-                i = int(np.argwhere(~np.isfinite(value))[0][0])
+                at = tuple(np.argwhere(~np.isfinite(value))[0])
                 raise DivergenceError(
                     f"step {self.t}: variable {name!r} of neuron "
-                    f"{self.net.node_ids[i]!r} became {value[i].ravel()[0]} (non-finite); "
+                    f"{self.net.node_ids[at[0]]!r} became {value[at]} (non-finite); "
                     "lower the step sizes or the weight scale"
                 )
         for name in self.edge_var_names:
