@@ -207,3 +207,35 @@ def test_agent_delay_buffers_hold_past_values_and_are_copied_out(seed):
     changed = {n for n in eng.net.node_ids
                if not np.array_equal(eng.agent(n).state["a"], twin.agent(n).state["a"])}
     assert changed and changed <= targets
+
+
+@pytest.mark.parametrize("rule", ["diffusion", "probe"])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("batch", [None, 3])
+def test_perturbing_a_neuron_of_shorter_delays_than_the_network_s_is_equal(rule, seed,
+                                                                          batch):
+    """Mixed delays: a neuron whose edges are shorter than the network's longest delay
+    keeps fewer past values than the vectorised engine's ring has slots. The same
+    Generator must still perturb both engines alike (its past values and in-edges)."""
+    from agents.diffusion import DIFFUSION
+    net = compile_graph(random_digraph(16, 40, n_inputs=3, n_outputs=2, seed=seed,
+                                       delays=(1, 3), weight_scale=0.6))
+    spec, params = (DIFFUSION, {"eta": 0.05}) if rule == "diffusion" else (PROBE, None)
+    engines = [cls(net, spec, params, batch=batch, rng=seed)
+               for cls in (AgentEngine, VectorEngine)]
+    agent = engines[0]
+    short = [n for n in net.node_ids if agent.agent(n).depth < net.max_delay]
+    assert short and net.max_delay == 3
+    rng = np.random.default_rng(seed)
+    shape = (3,) if batch is None else (3, batch)
+    U = rng.normal(size=(12, *shape))
+    for k in range(12):
+        if k in (4, 7):   # after steps 4 and 7 (ring slots at other places)
+            for node in (*short[:3], net.node_ids[-1]):
+                for eng in engines:
+                    eng.perturb_neuron(node, np.random.default_rng([seed, k]))
+        for eng in engines:
+            eng.advance(U[k])
+        for name in (*agent.node_var_names, *agent.edge_var_names):
+            np.testing.assert_allclose(agent.state(name), engines[1].state(name),
+                                       rtol=1e-9, atol=1e-12, err_msg=f"{name}, step {k + 1}")
