@@ -276,12 +276,11 @@ class NeuronAgent(DelayRing, mesa.Agent):
             if check and not _finite(value):
                 model.saw_nonfinite = True
 
-    def perturb(self, noise) -> None:
+    def perturb(self, noise, depth: int | None = None) -> None:
         """Add ``noise(shape)`` to all own state: node variables, buffers, in-edges."""
         for name, arr in self.state.items():
             self.state[name] = arr + noise(arr.shape)
-        for name, rows in self.buffers.items():
-            self.set_buffer(name, np.concatenate(rows) + noise((len(rows), rows[0].shape[1])))
+        self._perturb_buffers(noise, depth)
         for name, arr in self.edge_state.items():
             self.edge_state[name] = arr + noise(arr.shape)
 

@@ -52,6 +52,21 @@ class DelayRing:
         else:
             self._ring[v::n] = new
 
+    def _perturb_buffers(self, noise, depth: int | None) -> None:
+        """Add ``noise(shape)`` to the delay buffers (:meth:`NeuronAgent.perturb`).
+
+        The noise is drawn for ``depth`` past values (the network's longest delay, as
+        the vectorised engine draws it for every neuron; default: the own depth), and
+        each ring slot takes the draw of its step's place in that longer ring.
+        """
+        own, t = self.depth, self.model.t
+        total = own if depth is None else depth
+        # slot s holds the value after step τ = t − ((t − s) mod own): τ mod total there
+        picks = [(t - (t - s) % own) % total for s in range(own)]
+        for name, rows in self.buffers.items():
+            drawn = noise((total, rows[0].shape[1]))
+            self.set_buffer(name, np.concatenate(rows) + drawn[picks])
+
     def _send_delayed(self, put, box, forward, slot, weight) -> None:
         """Post ring variable ``slot``: to each delay group the value of t − d."""
         n, t, depth = self._plan.n_delayed, self.model.t, self.depth

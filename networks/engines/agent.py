@@ -187,7 +187,8 @@ class AgentEngine(EngineBase, mesa.Model):
 
     def _perturb(self, i, noise):
         self._check_all = True
-        self._by_node[self.net.node_ids[i]].perturb(noise)
+        # (the buffers' noise drawn for the longest delay, as the vectorised engine does)
+        self._by_node[self.net.node_ids[i]].perturb(noise, self.net.max_delay)
 
     def _check_finite(self) -> None:
         # the rows of all node variables are checked at once; each neuron checked the
