@@ -204,3 +204,61 @@ def test_a_delay_one_ring_kept_in_the_rows_is_apart_from_state_set_from_outside(
     np.testing.assert_array_equal(a.buffers["x"][0], np.full((1, 2), 3.0))
     agent.fill_history()
     np.testing.assert_array_equal(a.buffers["x"][0], x_now)
+
+
+def _ms_stage0(state, inbox, nrn, p):
+    return {"a": inbox["net"] + 0.1 * inbox["back"]}
+
+
+def _ms_stage1(state, inbox, nrn, p):
+    x = np.tanh(state["a"]) + 0.2 * np.tanh(inbox["now"])
+    return {"x": x, "d": 0.5 * state["d"] + 0.1 * x}
+
+
+def _ms_edges(edge, hebb, nrn, p):
+    return {"weight": edge["weight"] + 0.01 * np.tanh(hebb["h"])}
+
+
+#: two stages, delayed channels sent only in the first; the variables they carry are
+#: written only in the second (the ring in the rows must hold t − 1 through stage 0)
+TWO_STAGE = Rule(
+    name="two_stage", node_vars=(StateVar("x"), StateVar("a"), StateVar("d")), edge_vars=(),
+    stages=(Stage(channels=(Channel("net", "x", "forward", delayed=True),
+                            Channel("back", "d", "backward", delayed=True)),
+                  node_update=_ms_stage0),
+            Stage(channels=(Channel("now", "x", "forward", delayed=False),),
+                  node_update=_ms_stage1, edge_update=_ms_edges, hebb={"h": ("x", "net")})))
+
+
+@pytest.mark.parametrize("seed", [1, 2, 4])
+@pytest.mark.parametrize("delays", [1, (1, 2)])
+@pytest.mark.parametrize("batch", [None, 1, 3])
+def test_a_ring_in_the_rows_under_a_two_stage_rule_equals_the_vectorised_engine(
+        seed, delays, batch):
+    """The rows hold t − 1 while the first stage sends; the second writes them. State
+    set from outside, a perturbation and fill_history in between change both engines
+    alike."""
+    net = compile_graph(random_digraph(16, 26, n_inputs=3, n_outputs=2, seed=seed,
+                                       delays=delays, weight_scale=0.7))
+    engines = [cls(net, TWO_STAGE, batch=batch, rng=seed) for cls in (AgentEngine,
+                                                                         VectorEngine)]
+    in_row = [engines[0].agent(n)._in_row for n in net.node_ids]
+    assert any(in_row) and (delays == 1 or not all(in_row))
+    rng = np.random.default_rng(seed)
+    for k in range(12):
+        if k in (3, 5):
+            name = "x" if k == 3 else "d"
+            value = rng.normal(size=engines[0].state(name).shape)
+            for eng in engines:
+                eng.set_state(name, value)
+        for eng in engines:
+            if k == 7:
+                eng.perturb_neuron(net.node_ids[-1], np.random.default_rng(k))
+            if k == 9:
+                eng.fill_history()
+        u = rng.normal(size=(3,) if batch is None else (3, batch))
+        for eng in engines:
+            eng.advance(u)
+        for name in ("x", "a", "d", "weight"):
+            np.testing.assert_allclose(engines[0].state(name), engines[1].state(name),
+                                       rtol=1e-10, atol=1e-12, err_msg=f"{name}, step {k}")
