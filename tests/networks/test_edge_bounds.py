@@ -129,3 +129,22 @@ def test_a_variable_without_a_bound_is_read_on_every_path(seed):
     eng._step_arrays = bad_step
     with pytest.raises(DivergenceError, match="step 6: edge variable 'weight'"):
         eng.advance(u, y)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_an_input_copied_by_the_full_check_is_summed_again(seed, large_layout):
+    """Q counts Σ |u| as the step data computed it on their fast path, kept with its step.
+    An input that takes the full check (here a list) must not be counted by an earlier
+    step's sum, even at the same step number (the clock set back by the user)."""
+    net = compile_graph(layered([60, 4], "sigmoid", seed=seed))
+    eng = VectorEngine(net, agents.RULES["lp"], {"eta_w": 0.05}, batch=3, rng=seed)
+    rng = np.random.default_rng(seed)
+    eng.set_state("weight", 1e-200 * rng.normal(size=net.n_edges))
+    y = rng.uniform(size=(4, 3))
+    eng.run(np.zeros((60, 3)), y, steps=30)   # Σ |u| = 0; the weights stay tiny
+    assert "weight" in eng._edge_max
+    eng.t -= 1
+    eng.advance((1e200 * rng.normal(size=(60, 3))).tolist(), y)
+    assert np.abs(eng.state("weight")).max() > 1e100   # (the step did move them)
+    for name, bound in eng._edge_max.items():
+        assert np.abs(eng.state(name)).max() <= bound, name
