@@ -70,6 +70,7 @@ class Prebound:
                     np.copyto(ub, u)
                     self._u_abssum = (self.t + 1, u_abssum)
                     return ub, yb
+        self._u_abssum = None   # (not this u's sum: summed again where needed)
         u, y = super()._step_data(u, y)
         if ub is None:
             return u, y
