@@ -262,3 +262,29 @@ def test_a_ring_in_the_rows_under_a_two_stage_rule_equals_the_vectorised_engine(
         for name in ("x", "a", "d", "weight"):
             np.testing.assert_allclose(engines[0].state(name), engines[1].state(name),
                                        rtol=1e-10, atol=1e-12, err_msg=f"{name}, step {k}")
+
+
+@pytest.mark.parametrize("delays", [1, (1, 3)])
+def test_set_buffer_refuses_values_that_do_not_fit_the_ring(delays):
+    """One (B,) or (1, B) value per slot of the neuron's ring, for a delayed variable:
+    a wrong count or width was stored (or broadcast) silently, the in-row ring keeping
+    only the first value and the ring of copies changing its length."""
+    from agents.errors import ConfigError, DataError
+    net = compile_graph(random_digraph(16, 26, n_inputs=3, n_outputs=2, seed=4,
+                                       delays=delays, weight_scale=0.7))
+    eng = AgentEngine(net, DIFFUSION, {"eta": 0.05}, batch=2)
+    eng.advance(np.ones((3, 2)))
+    for node in net.node_ids:
+        a = eng.agent(node)
+        before = a.buffers["x"]
+        for bad in ([np.zeros(2)] * (a.depth + 1), [np.zeros(3)] * a.depth,
+                    [np.zeros(1)] * a.depth):
+            with pytest.raises(DataError, match=rf"set_buffer\('x'\) of neuron {node!r}"):
+                a.set_buffer("x", bad)
+        with pytest.raises(ConfigError, match="'y'"):
+            a.set_buffer("y", before)
+        for got, want in zip(a.buffers["x"], before, strict=True):
+            np.testing.assert_array_equal(got, want)
+        a.set_buffer("x", [np.full((1, 2), 7.0)] * a.depth)   # (B,) or (1, B) both fit
+        a.set_buffer("x", [np.full(2, 7.0)] * a.depth)
+        assert all(np.array_equal(row, np.full((1, 2), 7.0)) for row in a.buffers["x"])
