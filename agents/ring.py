@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from agents.errors import ConfigError, DataError
+
 
 class DelayRing:
     """The delay-buffer part of :class:`~agents.neuron.NeuronAgent`.
@@ -41,9 +43,23 @@ class DelayRing:
                 for v, name in enumerate(self._plan.delayed)}
 
     def set_buffer(self, name: str, values) -> None:
-        """Replace the delay buffer of ``name`` by ``depth`` arrays of shape (1, B)."""
+        """Replace the delay buffer of ``name`` by ``depth`` arrays of shape (1, B) or (B,).
+
+        Raises:
+            ConfigError: ``name`` has no delay buffer.
+            DataError: not ``depth`` values of that shape.
+        """
+        if name not in self._plan.slot:
+            raise ConfigError(f"set_buffer({name!r}) of neuron {self.node!r}: no delay "
+                              f"buffer; variables with one: {list(self._plan.delayed)}")
         n, v = len(self._plan.delayed), self._plan.slot[name]
-        new = [np.array(row, dtype=self._plan.dtype).reshape(1, -1) for row in values]
+        shape = self._ring[v].shape
+        new = [np.array(row, dtype=self._plan.dtype) for row in values]
+        if len(new) != self.depth or any(row.size != shape[1] for row in new):
+            raise DataError(f"set_buffer({name!r}) of neuron {self.node!r}: give "
+                            f"{self.depth} values (its ring's length) of shape {shape} or "
+                            f"({shape[1]},), got {[row.shape for row in new]}")
+        new = [row.reshape(shape) for row in new]
         if self._in_row:   # the ring is the row: set the state apart first
             row = self._ring[v]
             if self.state[name] is row:
