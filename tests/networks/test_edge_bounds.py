@@ -148,3 +148,25 @@ def test_an_input_copied_by_the_full_check_is_summed_again(seed, large_layout):
     assert np.abs(eng.state("weight")).max() > 1e100   # (the step did move them)
     for name, bound in eng._edge_max.items():
         assert np.abs(eng.state(name)).max() <= bound, name
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_q_counts_the_messages_of_every_delay(seed, large_layout):
+    """Three delays: the messages of t − 3 (a large input) must be in Q even when those
+    of t − 1 and t − 2 are small. (Q skipped rows whose view had the id of a view already
+    freed: the third delay's, on CPython.)"""
+    from networks.builders import random_digraph
+    net = compile_graph(random_digraph(40, 400, n_inputs=5, n_outputs=3, seed=seed,
+                                       delays=(1, 3), activation="identity",
+                                       output_activation="identity", weight_scale=1e-6))
+    eng = VectorEngine(net, agents.RULES["diffusion"], {"eta": 1e-4}, batch=2, rng=seed)
+    assert net.max_delay == 3
+    rng = np.random.default_rng(seed)
+    bounded = 0
+    for k in range(16):
+        u = (1e2 if k % 4 == 0 else 1e-6) * rng.normal(size=(5, 2))
+        eng.advance(u, np.zeros((3, 2)))
+        for name, bound in eng._edge_max.items():
+            bounded += 1
+            assert np.abs(eng.state(name)).max() <= bound, (name, k)
+    assert bounded >= 20
