@@ -118,12 +118,14 @@ class EdgeBounds:
 
     def _messages_norm(self, sent, delays) -> float:
         """Q: a bound of Σ |m| over every row and delay the messages were read from."""
-        asum, total, n, seen = self._finite_sum, 0.0, 0, set()
+        asum, total, n, seen = self._finite_sum, 0.0, 0, []
         for d in delays:
             rows = sent(d)
-            if id(rows) in seen:
+            # (an undelayed channel gives one object for every delay; kept, not its id:
+            # a freed view's id is reused by the next one)
+            if any(rows is other for other in seen):
                 continue
-            seen.add(id(rows))
+            seen.append(rows)
             parts = (rows.head, rows.tail) if isinstance(rows, _Rows) else (rows,)
             for part in parts:
                 u = self._u_abssum
