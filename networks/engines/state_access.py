@@ -11,6 +11,7 @@ engine has none: (N,) for node variables.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -111,6 +112,63 @@ class StateAccess(ABC):
         if value.ndim == 1:
             value = value[:, None]
         self._set_node(name, np.broadcast_to(value, (N, width)).copy())
+
+    def load_examples(self, store: Mapping[str, np.ndarray], idx: np.ndarray) -> None:
+        """Set per-example node variables to columns of a trainer's store.
+
+        What a mini-batch trainer that keeps every example's state between its visits
+        does before a step (:mod:`runs.methods.lp`): the same as
+        ``set_state(name, store[name][:, idx])`` for every name of ``store``, without
+        that method's checks of the values and its copies (they cost as much as a small
+        network's step): the store holds this engine's own state (what
+        :meth:`save_examples` wrote, or what the trainer started it from), so only the
+        names, dtype and shapes are checked.
+
+        Args:
+            store: ``{name: (N, n) array of the engine's dtype}``, per-example node
+                variables (with an example axis) of every example.
+            idx: the B column indices of this batch (B = the engine's batch).
+
+        Raises:
+            ConfigError: for an unknown variable or one without an example axis.
+            DataError: for an array of another dtype or number of rows, or ``idx`` not
+                of length B.
+        """
+        for name, values in store.items():
+            self._check_store(name, values, idx)
+            self._set_node(name, values[:, idx])
+
+    def save_examples(self, store: Mapping[str, np.ndarray], idx: np.ndarray) -> None:
+        """Write per-example node variables back to columns of a trainer's store.
+
+        After a step, the inverse of :meth:`load_examples`: ``store[name][:, idx] =
+        state(name)`` for every name of ``store`` (no copy in between).
+
+        Raises:
+            ConfigError, DataError: as :meth:`load_examples`.
+        """
+        for name, values in store.items():
+            self._check_store(name, values, idx)
+            values[:, idx] = self._get_node(name)
+
+    def _check_store(self, name: str, values: np.ndarray, idx: np.ndarray) -> None:
+        """The checks of :meth:`load_examples` (cheap: it runs every step)."""
+        batched = self.__dict__.get("_batched_names")
+        if batched is None:
+            batched = self._batched_names = frozenset(
+                v.name for v in self.rule.all_node_vars
+                if v.batched and v.name in self.node_var_names)
+        if name not in batched:
+            self._check_var(name)
+            raise ConfigError(f"variable {name!r} has no example axis; a store of "
+                              f"per-example state holds only {sorted(batched)}")
+        if getattr(values, "dtype", None) != self.dtype or values.ndim != 2 \
+                or values.shape[0] != self.net.n_nodes or len(idx) != self.n_batch:
+            raise DataError(
+                f"store of {name!r}: expected an ({self.net.n_nodes}, n) array of "
+                f"{self.dtype} and {self.n_batch} column indices, got "
+                f"{getattr(values, 'dtype', type(values).__name__)} "
+                f"{np.shape(values)} and {len(idx)} indices")
 
     def _width(self, name: str) -> int:
         var = next(v for v in self.rule.all_node_vars if v.name == name)

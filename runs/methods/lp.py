@@ -232,11 +232,9 @@ class SettledLearner:
             if self.batch is None:
                 eng.advance(U, Y)
             else:
-                for var in self.carried:
-                    eng.set_state(var, self.store[var][:, idx])
+                eng.load_examples(self.store, idx)
                 eng.advance(U[:, idx], Y[:, idx])
-                for var in self.carried:
-                    self.store[var][:, idx] = eng.state(var)
+                eng.save_examples(self.store, idx)
             self._clip()
             self.steps += 1
 
