@@ -42,13 +42,16 @@ def test_swap_equals_set_state_and_state(engine_kind, kind, seed, dtype):
     for _ in range(3):
         idx = rng.permutation(n)[:B]
         u, y = rng.uniform(-1, 1, (3, B)), rng.uniform(0, 1, (2, B))
-        ours.load_examples(store, idx)
+        batch = {v: store[v][:, idx] for v in VARS}
+        ours.load_examples(batch)
         for v in VARS:
             theirs.set_state(v, copy[v][:, idx])
             np.testing.assert_array_equal(ours.state(v), theirs.state(v))
         ours.advance(u, y)
         theirs.advance(u, y)
-        ours.save_examples(store, idx)
+        ours.save_examples(batch)
+        for v in VARS:
+            store[v][:, idx] = batch[v]
         for v in VARS:
             copy[v][:, idx] = theirs.state(v)
     for v in VARS:
@@ -62,15 +65,14 @@ def test_swap_equals_set_state_and_state(engine_kind, kind, seed, dtype):
 def test_swap_errors_are_named(engine_kind):
     net = _net("layered", 0)
     eng = make_engine(engine_kind, net, lp_rule(False), PARAMS, batch=4)
-    store = _store(net, 9, np.float64, 0)
-    idx = np.arange(4)
+    batch = {v: a[:, :4].copy() for v, a in _store(net, 9, np.float64, 0).items()}
     with pytest.raises(ConfigError, match="unknown variable 'lamb'"):
-        eng.load_examples({"lamb": store["lam"]}, idx)
+        eng.load_examples({"lamb": batch["lam"]})
     with pytest.raises(ConfigError, match="'bias' has no example axis"):
-        eng.save_examples({"bias": store["x"]}, idx)
-    with pytest.raises(DataError, match="store of 'x'.*float32"):
-        eng.load_examples({"x": store["x"].astype(np.float32)}, idx)
-    with pytest.raises(DataError, match=r"store of 'lam'.*\(4, 9\)"):
-        eng.load_examples({"lam": store["lam"][:4]}, idx)
-    with pytest.raises(DataError, match="3 indices"):
-        eng.save_examples({"x": store["x"]}, idx[:3])
+        eng.save_examples({"bias": batch["x"]})
+    with pytest.raises(DataError, match="examples of 'x'.*float32"):
+        eng.load_examples({"x": batch["x"].astype(np.float32)})
+    with pytest.raises(DataError, match=r"examples of 'lam'.*\(3, 4\)"):
+        eng.load_examples({"lam": batch["lam"][:3]})
+    with pytest.raises(DataError, match=r"examples of 'x'.*\(10, 3\)"):
+        eng.save_examples({"x": batch["x"][:, :3]})

@@ -148,13 +148,13 @@ def test_store_swap_equals_swapping_by_set_state(monkeypatch, seed):
     """The learner's swap (load_examples / save_examples) trains as set_state / state."""
     from networks.engines.state_access import StateAccess
 
-    def load(eng, store, idx):
-        for var in store:
-            eng.set_state(var, store[var][:, idx])
+    def load(eng, values):
+        for var, value in values.items():
+            eng.set_state(var, value)
 
-    def save(eng, store, idx):
-        for var in store:
-            store[var][:, idx] = eng.state(var)
+    def save(eng, out):
+        for var, value in out.items():
+            value[...] = eng.state(var)
 
     net = compile_graph(layered([13, 8, 3], "sigmoid", seed=seed))
     data = load_dataset("wine", seed=seed)
