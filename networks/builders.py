@@ -1,7 +1,10 @@
-"""Builders of validated network graphs: layered, layered-recurrent, ring, random graphs.
+"""Builders of valid network graphs: layered, layered-recurrent, ring, random graphs.
 
-Every builder returns a :class:`networkx.DiGraph` that passed
-:func:`~networks.validate.validate_graph`, with node ids ``0 .. N-1`` inserted in id order:
+Every builder returns a :class:`networkx.DiGraph` that is valid by construction (it
+checks its arguments, so :func:`~networks.validate.validate_graph` holds of what it
+returns; the tests check that, and :func:`~networks.compile.compile_graph`, where any
+graph enters the engines, validates every graph once), with node ids ``0 .. N-1``
+inserted in id order:
 inputs first, then hidden nodes, outputs last (input column k of the data feeds node k).
 Every node has ``role``, ``activation`` (``"identity"`` on inputs) and ``bias`` (a float,
 0.0 on inputs); the layered builders also set ``layer``. Every edge has ``weight`` (float)
@@ -128,11 +131,13 @@ def _init_graph(n_in: int, rest: list[tuple[str, str, int | None]], bias_scale: 
 
 
 def _finish(G: nx.DiGraph, pairs, weights, delays) -> nx.DiGraph:
-    """Add edges (j, i) with their weights and delays sorted by (j, i); validate."""
+    """Add edges (j, i) with their weights and delays sorted by (j, i).
+
+    Not validated again: the builder checked its arguments, and the compiler validates.
+    """
     edges = dict(zip(pairs, zip(weights, delays, strict=True), strict=True))
     for j, i in sorted(edges):
         G.add_edge(j, i, weight=float(edges[j, i][0]), delay=int(edges[j, i][1]))
-    validate_graph(G)
     return G
 
 
@@ -206,7 +211,7 @@ def layered(sizes: Sequence[int], activation: str | Sequence[str] = "tanh",
         delays: int or ``(lo, hi)``.
 
     Returns:
-        A validated acyclic DiGraph with ``sum(sizes)`` nodes and
+        A valid acyclic DiGraph with ``sum(sizes)`` nodes and
         ``sum(sizes[l-1] * sizes[l])`` edges.
 
     """
@@ -277,7 +282,7 @@ def layered_recurrent(sizes: Sequence[int], activation: str | Sequence[str] = "t
         recurrent_delays: int or ``(lo, hi)`` for the recurrent edges.
 
     Returns:
-        A validated DiGraph (cyclic as soon as one recurrent edge exists).
+        A valid DiGraph (cyclic as soon as one recurrent edge exists).
 
     """
     for name, p in (("lateral", lateral), ("feedback", feedback)):
@@ -340,7 +345,7 @@ def ring(n: int, *, n_inputs: int = 1, n_outputs: int = 1, activation: str = "ta
         delays: int or ``(lo, hi)``.
 
     Returns:
-        A validated cyclic DiGraph with ``n_inputs + n + n_outputs`` nodes and as many
+        A valid cyclic DiGraph with ``n_inputs + n + n_outputs`` nodes and as many
         edges.
 
     """
@@ -450,7 +455,7 @@ def random_dag(n_nodes: int, n_edges: int, *, n_inputs: int = 2, n_outputs: int 
         delays: int or ``(lo, hi)``.
 
     Returns:
-        A validated acyclic DiGraph.
+        A valid acyclic DiGraph.
 
     """
     return _random_graph(n_nodes, n_edges, n_inputs, n_outputs, seed, activation,
@@ -483,7 +488,7 @@ def random_digraph(n_nodes: int, n_edges: int, *, n_inputs: int = 2, n_outputs: 
         delays: int or ``(lo, hi)``.
 
     Returns:
-        A validated DiGraph.
+        A valid DiGraph.
 
     """
     return _random_graph(n_nodes, n_edges, n_inputs, n_outputs, seed, activation,

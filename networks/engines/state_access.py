@@ -11,6 +11,7 @@ engine has none: (N,) for node variables.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -111,6 +112,59 @@ class StateAccess(ABC):
         if value.ndim == 1:
             value = value[:, None]
         self._set_node(name, np.broadcast_to(value, (N, width)).copy())
+
+    def load_examples(self, values: Mapping[str, np.ndarray]) -> None:
+        """Set per-example node variables from a trainer's copy of this engine's state.
+
+        What a mini-batch trainer that keeps every example's state between its visits
+        does before a step (:mod:`runs.methods.lp`): the same as ``set_state(name,
+        value)`` for every item, without that method's checks of the values and its
+        copies (they cost as much as a small network's step): the values are this
+        engine's own state (what :meth:`save_examples` wrote, or what the trainer
+        started from), so only the names, dtype and shapes are checked. The arrays are
+        not kept: the trainer may change them afterwards.
+
+        Args:
+            values: ``{name: (N, B) array of the engine's dtype}`` for per-example node
+                variables (those with an example axis; B = the engine's batch).
+
+        Raises:
+            ConfigError: for an unknown variable or one without an example axis.
+            DataError: for an array of another dtype or shape.
+        """
+        for name, value in values.items():
+            self._check_examples(name, value)
+            self._set_node(name, value)
+
+    def save_examples(self, out: Mapping[str, np.ndarray]) -> None:
+        """Write per-example node variables into a trainer's arrays (after a step).
+
+        The inverse of :meth:`load_examples`: ``out[name][...] = state(name)`` for every
+        item, with no copy in between.
+
+        Raises:
+            ConfigError, DataError: as :meth:`load_examples`.
+        """
+        for name, value in out.items():
+            self._check_examples(name, value)
+            value[...] = self._get_node(name)
+
+    def _check_examples(self, name: str, value: np.ndarray) -> None:
+        """The checks of :meth:`load_examples` (cheap: they run every step)."""
+        batched = self.__dict__.get("_batched_names")
+        if batched is None:
+            batched = self._batched_names = frozenset(
+                v.name for v in self.rule.all_node_vars
+                if v.batched and v.name in self.node_var_names)
+        if name not in batched:
+            self._check_var(name)
+            raise ConfigError(f"variable {name!r} has no example axis; load_examples and "
+                              f"save_examples take only {sorted(batched)}")
+        shape = (self.net.n_nodes, self.n_batch)
+        if getattr(value, "dtype", None) != self.dtype or value.shape != shape:
+            raise DataError(
+                f"examples of {name!r}: expected a {shape} array of {self.dtype}, got "
+                f"{getattr(value, 'dtype', type(value).__name__)} {np.shape(value)}")
 
     def _width(self, name: str) -> int:
         var = next(v for v in self.rule.all_node_vars if v.name == name)

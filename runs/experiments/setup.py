@@ -44,8 +44,17 @@ def build_network(cfg: dict, base_dir=None, *, seed: int | None = None):
 
 
 def load_network(cfg: dict, seed: int) -> CompiledNetwork:
-    """The compiled network of a run: weights seeded by ``network.seed`` or the run seed."""
-    return compile_graph(build_network(cfg, seed=cfg["network"].get("seed", seed)))
+    """The compiled network of a run: weights seeded by ``network.seed`` or the run seed.
+
+    Equal in every attribute to ``compile_graph(build_network(cfg, seed=...))``; a
+    builder's network of a shape this process compiled before is made from that template
+    (:func:`load_networks`).
+    """
+    return load_networks([cfg], [seed])[0]
+
+
+def _compile(cfg: dict, seed: int) -> CompiledNetwork:
+    return compile_graph(build_network(cfg, seed=seed))
 
 
 #: compiled templates of :func:`load_networks` by network section (without the seed),
@@ -55,15 +64,16 @@ MAX_TEMPLATES = 16
 
 
 def load_networks(cfgs: list[dict], seeds: list[int]) -> list[CompiledNetwork]:
-    """:func:`load_network` of several runs, each network equal to its run's own.
+    """The compiled networks of several runs, each equal to its run's own.
 
     Runs whose ``[network]`` sections differ only in the seed and name a builder whose
     structure does not follow the seed (:data:`networks.builders.PARAMETERS`; no
-    ``file``, no ``contractive_gain``) share one compiled template: each other run gets
-    its own seeded weights, biases and delays drawn without building its graph
+    ``file``, no ``contractive_gain``) share one compiled template: each run gets its own
+    seeded weights, biases and delays drawn without building its graph
     (:func:`networks.ensemble_members.with_parameters`); a run whose delays differ from
     the template's is compiled alone. Templates are kept per process
-    (:data:`_TEMPLATES`): a sweep's worker compiles each network shape once.
+    (:data:`_TEMPLATES`, never handed out themselves, so no run can change one): a
+    sweep's worker compiles each network shape once, for single runs and ensembles.
     """
     templates = _TEMPLATES
     out = []
@@ -72,20 +82,21 @@ def load_networks(cfgs: list[dict], seeds: list[int]) -> list[CompiledNetwork]:
         seed = net.get("seed", seed)
         draw = PARAMETERS.get(net.get("builder"))
         if draw is None or "file" in net or "contractive_gain" in net:
-            out.append(load_network(cfg, seed))
+            out.append(_compile(cfg, seed))
             continue
         key = repr(sorted((k, v) for k, v in net.items() if k != "seed"))
         if key not in templates:
             if len(templates) >= MAX_TEMPLATES:
                 templates.clear()
-            templates[key] = load_network(cfg, seed)
-            out.append(templates[key])
+            templates[key] = _compile(cfg, seed)
+            template = templates[key]
+            out.append(with_parameters(template, template.weight, template.bias))
             continue
         weight, bias, delay = draw(**{k: v for k, v in net.items()
                                       if k not in (*NETWORK_KEYS, "seed")}, seed=seed)
         template = templates[key]
         out.append(with_parameters(template, weight, bias)
-                   if np.array_equal(delay, template.delay) else load_network(cfg, seed))
+                   if np.array_equal(delay, template.delay) else _compile(cfg, seed))
     return out
 
 

@@ -1,11 +1,12 @@
 """The LP method: the Lagrangian local propagation rule, examples ``settled`` per batch.
 
 The learner owns the per-example state of the whole training set — x, λ and the other
-per-example variables a step carries over (:func:`carried_vars`: s in the one-round rule,
-``age`` and the moments of x and λ under Adam), shape (N, n_train) each — and, with
-mini-batches, swaps the visited slice into the engine before the step and back out after
-it (an example's state changes only when it is visited). Full batch: engine batch =
-n_train. One engine step per (mini-)batch.
+per-example variables a step carries over (:func:`runs.methods.carried.carried_vars`: s
+in the one-round rule, ``age`` and the moments of x and λ under Adam), shape
+(N, n_train) each — and, with mini-batches, swaps the visited slice into the engine
+before the step and back out after it (an example's state changes only when it is
+visited; :meth:`SettledLearner.epoch`). Full batch: engine batch = n_train. One engine
+step per (mini-)batch.
 
 Metrics (computed globally with :mod:`runs.methods.lagrangian` and the oracles):
 ``state_loss``/``state_acc`` (of the LP outputs x_o themselves), ``lagrangian``
@@ -27,9 +28,6 @@ import numpy as np
 from agents.errors import ConfigError
 from agents.losses import get_loss
 from agents.lp import LP, LPParams, lp_rule
-from agents.rule import Rule
-from networks.builders import layered
-from networks.compile import compile_graph
 from networks.contraction import clip_cycle_gain, cycle_edges
 from networks.engines import make_engine
 from networks.oracles import bp_gradient, settled_bptt_gradient
@@ -43,6 +41,7 @@ from runs.methods.base import (
     batches,
     register,
 )
+from runs.methods.carried import carried_vars
 from runs.methods.evaluate import forward_state
 from runs.methods.lagrangian import lagrangian, lagrangian_gradient, lp_terms
 from runs.methods.metrics import accuracy, cosine
@@ -121,80 +120,12 @@ def reference_gradient(net, U, Y, loss: str, weight, bias) -> np.ndarray:
     return settled_bptt_gradient(net, U, Y, loss, weight, bias).dw
 
 
-#: what a settled learner keeps of every example between its visits, whatever else
-ROOTS = ("x", "lam")
+def by_batch(values: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """The columns of ``values`` (R, n) batch by batch: (n_batches, R, B), contiguous.
 
-
-def carried_vars(rule: Rule, params) -> tuple[str, ...]:
-    """The per-example variables a step of ``rule`` under ``params`` carries over.
-
-    A mini-batch trainer keeps these of every training example between its visits and
-    swaps only them in and out of the engine: the others a step writes before it reads
-    them, or their values reach nothing that lasts. Derived from the rule, not listed:
-
-    * candidates: the per-example node variables a stage reads (``Stage.reads``, every
-      node variable when a stage does not declare them) or sends on a channel;
-    * a candidate is carried when it is one of :data:`ROOTS` (x, λ: what the learner
-      reports) or when its value at the start of a step changes, by the end of that
-      step, a carried variable or anything kept across steps without an example axis
-      (weights, biases, their optimiser moments). Whether it does depends on the
-      params (LP reads the Adam moments and ``age`` of x and λ only under Adam): it is
-      probed on a three-neuron chain — one step from random state, then again with the
-      candidate's value changed — to a fixed point. For LP: x, λ, plus s in the
-      one-round rule (its backward message is the previous visit's s), plus ``age`` and
-      the moments of x and λ under Adam.
-
-    The equality tests (single runs swapping everything against these; ensembles against
-    single runs) check that swapping only these changes nothing.
+    ``idx`` (n_batches, B): each batch's column indices.
     """
-    key = (id(rule), params)
-    if key not in _CARRIED:
-        _CARRIED[key] = (rule, _carried(rule, params))
-    return _CARRIED[key][1]
-
-
-#: carried_vars's results by (id(rule), params), each with its rule (keeps the id valid)
-_CARRIED: dict = {}
-
-
-def _carried(rule: Rule, params) -> tuple[str, ...]:
-    batched = [v.name for v in rule.node_vars if v.batched]
-    read: set[str] = set()
-    for stage in rule.stages:
-        read |= set(batched if stage.reads is None else stage.reads)
-        read |= {ch.source for ch in stage.channels}
-    candidates = [v for v in batched if v in read]
-    kept = set(ROOTS) | {v.name for v in rule.all_node_vars if not v.batched} | \
-        {v.name for v in rule.all_edge_vars}
-    carried = {v for v in ROOTS if v in candidates}
-    changed = True
-    while changed:
-        changed = False
-        for var in candidates:
-            if var not in carried and _reaches(rule, params, var, kept | carried):
-                carried.add(var)
-                changed = True
-    return tuple(v for v in batched if v in carried)
-
-
-def _reaches(rule: Rule, params, var: str, targets: set[str]) -> bool:
-    """Whether changing ``var`` before one step changes one of ``targets`` after it."""
-    net = compile_graph(layered([1, 1, 1], "sigmoid", seed=0))
-    for seed in (1, 2):
-        ends = []
-        for shift in (0.0, 0.5):
-            rng = np.random.default_rng(seed)
-            eng = make_engine("vector", net, rule, params, batch=2, check_finite=False)
-            for name in (*eng.node_var_names, *eng.edge_var_names):
-                shape = np.shape(eng.state(name))
-                eng.set_state(name, rng.uniform(0.2, 1.2, size=shape)
-                              + (shift if name == var else 0.0))
-            with np.errstate(all="ignore"):
-                eng.advance(rng.uniform(-1, 1, (1, 2)), rng.uniform(0, 1, (1, 2)))
-            ends.append({t: eng.state(t) for t in sorted(targets)})
-        if any(not np.array_equal(ends[0][t], ends[1][t], equal_nan=True) for t in targets):
-            return True
-    return False
+    return np.ascontiguousarray(values[:, idx].transpose(1, 0, 2))
 
 
 class SettledLearner:
@@ -226,19 +157,38 @@ class SettledLearner:
                 self.engine.set_state(var, self.store[var])
 
     def epoch(self, rng: np.random.Generator) -> None:
-        """One engine step per (mini-)batch (see :func:`runs.methods.base.batches`)."""
+        """One engine step per (mini-)batch (see :func:`runs.methods.base.batches`).
+
+        The batches of an epoch are disjoint (a permutation cut into batches), so each
+        visited example's inputs, targets and carried state are gathered once, batch
+        by batch (:func:`by_batch`), before the first step and its state scattered back
+        to the store after the last (or when a step fails): the same values as
+        gathering and scattering around every step.
+        """
         eng, U, Y = self.engine, self.U, self.Y
-        for idx in batches(U.shape[1], self.batch, rng):
-            if self.batch is None:
+        order = batches(U.shape[1], self.batch, rng)
+        if self.batch is None:
+            for _ in order:
                 eng.advance(U, Y)
-            else:
-                for var in self.carried:
-                    eng.set_state(var, self.store[var][:, idx])
-                eng.advance(U[:, idx], Y[:, idx])
-                for var in self.carried:
-                    self.store[var][:, idx] = eng.state(var)
-            self._clip()
-            self.steps += 1
+                self._step_done()
+            return
+        idx = np.stack(order)
+        u, y = by_batch(U, idx), by_batch(Y, idx)
+        state = {var: by_batch(values, idx) for var, values in self.store.items()}
+        try:
+            for k in range(len(idx)):
+                batch = {var: values[k] for var, values in state.items()}
+                eng.load_examples(batch)
+                eng.advance(u[k], y[k])
+                eng.save_examples(batch)
+                self._step_done()
+        finally:
+            for var, values in state.items():
+                self.store[var][:, idx] = values.transpose(1, 0, 2)
+
+    def _step_done(self) -> None:
+        self._clip()
+        self.steps += 1
 
     def _clip(self) -> None:
         """Project the weights onto cycle gain <= ``params.cycle_gain`` (if set)."""

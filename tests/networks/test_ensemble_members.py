@@ -10,7 +10,7 @@ from agents.errors import GraphError
 from networks.builders import layered, layered_parameters
 from networks.compile import CompiledNetwork, compile_graph
 from networks.ensemble_members import MemberNetwork, with_parameters
-from runs.experiments.setup import load_network, load_networks
+from runs.experiments.setup import build_network, load_network, load_networks
 
 NETS = [
     {"sizes": [13, 20, 3], "activation": "sigmoid"},
@@ -72,22 +72,39 @@ def test_member_parameters_are_checked():
         with_parameters(template, template.weight, np.full(5, np.nan))
 
 
+def _own(cfg: dict) -> CompiledNetwork:
+    """A run's network compiled from its own graph (what a template must equal)."""
+    return compile_graph(build_network(cfg, seed=cfg["seed"]))
+
+
 @pytest.mark.parametrize("kw", NETS)
-def test_load_networks_equals_load_network(kw):
+def test_load_networks_equals_compiling_each_graph(kw):
     cfgs = [{"seed": s, "network": {"builder": "layered", **kw}} for s in (0, 4, 5, 9)]
     nets = load_networks(cfgs, [0, 4, 5, 9])
     for cfg, net in zip(cfgs, nets, strict=True):
-        assert_same_network(net, load_network(cfg, cfg["seed"]))
+        assert_same_network(net, _own(cfg))
     if "delays" not in kw or isinstance(kw["delays"], int):
-        assert all(isinstance(n, MemberNetwork) for n in nets[1:])
-    # a second call (another unit of a sweep in the same worker) reuses the template
+        assert all(isinstance(n, MemberNetwork) for n in nets)
+    # a second call (another unit of a sweep, or a single run, in the same worker)
+    # reuses the template
     again = [{"seed": s, "network": {"builder": "layered", **kw}} for s in (11, 12)]
-    nets2 = load_networks(again, [11, 12])
-    for cfg, net in zip(again, nets2, strict=True):
-        assert_same_network(net, load_network(cfg, cfg["seed"]))
+    nets2 = load_networks(again, [11, 12]) + [load_network(again[0], 11)]
+    for cfg, net in zip([*again, again[0]], nets2, strict=True):
+        assert_same_network(net, _own(cfg))
     if "delays" not in kw or isinstance(kw["delays"], int):
-        template = getattr(nets[0], "structure_of", None) or nets[0]
-        assert all(n.structure_of is template for n in nets2)
+        assert all(n.structure_of is nets[0].structure_of for n in nets2)
+
+
+@pytest.mark.parametrize("seed", [2, 6])
+def test_a_runs_network_cannot_change_the_template(seed):
+    """Runs get members, never the template: changing one run's net leaves later ones."""
+    cfg = {"seed": seed, "network": {"builder": "layered", "sizes": [3, 4, 2],
+                                     "activation": "tanh", "bias_scale": 0.3}}
+    first = load_network(cfg, seed)
+    first.weight[:] = 0.0
+    first.bias[:] = 0.0
+    first.graph.remove_node(0)
+    assert_same_network(load_network(cfg, seed), _own(cfg))
 
 
 def test_load_networks_builds_other_builders_alone():

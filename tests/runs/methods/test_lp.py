@@ -141,3 +141,28 @@ def test_swapping_only_carried_vars_changes_nothing(monkeypatch, two_round, stat
     assert ours.history == every.history
     for name in ("weight", "bias", "x", "lam"):
         np.testing.assert_array_equal(getattr(ours, name), getattr(every, name))
+
+
+@pytest.mark.parametrize("seed", [0, 4])
+def test_store_swap_equals_swapping_by_set_state(monkeypatch, seed):
+    """The learner's swap (load_examples / save_examples) trains as set_state / state."""
+    from networks.engines.state_access import StateAccess
+
+    def load(eng, values):
+        for var, value in values.items():
+            eng.set_state(var, value)
+
+    def save(eng, out):
+        for var, value in out.items():
+            value[...] = eng.state(var)
+
+    net = compile_graph(layered([13, 8, 3], "sigmoid", seed=seed))
+    data = load_dataset("wine", seed=seed)
+    schedule = {"epochs": 3, "batch": 16, "eval_every": 1}
+    ours = train("lp", net, data, schedule=schedule, seed=seed)
+    monkeypatch.setattr(StateAccess, "load_examples", load)
+    monkeypatch.setattr(StateAccess, "save_examples", save)
+    public = train("lp", net, data, schedule=schedule, seed=seed)
+    assert ours.history == public.history
+    for name in ("weight", "bias", "x", "lam"):
+        np.testing.assert_array_equal(getattr(ours, name), getattr(public, name))
