@@ -14,7 +14,7 @@ The per-example state of every member's training set is kept as one array of sha
 (K, n_train, V, n_act) (example-major: the V carried variables of the active neurons;
 an input's rows are its data), and a mini-batch is swapped in and out with one gather
 and one scatter of whole rows (each member visits its own examples: indices (K, B)).
-Only the V variables a step carries over (:func:`runs.methods.lp.carried_vars`) are
+Only the V variables a step carries over (:func:`runs.methods.carried.carried_vars`) are
 kept and swapped.
 
 A member whose run stops (collapse, divergence found at an evaluation, saturation) stops
