@@ -12,6 +12,7 @@ from networks.builders import layered, random_digraph
 from networks.compile import compile_graph
 from networks.engines import VectorEngine, arena
 from networks.engines.edge_bounds import EdgeBounds
+from tests.networks.test_finite_window import spoil_in_step
 
 CASES = [("lp", {"eta_w": 0.05}), ("diffusion", {"eta": 0.05}), ("fa", {"eta": 0.05})]
 
@@ -120,13 +121,7 @@ def test_a_variable_without_a_bound_is_read_on_every_path(seed):
     eng.set_state("x", eng.state("x"))   # the next check reads variable by variable
     eng.run(u, y, steps=2)
     eng.set_state("x", eng.state("x"))
-    step = eng._step_arrays
-
-    def bad_step(u, y, mask):
-        step(u, y, mask)
-        eng._edges["weight"][-1] = np.nan   # as if the update had written it
-
-    eng._step_arrays = bad_step
+    spoil_in_step(eng, lambda: eng._edges["weight"].__setitem__(-1, np.nan))
     with pytest.raises(DivergenceError, match="step 6: edge variable 'weight'"):
         eng.advance(u, y)
 
