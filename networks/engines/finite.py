@@ -112,6 +112,7 @@ class FiniteCheck:
     def _finite_plan(self) -> None:
         """Prepare the finiteness check: which written variable vouches for which."""
         self._checked_for: dict = {}
+        self._checked_in_step: bool | None = None   # (_check_in_step's outcome)
         self._window: Window | None = None
         implied = self.rule.finite_implied
 
@@ -164,7 +165,7 @@ class FiniteCheck:
         self._checked_in_step = self._finite_ok()
 
     def _check_finite(self) -> None:
-        ok = getattr(self, "_checked_in_step", None)
+        ok = self._checked_in_step
         if ok is None:
             ok = self._finite_ok()
         else:
