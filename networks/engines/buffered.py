@@ -178,7 +178,8 @@ class BufferedStep:
                     if decay != 0.0:
                         scal(1.0 - decay, arr)
                     axpy(product, arr, a=coef)
-            self._bound_linear(post_name, chan, pre, carrier, targets)
+            self._bound_linear(post_name, chan, pre, carrier, targets,
+                               None if fold else product)
         self._written.update(names)
 
     def _dense_hebb(self, post, sent, out, coef: float, beta: float) -> np.ndarray:

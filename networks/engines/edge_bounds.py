@@ -13,7 +13,12 @@ read. A variable carrying the product itself (``coef = decay = 1``) is bounded b
 
 With ``check_finite`` on, the engine keeps such a bound ``M`` per edge variable
 (``_edge_max``) when ``P`` and ``Q`` cost fewer reads than the variables they vouch for
-(on a large network: the post variable and the messages are (N, B), the weights E); the
+(on a large network: the post variable and the messages are (N, B), the weights E). When
+a variable carries the product (the *carrier*, e.g. diffusion's ``dw``) and reading it
+costs fewer values than ``P`` and ``Q`` (a wide batch: E < (N + N d) B), the product's
+bound is instead ``Σ |carrier|``, read right after the update that made it (its values
+are still in cache; every entry, the ones the targets' ``axpy`` adds included, is at
+most that sum). Either way the
 finiteness check skips a variable that has one and sets it for a variable it read
 (``max |v| ≤ Σ |v|``). ``P`` and ``Q`` are BLAS ``asum`` reductions: if one is not
 finite, the bounds are dropped and the check reads the variables. Written from outside,
@@ -81,8 +86,11 @@ class EdgeBounds:
             for name in names:
                 self._edge_max.pop(name, None)
 
-    def _worth(self, post: str, chan: str, names) -> bool:
-        """Whether P and Q cost fewer reads than the edge variables ``names`` they spare.
+    def _worth(self, post: str, chan: str, names, carrier=None) -> str | bool:
+        """How to bound ``names``: ``"pq"``, ``"scan"`` (``carrier``) or False (not worth).
+
+        Whether P and Q, or Σ |carrier| when it is the cheaper, cost fewer reads than
+        the edge variables ``names`` they spare.
 
         Decided once the arena exists: variables in the finiteness window are read with
         it anyway (a small network), the others would each be read alone. P reads the
@@ -106,7 +114,13 @@ class EdgeBounds:
                 rows = self.net.n_nodes - (self.n_in if channel.source == self.rule.output_var
                                            else 0)
             reads = self._nodes[post].size + rows * width
-            worth = self._bound_worth[key] = reads < spared
+            if carrier is not None and self._edges[carrier].size < reads:
+                # Σ |carrier| (which the check would not read: it is read instead)
+                reads, worth = self._edges[carrier].size, "scan"
+                spared -= reads if carrier not in covered else 0
+            else:
+                worth = "pq"   # P · Q
+            worth = self._bound_worth[key] = worth if reads < spared else False
             self._delays = sorted({blk.delay for blk in self.blocks})
             if worth:
                 self._boundable.update(names)
@@ -136,10 +150,12 @@ class EdgeBounds:
                 n += part.size
         return self._widen(total, n)
 
-    def _bound_linear(self, post: str, chan: str, sent, carrier, targets) -> None:
+    def _bound_linear(self, post: str, chan: str, sent, carrier, targets,
+                      product=None) -> None:
         """Update the bounds of a linear group's variables after its update.
 
-        ``carrier`` (or None) holds the Hebbian product itself; ``targets`` are
+        ``carrier`` (or None) holds the Hebbian product itself, ``product`` (the array
+        the targets were updated with, None: ``carrier``'s); ``targets`` are
         ``[(var, coef, decay)]`` (:meth:`BufferedStep._edge_linear`).
         """
         bounds = self._edge_max
@@ -150,14 +166,18 @@ class EdgeBounds:
         worth = self._bound_worth.get((post, chan))
         if worth is None:   # (before the arena exists: undecided, no bounds kept)
             names = [t[0] for t in targets] + ([carrier] if carrier is not None else [])
-            worth = self._worth(post, chan, names)
+            worth = self._worth(post, chan, names, carrier)
             if not worth:
                 self._bounds_lost(names)
         if not worth:   # a small network: its variables never get a bound
             return
-        p = self._nodes[post]
-        pq = self._widen(abs_sum(p, self._finite_sum), p.size) * self._messages_norm(
-            sent, self._delays)
+        if worth == "scan":   # (the carrier was just written: it is still in cache)
+            product = self._edges[carrier] if product is None else product
+            pq = self._widen(abs_sum(product, self._finite_sum), product.size)
+        else:
+            p = self._nodes[post]
+            pq = self._widen(abs_sum(p, self._finite_sum), p.size) * self._messages_norm(
+                sent, self._delays)
         limit = self._bound_limit
         if not pq <= limit:   # (also NaN)
             self._bounds_lost([t[0] for t in targets] + [carrier])

@@ -17,6 +17,14 @@ step wrote the same variables as the first one and each checked variable is in t
 the layout expects (followed from check to check; after steps run with the check off,
 looked up again), one reduction over that window checks them
 (``FiniteCheck._check_finite``); anything else takes the per-variable path.
+
+**When.** The rule writes the checked variables in its rounds; what follows in the step
+(the spares' bookkeeping, the copies of the delayed sources into the delay buffers)
+writes none of them. So the vectorised engine checks them as soon as its rounds are
+over (``_check_in_step``, once the arena exists) and ``_check_finite``, called after
+the step, only raises on what that check found: the check's reads no longer evict from
+the cache the delay buffers the step has just written, which the next step's products
+read first (on a large network, 10^5 neurons × 16 examples, each buffer is 12.8 MB).
 """
 
 from __future__ import annotations
@@ -105,6 +113,7 @@ class FiniteCheck:
     def _finite_plan(self) -> None:
         """Prepare the finiteness check: which written variable vouches for which."""
         self._checked_for: dict = {}
+        self._checked_in_step: bool | None = None   # (_check_in_step's outcome)
         self._window: Window | None = None
         implied = self.rule.finite_implied
 
@@ -153,7 +162,21 @@ class FiniteCheck:
         self._bound_from_scan(name, float(total), value.size)
         return True
 
+    def _check_in_step(self) -> None:
+        """The check at the end of a step's rounds; :meth:`_check_finite` reports it."""
+        self._checked_in_step = self._finite_ok()
+
     def _check_finite(self) -> None:
+        ok = self._checked_in_step
+        if ok is None:
+            ok = self._finite_ok()
+        else:
+            self._checked_in_step = None
+        if not ok:
+            super()._check_finite()   # raises naming the step, neuron/edge and variable
+
+    def _finite_ok(self) -> bool:
+        """Whether every variable the check reads is finite (if so, forget them)."""
         written, window = self._written, self._window
         if self._checked_at != self.t - 1 and window is not None:
             window.lost()   # steps ran unchecked (check_finite off): slots not followed
@@ -165,13 +188,13 @@ class FiniteCheck:
                 window.parity = parity = parity ^ 1
                 if math.isfinite(window.asum(window.views[parity])):
                     written.clear()
-                    return
+                    return True
             elif window.finite() and all(
                     self._edge_finite(name) if arrays is self._edges
                     else abs_sum_finite(arrays[name], window.asum)
                     for arrays, name in window.rest):
                 written.clear()
-                return
+                return True
         if window is not None:
             window.lost()
         nodes = self._nodes
@@ -181,8 +204,8 @@ class FiniteCheck:
             all(self._edge_finite(n) for n in check_edges) and \
             all(abs_sum_finite(nodes[n], asum) for n in self._dirty_nodes) and \
             all(self._edge_finite(n) for n in self._dirty_edges)
-        if not ok:
-            super()._check_finite()   # raises naming the step, neuron/edge and variable
-        written.clear()
-        self._dirty_nodes.clear()
-        self._dirty_edges.clear()
+        if ok:
+            written.clear()
+            self._dirty_nodes.clear()
+            self._dirty_edges.clear()
+        return ok

@@ -157,9 +157,12 @@ class VectorEngine(BlockProducts, Prebound, Arena, BufferedStep, FiniteCheck, Ed
             self._last_mask_array = y_mask if not y_mask.flags.writeable else None
         self._head[self.rule.output_var] = u
         self._step_sent = {}  # what each channel carried this step (hebb may use earlier rounds)
+        self._checked_in_step = None
         for stage in self.rule.stages:
             self._round(stage)
         self._step_sent = {}  # drop this step's messages (and any (N, B) copies) now
+        if self.check_finite and self._slots is not None:
+            self._check_in_step()   # (before the delay buffers' copies: finite.py)
         self._recycle()
         pos, fresh = self.t % self.depth, self._head_fresh
         for name, buf in self._buffers.items():

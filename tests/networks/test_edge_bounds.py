@@ -8,22 +8,23 @@ import pytest
 
 import agents
 from agents.errors import DivergenceError
-from networks.builders import layered
+from networks.builders import layered, random_digraph
 from networks.compile import compile_graph
 from networks.engines import VectorEngine, arena
 from networks.engines.edge_bounds import EdgeBounds
+from tests.networks.test_finite_window import spoil_in_step
 
 CASES = [("lp", {"eta_w": 0.05}), ("diffusion", {"eta": 0.05}), ("fa", {"eta": 0.05})]
 
 
-def _engine(rule, params, seed, act=("tanh", "sigmoid")):
+def _engine(rule, params, seed, act=("tanh", "sigmoid"), batch=3):
     net = compile_graph(layered([6, 12, 4], *act, seed=seed))
-    return VectorEngine(net, agents.RULES[rule], params, batch=3, rng=seed)
+    return VectorEngine(net, agents.RULES[rule], params, batch=batch, rng=seed)
 
 
-def _data(seed, scale=1.0):
+def _data(seed, scale=1.0, batch=3):
     rng = np.random.default_rng(seed)
-    return scale * rng.normal(size=(6, 3)), rng.uniform(size=(4, 3))
+    return scale * rng.normal(size=(6, batch)), rng.uniform(size=(4, batch))
 
 
 @pytest.fixture
@@ -120,13 +121,7 @@ def test_a_variable_without_a_bound_is_read_on_every_path(seed):
     eng.set_state("x", eng.state("x"))   # the next check reads variable by variable
     eng.run(u, y, steps=2)
     eng.set_state("x", eng.state("x"))
-    step = eng._step_arrays
-
-    def bad_step(u, y, mask):
-        step(u, y, mask)
-        eng._edges["weight"][-1] = np.nan   # as if the update had written it
-
-    eng._step_arrays = bad_step
+    spoil_in_step(eng, lambda: eng._edges["weight"].__setitem__(-1, np.nan))
     with pytest.raises(DivergenceError, match="step 6: edge variable 'weight'"):
         eng.advance(u, y)
 
@@ -170,3 +165,94 @@ def test_q_counts_the_messages_of_every_delay(seed, large_layout):
             bounded += 1
             assert np.abs(eng.state(name)).max() <= bound, (name, k)
     assert bounded >= 20
+
+
+#: a batch wide enough that reading the product's carrier (E = 120 values) costs less than
+#: P and Q ((N - n_in) B + N B): diffusion and fa bound by Σ |dw| ("scan")
+WIDE = 16
+
+
+@pytest.mark.parametrize(("rule", "params"), CASES)
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_wide_batch_bounds_by_the_carrier_and_they_hold(rule, params, seed, large_layout):
+    eng = _engine(rule, params, seed, batch=WIDE)
+    u, y = _data(seed, batch=WIDE)
+    for _ in range(30):
+        eng.advance(u, y)
+        for name, bound in eng._edge_max.items():
+            assert np.abs(eng.state(name)).max() <= bound, name
+    # (lp has no carrier: at this width P and Q cost more than its weights, never bound)
+    assert ("weight" in eng._edge_max) == (rule != "lp")
+    assert set(eng._bound_worth.values()) == {False if rule == "lp" else "scan"}
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_a_wide_batch_reports_a_divergence_as_when_every_variable_is_read(
+        seed, large_layout, monkeypatch):
+    for rule, key, eta, scale in DIVERGING:
+        if rule == "lp":   # (no carrier)
+            continue
+        eng = _engine(rule, {key: eta}, seed, ("identity", "identity"), batch=WIDE)
+        u, y = _data(seed, scale, batch=WIDE)
+
+        def diverge(eng, u=u, y=y):
+            bounded = 0
+            with pytest.raises(DivergenceError) as info:
+                for _ in range(3000):
+                    eng.advance(u, y)
+                    bounded += "weight" in eng._edge_max
+            return str(info.value), bounded
+
+        with_bounds, bounded = diverge(eng)
+        assert bounded >= 3, (rule, eta, scale)
+        with monkeypatch.context() as m:
+            m.setattr(EdgeBounds, "_worth", lambda self, *args: False)
+            m.setattr(EdgeBounds, "_bound_from_scan", lambda self, *args: None)
+            without, none = diverge(_engine(rule, {key: eta}, seed, ("identity", "identity"),
+                                            batch=WIDE))
+        assert none == 0
+        assert with_bounds == without
+
+
+def _sparse_engine(rule, seed, batch):
+    """A random digraph (sparse blocks): 6 inputs, 4 outputs, 30 neurons, 150 edges."""
+    net = compile_graph(random_digraph(30, 150, n_inputs=6, n_outputs=4, seed=seed,
+                                       weight_scale=0.5))
+    return VectorEngine(net, agents.RULES[rule], {"eta": 0.05}, batch=batch, rng=seed)
+
+
+@pytest.mark.parametrize("rule", ["diffusion", "fa"])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("sparse", [True, False])
+def test_a_non_finite_product_is_named_as_when_every_variable_is_read(rule, seed, bad,
+                                                                      sparse, large_layout):
+    """The carrier's scan sees a NaN or inf the product brings (the targets' bounds are
+    dropped and they are read): same step, edge and variable as without any bound."""
+    def run(bounds):
+        eng = _sparse_engine(rule, seed, WIDE) if sparse else \
+            _engine(rule, {"eta": 0.05}, seed, batch=WIDE)
+        if not bounds:
+            eng._worth = lambda *args: False
+            eng._bound_from_scan = lambda *args: None
+        u, y = _data(seed, batch=WIDE)
+        eng.run(u, y, steps=5)
+        assert ("weight" in eng._edge_max) == bounds
+        assert eng._bound_worth == {("delta", "net"): "scan" if bounds else False} or \
+            not bounds
+        name = "_hebb_into" if sparse else "_bound_hebb"
+        make = getattr(eng, name)
+
+        def bad_product(*args):   # (the product as its kernel made it, then spoiled)
+            product = make(*args)
+            product.reshape(-1)[7 + seed] = bad
+            return product
+
+        setattr(eng, name, bad_product)
+        with pytest.raises(DivergenceError) as info:
+            eng.advance(u, y)
+        return str(info.value)
+
+    message = run(True)
+    assert message.startswith("step 6: edge variable 'weight'")   # (first in order)
+    assert message == run(False)
