@@ -53,9 +53,10 @@ DIVERGING = [("lp", "eta_w", 3.0, 10.0), ("lp", "eta_w", 10.0, 10.0),
              ("fa", "eta", 10.0, 10.0)]
 
 
-def _divergence(rule, params, scale, seed):
-    eng = _engine(rule, params, seed, ("identity", "identity"))
-    u, y = _data(seed, scale)
+def _divergence(rule, params, scale, seed, batch=3):
+    """Run until the check reports a divergence: its message, steps with a weight bound."""
+    eng = _engine(rule, params, seed, ("identity", "identity"), batch=batch)
+    u, y = _data(seed, scale, batch=batch)
     bounded = 0
     with pytest.raises(DivergenceError) as info:
         for _ in range(3000):
@@ -192,24 +193,12 @@ def test_a_wide_batch_reports_a_divergence_as_when_every_variable_is_read(
     for rule, key, eta, scale in DIVERGING:
         if rule == "lp":   # (no carrier)
             continue
-        eng = _engine(rule, {key: eta}, seed, ("identity", "identity"), batch=WIDE)
-        u, y = _data(seed, scale, batch=WIDE)
-
-        def diverge(eng, u=u, y=y):
-            bounded = 0
-            with pytest.raises(DivergenceError) as info:
-                for _ in range(3000):
-                    eng.advance(u, y)
-                    bounded += "weight" in eng._edge_max
-            return str(info.value), bounded
-
-        with_bounds, bounded = diverge(eng)
+        with_bounds, bounded = _divergence(rule, {key: eta}, scale, seed, batch=WIDE)
         assert bounded >= 3, (rule, eta, scale)
         with monkeypatch.context() as m:
             m.setattr(EdgeBounds, "_worth", lambda self, *args: False)
             m.setattr(EdgeBounds, "_bound_from_scan", lambda self, *args: None)
-            without, none = diverge(_engine(rule, {key: eta}, seed, ("identity", "identity"),
-                                            batch=WIDE))
+            without, none = _divergence(rule, {key: eta}, scale, seed, batch=WIDE)
         assert none == 0
         assert with_bounds == without
 
