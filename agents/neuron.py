@@ -96,11 +96,16 @@ class NeuronAgent(DelayRing, mesa.Agent):
         plan = self._plan = model.plan
         self.state = shared_keys(state)
         self._clamped = bool(role_input)
-        self._edge_state = EdgeVars(edge_state)
+        self._wrow = None      # its weights' (1, k) row, kept by its EdgeVars
+        self.edge_state = edge_state
         self.act = act
         # its rows (in the plan's order, plan.index) and its inbox views
         # (plan.channel_names, from plan.n_vars on), in one tuple
         self._own = (*state.values(), *(inbox[name] for name in plan.channel_names))
+        # the row the first stage sends when it sends one delayed forward channel (an
+        # attribute of its own: a send touches no other object of the neuron)
+        first = plan.delayed_sends[0] if plan.delayed_sends else None
+        self._sent = None if first is None else self._own[first[2]]
         self._make_ring(plan, state, depth, role_input)
         self.depth = depth
         self.node = node
@@ -135,6 +140,8 @@ class NeuronAgent(DelayRing, mesa.Agent):
     @edge_state.setter
     def edge_state(self, values) -> None:
         self._edge_state = EdgeVars(values)
+        self._edge_state.owner = self
+        self._wrow = None
 
     @property
     def t(self) -> int:
@@ -162,8 +169,8 @@ class NeuronAgent(DelayRing, mesa.Agent):
         if self._in_row:
             one = self._plan.delayed_sends[stage_index]
             if one is not None:   # one delayed forward channel: its value of t − 1 is the row
-                put, box, k = one
-                put(box, self._out_slots, self._own[k])
+                put, box, _ = one
+                put(box, self._out_slots, self._sent)
                 return
         for put, box, forward, src, k, delayed, weight in self._plan.sends[stage_index]:
             if not delayed:
@@ -197,7 +204,7 @@ class NeuronAgent(DelayRing, mesa.Agent):
         summed = plan.weight_sums[stage_index]
         if summed is not None:  # one forward channel, summed with the own weights
             name, c, out = summed
-            row = self._edge_state.row   # (cached as a (1, k) row)
+            row = self._wrow   # (the weights' cached (1, k) row)
             if row is None:
                 row = self._edge_state.weight_row()
             try:
@@ -211,12 +218,12 @@ class NeuronAgent(DelayRing, mesa.Agent):
         new = node_update(state, inbox, self, model.params)
         index = plan.index
         try:
-            if plan.single:   # every row holds one value: fill it (half the cost of a copy)
+            if plan.single:   # every row holds one value: set it (a third of ``fill``'s cost)
                 for name, value in new.items():
                     row = own[index[name]]
                     if value is not row:
                         try:
-                            row.fill(value.item())
+                            row[0, 0] = value.item()
                         except (AttributeError, ValueError, TypeError):  # not one number
                             row[...] = value
                     state[name] = row
@@ -248,7 +255,7 @@ class NeuronAgent(DelayRing, mesa.Agent):
             if weight is None:
                 row = self._ones
             elif weight == "weight":
-                row = self._edge_state.row
+                row = self._wrow
                 if row is None:
                     row = self._edge_state.weight_row()
             else:
