@@ -201,7 +201,9 @@ class NeuronAgent(DelayRing, mesa.Agent):
                 self._push(state, plan)
             return
         own = self._own
-        summed = plan.weight_sums[stage_index]
+        # (what the stage does, resolved by the plan, in one tuple: fewer lookups)
+        summed, node_update, edge_update, hebbs, pushes, single, index = \
+            plan.receives[stage_index]
         if summed is not None:  # one forward channel, summed with the own weights
             name, c, out = summed
             row = self._wrow   # (the weights' cached (1, k) row)
@@ -213,12 +215,10 @@ class NeuronAgent(DelayRing, mesa.Agent):
                 inbox = {name: row.dot(own[c])}
         else:
             inbox = self._sums(plan.reads[stage_index], own)
-        node_update, edge_update, hebbs = plan.stages[stage_index]
         model = self.model
         new = node_update(state, inbox, self, model.params)
-        index = plan.index
         try:
-            if plan.single:   # every row holds one value: set it (a third of ``fill``'s cost)
+            if single:   # every row holds one value: set it (a third of ``fill``'s cost)
                 for name, value in new.items():
                     row = own[index[name]]
                     if value is not row:
@@ -238,7 +238,7 @@ class NeuronAgent(DelayRing, mesa.Agent):
                               f"{name!r}") from None
         if edge_update is not None:
             self._update_edges(edge_update, hebbs, state, model)
-        if plan.pushes[stage_index]:
+        if pushes:
             if not self._in_row:
                 self._push(state, plan)
             elif plan.push_one is None or state[plan.push_one] is not own[plan.push_k]:

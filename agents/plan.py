@@ -142,6 +142,8 @@ class RulePlan:
             forward and delayed, else None.
         weight_sums: per stage, ``(name, own, scratch)`` of its channel when it has one,
             forward and summed with ``weight``, else None.
+        receives: per stage, what its ``receive`` reads in one tuple: ``(weight_sums,
+            node_update, edge_update, hebb, pushes, single, index)``.
         push_k: ``index`` of ``push_one`` (None without it).
         stages: per stage ``(node_update, edge_update, hebb)``, ``hebb`` as
             ``((name, own, post), ...)``: ``own`` indexes a neuron's ``_own``.
@@ -193,6 +195,7 @@ class RulePlan:
         self.reads: tuple = ()   # likewise
         self.weight_sums: tuple = ()   # likewise
         self.delayed_sends: tuple = ()   # likewise
+        self.receives: tuple = ()   # likewise
         self.last = len(rule.stages) - 1
         self._ones: dict = {}
         self.true, self.false = (_frozen(np.full((1, 1), flag)) for flag in (True, False))
@@ -232,6 +235,9 @@ class RulePlan:
         self.weight_sums = tuple(
             (reads[0][0], reads[0][1], reads[0][3])
             if len(reads) == 1 and reads[0][2] == "weight" else None for reads in self.reads)
+        self.receives = tuple((summed, *stage, pushes, self.single, self.index)
+                              for summed, stage, pushes
+                              in zip(self.weight_sums, self.stages, self.pushes, strict=True))
 
     def ones(self, k: int, dtype) -> np.ndarray:
         """A shared (1, k) row of ones (sums a backward inbox of k messages)."""
