@@ -35,13 +35,14 @@ is checked by the engine, over the array holding all rows, once per step; with
 a flag on the model if one is not finite; the model then names the culprit.
 
 Speed (a step is Python per neuron): a step touches few objects per neuron — its rows
-and inbox views in one tuple, its slots and weight row, a state dict sharing its key table
-with every other neuron's, and tables shared by all neurons (what a stage reads and sends,
-resolved once; one scratch row per channel for the inbox sums) — because from 10^4
-neurons on every further object a neuron touches is a likely cache miss. Its objects are
-made together when the engine is built and are not replaced by a step (the arrays a rule
-returns are temporaries, freed within the neuron's ``receive``), so that a step walks
-through memory in the order it was laid out.
+and inbox views in one tuple (a forward send reads its sent row, and a receive its
+weight row, from attributes of its own instead), its slots and weight row, a state dict
+sharing its key table with every other neuron's, and tables shared by all neurons (what
+a stage reads and sends, resolved once; one scratch row per channel for the inbox sums)
+— because from 10^4 neurons on every further object a neuron touches is a likely cache
+miss. Its objects are made together when the engine is built and are not replaced by a
+step (the arrays a rule returns are temporaries, freed within the neuron's ``receive``),
+so that a step walks through memory in the order it was laid out.
 """
 
 from __future__ import annotations
