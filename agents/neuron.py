@@ -35,13 +35,14 @@ is checked by the engine, over the array holding all rows, once per step; with
 a flag on the model if one is not finite; the model then names the culprit.
 
 Speed (a step is Python per neuron): a step touches few objects per neuron — its rows
-and inbox views in one tuple, its slots and weight row, a state dict sharing its key table
-with every other neuron's, and tables shared by all neurons (what a stage reads and sends,
-resolved once; one scratch row per channel for the inbox sums) — because from 10^4
-neurons on every further object a neuron touches is a likely cache miss. Its objects are
-made together when the engine is built and are not replaced by a step (the arrays a rule
-returns are temporaries, freed within the neuron's ``receive``), so that a step walks
-through memory in the order it was laid out.
+and inbox views in one tuple (a forward send reads its sent row, and a receive its
+weight row, from attributes of its own instead), its slots and weight row, a state dict
+sharing its key table with every other neuron's, and tables shared by all neurons (what
+a stage reads and sends, resolved once; one scratch row per channel for the inbox sums)
+— because from 10^4 neurons on every further object a neuron touches is a likely cache
+miss. Its objects are made together when the engine is built and are not replaced by a
+step (the arrays a rule returns are temporaries, freed within the neuron's ``receive``),
+so that a step walks through memory in the order it was laid out.
 """
 
 from __future__ import annotations
@@ -96,11 +97,16 @@ class NeuronAgent(DelayRing, mesa.Agent):
         plan = self._plan = model.plan
         self.state = shared_keys(state)
         self._clamped = bool(role_input)
-        self._edge_state = EdgeVars(edge_state)
+        self._wrow = None      # its weights' (1, k) row, kept by its EdgeVars
+        self.edge_state = edge_state
         self.act = act
         # its rows (in the plan's order, plan.index) and its inbox views
         # (plan.channel_names, from plan.n_vars on), in one tuple
         self._own = (*state.values(), *(inbox[name] for name in plan.channel_names))
+        # the row the first stage sends when it sends one delayed forward channel (an
+        # attribute of its own: a send touches no other object of the neuron)
+        first = plan.delayed_sends[0] if plan.delayed_sends else None
+        self._sent = None if first is None else self._own[first[2]]
         self._make_ring(plan, state, depth, role_input)
         self.depth = depth
         self.node = node
@@ -135,6 +141,8 @@ class NeuronAgent(DelayRing, mesa.Agent):
     @edge_state.setter
     def edge_state(self, values) -> None:
         self._edge_state = EdgeVars(values)
+        self._edge_state.owner = self
+        self._wrow = None
 
     @property
     def t(self) -> int:
@@ -162,8 +170,8 @@ class NeuronAgent(DelayRing, mesa.Agent):
         if self._in_row:
             one = self._plan.delayed_sends[stage_index]
             if one is not None:   # one delayed forward channel: its value of t − 1 is the row
-                put, box, k = one
-                put(box, self._out_slots, self._own[k])
+                put, box, _ = one
+                put(box, self._out_slots, self._sent)
                 return
         for put, box, forward, src, k, delayed, weight in self._plan.sends[stage_index]:
             if not delayed:
@@ -194,10 +202,12 @@ class NeuronAgent(DelayRing, mesa.Agent):
                 self._push(state, plan)
             return
         own = self._own
-        summed = plan.weight_sums[stage_index]
+        # (what the stage does, resolved by the plan, in one tuple: fewer lookups)
+        summed, node_update, edge_update, hebbs, pushes, single, index = \
+            plan.receives[stage_index]
         if summed is not None:  # one forward channel, summed with the own weights
             name, c, out = summed
-            row = self._edge_state.row   # (cached as a (1, k) row)
+            row = self._wrow   # (the weights' cached (1, k) row)
             if row is None:
                 row = self._edge_state.weight_row()
             try:
@@ -206,17 +216,15 @@ class NeuronAgent(DelayRing, mesa.Agent):
                 inbox = {name: row.dot(own[c])}
         else:
             inbox = self._sums(plan.reads[stage_index], own)
-        node_update, edge_update, hebbs = plan.stages[stage_index]
         model = self.model
         new = node_update(state, inbox, self, model.params)
-        index = plan.index
         try:
-            if plan.single:   # every row holds one value: fill it (half the cost of a copy)
+            if single:   # every row holds one value: set it (a third of ``fill``'s cost)
                 for name, value in new.items():
                     row = own[index[name]]
                     if value is not row:
                         try:
-                            row.fill(value.item())
+                            row[0, 0] = value.item()
                         except (AttributeError, ValueError, TypeError):  # not one number
                             row[...] = value
                     state[name] = row
@@ -231,7 +239,7 @@ class NeuronAgent(DelayRing, mesa.Agent):
                               f"{name!r}") from None
         if edge_update is not None:
             self._update_edges(edge_update, hebbs, state, model)
-        if plan.pushes[stage_index]:
+        if pushes:
             if not self._in_row:
                 self._push(state, plan)
             elif plan.push_one is None or state[plan.push_one] is not own[plan.push_k]:
@@ -248,7 +256,7 @@ class NeuronAgent(DelayRing, mesa.Agent):
             if weight is None:
                 row = self._ones
             elif weight == "weight":
-                row = self._edge_state.row
+                row = self._wrow
                 if row is None:
                     row = self._edge_state.weight_row()
             else:

@@ -34,14 +34,15 @@ class EdgeVars(dict):
     """A neuron's in-edge variables ``{var: (k,) array}``, caching the weights' (1, k) row.
 
     ``row`` is that view of ``self["weight"]`` (what a forward channel sums with), or
-    None until :meth:`weight_row` makes it; every change to the dict drops it.
+    None until :meth:`weight_row` makes it; every change to the dict drops it, and the
+    copy of it its ``owner`` (a neuron, if set) keeps as ``_wrow``.
     """
 
-    __slots__ = ("row",)
+    __slots__ = ("row", "owner")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.row = None
+        self.row = self.owner = None
 
     def __reduce__(self):
         return EdgeVars, (dict(self),)   # a copy makes its own row when needed
@@ -49,15 +50,23 @@ class EdgeVars(dict):
     def weight_row(self) -> np.ndarray:
         """The (1, k) view of the weights (made now, kept until the next change)."""
         self.row = self["weight"][None]
+        if self.owner is not None:
+            self.owner._wrow = self.row
         return self.row
+
+    def _drop(self) -> None:
+        """Drop the cached row (the dict changed)."""
+        self.row = None
+        if self.owner is not None:
+            self.owner._wrow = None
 
     def __setitem__(self, name, value):
         dict.__setitem__(self, name, value)
-        self.row = None
+        self._drop()
 
     def __delitem__(self, name):
         dict.__delitem__(self, name)
-        self.row = None
+        self._drop()
 
     def __ior__(self, other):
         self.update(other)
@@ -66,26 +75,26 @@ class EdgeVars(dict):
     def update(self, *args, **kwargs) -> None:
         """``dict.update``, dropping the cached row."""
         dict.update(self, *args, **kwargs)
-        self.row = None
+        self._drop()
 
     def setdefault(self, name, default=None):
         """``dict.setdefault``, dropping the cached row."""
-        self.row = None
+        self._drop()
         return dict.setdefault(self, name, default)
 
     def pop(self, *args):
         """``dict.pop``, dropping the cached row."""
-        self.row = None
+        self._drop()
         return dict.pop(self, *args)
 
     def popitem(self):
         """``dict.popitem``, dropping the cached row."""
-        self.row = None
+        self._drop()
         return dict.popitem(self)
 
     def clear(self) -> None:
         """``dict.clear``, dropping the cached row."""
-        self.row = None
+        self._drop()
         dict.clear(self)
 
 
@@ -133,6 +142,8 @@ class RulePlan:
             forward and delayed, else None.
         weight_sums: per stage, ``(name, own, scratch)`` of its channel when it has one,
             forward and summed with ``weight``, else None.
+        receives: per stage, what its ``receive`` reads in one tuple: ``(weight_sums,
+            node_update, edge_update, hebb, pushes, single, index)``.
         push_k: ``index`` of ``push_one`` (None without it).
         stages: per stage ``(node_update, edge_update, hebb)``, ``hebb`` as
             ``((name, own, post), ...)``: ``own`` indexes a neuron's ``_own``.
@@ -184,6 +195,7 @@ class RulePlan:
         self.reads: tuple = ()   # likewise
         self.weight_sums: tuple = ()   # likewise
         self.delayed_sends: tuple = ()   # likewise
+        self.receives: tuple = ()   # likewise
         self.last = len(rule.stages) - 1
         self._ones: dict = {}
         self.true, self.false = (_frozen(np.full((1, 1), flag)) for flag in (True, False))
@@ -223,6 +235,9 @@ class RulePlan:
         self.weight_sums = tuple(
             (reads[0][0], reads[0][1], reads[0][3])
             if len(reads) == 1 and reads[0][2] == "weight" else None for reads in self.reads)
+        self.receives = tuple((summed, *stage, pushes, self.single, self.index)
+                              for summed, stage, pushes
+                              in zip(self.weight_sums, self.stages, self.pushes, strict=True))
 
     def ones(self, k: int, dtype) -> np.ndarray:
         """A shared (1, k) row of ones (sums a backward inbox of k messages)."""

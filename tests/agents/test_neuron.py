@@ -79,15 +79,19 @@ def test_weights_written_into_edge_state_are_what_the_next_step_uses(how, seed):
 
 def test_edge_vars_drop_the_cached_row_on_every_change():
     ev = EdgeVars(weight=np.arange(3.0))
+    ev.owner = owner = type("Owner", (), {"_wrow": None})()   # (a neuron keeps a copy)
     row = ev.weight_row()
-    assert row.shape == (1, 3) and ev.row is row
+    assert row.shape == (1, 3) and ev.row is row and owner._wrow is row
     np.testing.assert_array_equal(row[0], ev["weight"])
     for change in (lambda: ev.__setitem__("other", np.zeros(3)),
                    lambda: ev.setdefault("more", np.ones(3)), lambda: ev.popitem(),
-                   lambda: ev.__delitem__("other"), ev.clear):
-        ev.weight_row() if "weight" in ev else None
+                   lambda: ev.__delitem__("other"), lambda: ev.update(more=np.ones(3)),
+                   ev.clear):
+        if "weight" in ev:
+            ev.weight_row()
+            assert owner._wrow is ev.row
         change()
-        assert ev.row is None
+        assert ev.row is None and owner._wrow is None
 
 
 @pytest.mark.parametrize("seed", [0, 3, 7])
