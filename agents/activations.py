@@ -105,7 +105,8 @@ class ActivationMap:
         names = list(names)
         self.names = names
         self.groups: list[tuple[slice | np.ndarray, Activation]] = []
-        self._one: Activation | None = None   # the uniform activation, looked up once
+        #: the single activation if every neuron uses the same one, else None
+        self.uniform: Activation | None = None
         if not names:
             return
         # Split into runs of equal names; merge non-contiguous runs into index arrays.
@@ -122,16 +123,12 @@ class ActivationMap:
             else:
                 idx = np.concatenate([np.arange(s, e) for s, e in spans])
             self.groups.append((idx, act))
-        self._one = self.uniform
-
-    @property
-    def uniform(self) -> Activation | None:
-        """The single activation if every neuron uses the same one, else None."""
-        return self.groups[0][1] if len(self.groups) == 1 else None
+        if len(self.groups) == 1:
+            self.uniform = self.groups[0][1]
 
     def f(self, a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """σ(a) for ``a`` of shape (N, ...), into ``out`` if given (which may be ``a``)."""
-        if (act := self._one) is not None:
+        if (act := self.uniform) is not None:
             return act.f(a, out=out)
         if out is None:
             out = np.empty_like(a)
@@ -144,7 +141,7 @@ class ActivationMap:
 
     def df(self, a: np.ndarray, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """σ'(a) for ``a`` and ``x = σ(a)`` of shape (N, ...), into ``out`` if given."""
-        if (act := self._one) is not None:
+        if (act := self.uniform) is not None:
             return act.df(a, x, out=out)
         if out is None:
             out = np.empty_like(a)

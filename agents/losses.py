@@ -7,7 +7,7 @@ V = −y log x − (1 − y) log(1 − x), computed with x clipped away from 0 a
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -26,9 +26,13 @@ class Loss:
     name: str
     value: Callable[[np.ndarray, np.ndarray], np.ndarray]
     grad: Callable[..., np.ndarray]
-    #: the ufunc ``grad`` is, when it is one (``grad(x, y) = ufunc(x, y)``): callers
-    #: may then pass it ``where=`` and write the masked gradient in one call
-    grad_ufunc: np.ufunc | None = None
+    #: ``grad`` when it is a ufunc (derived): callers may then pass it ``where=`` and
+    #: write the masked gradient in one call
+    grad_ufunc: np.ufunc | None = field(init=False)
+
+    def __post_init__(self):
+        ufunc = self.grad if isinstance(self.grad, np.ufunc) else None
+        object.__setattr__(self, "grad_ufunc", ufunc)
 
 
 def _bce_value(x, y):
@@ -42,8 +46,7 @@ def _bce_grad(x, y, out=None):
 
 
 LOSSES: dict[str, Loss] = {
-    "squared": Loss("squared", lambda x, y: 0.5 * (x - y) ** 2,
-                    lambda x, y, out=None: np.subtract(x, y, out=out), np.subtract),
+    "squared": Loss("squared", lambda x, y: 0.5 * (x - y) ** 2, np.subtract),
     "bce": Loss("bce", _bce_value, _bce_grad),
 }
 

@@ -61,7 +61,7 @@ _isfinite = math.isfinite
 _ndarray = np.ndarray
 
 
-def _finite(value: np.ndarray) -> bool:
+def all_finite(value: np.ndarray) -> bool:
     """Whether every entry of ``value`` is finite (one reduction; exact on failure)."""
     if value.size == 1:
         return _isfinite(value.item())
@@ -281,7 +281,7 @@ class NeuronAgent(DelayRing, mesa.Agent):
             if value.__class__ is not _ndarray or value.dtype is not dtype:
                 value = np.asarray(value, dtype=dtype)
             edge_state[name] = value
-            if check and not _finite(value):
+            if check and not all_finite(value):
                 model.saw_nonfinite = True
 
     def perturb(self, noise, depth: int | None = None) -> None:

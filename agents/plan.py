@@ -156,7 +156,6 @@ class RulePlan:
             written into (:meth:`post_office`).
         sends: per stage, what it sends (:meth:`post_office`).
         dtype: the dtype of the node variables.
-        last: index of the last stage.
         true, false: read-only (1, 1) flags shared as role masks and ``has_target``.
         backward: whether any channel is backward.
         rows: the slices of a neuron's rows that are outputs (none, its one), shared.
@@ -196,7 +195,6 @@ class RulePlan:
         self.weight_sums: tuple = ()   # likewise
         self.delayed_sends: tuple = ()   # likewise
         self.receives: tuple = ()   # likewise
-        self.last = len(rule.stages) - 1
         self._ones: dict = {}
         self.true, self.false = (_frozen(np.full((1, 1), flag)) for flag in (True, False))
         self.backward = any(ch.direction == "backward" for st in rule.stages

@@ -16,20 +16,16 @@ node variables is checked over that array once per step.
 from __future__ import annotations
 
 import gc
-import math
 from contextlib import contextmanager
 
 import mesa
 import numpy as np
 
 from agents.activations import get_activation
-from agents.neuron import NeuronAgent
+from agents.neuron import NeuronAgent, all_finite
 from agents.plan import RulePlan
 from agents.rule import Rule
 from networks.engines.base import EngineBase
-
-_total = np.add.reduce
-_isfinite = math.isfinite
 
 
 @contextmanager
@@ -196,8 +192,7 @@ class AgentEngine(EngineBase, mesa.Model):
         # are checked only then or after state was set from outside. The base class
         # builds the message naming step, neuron/edge and variable.
         rows = self._node_rows
-        if not (self.saw_nonfinite or self._check_all or not _isfinite(_total(rows, None))
-                and not np.isfinite(rows).all()):
+        if not (self.saw_nonfinite or self._check_all or not all_finite(rows)):
             return None
         self.saw_nonfinite = self._check_all = False
         for agent in self._by_node.values():
