@@ -67,6 +67,7 @@ class EdgeBounds:
         self._boundable: set[str] = set()
         self._never_bound: set[str] = set()
         self._u_abssum = None
+        self._delays = sorted({blk.delay for blk in self.blocks})   # Q's delays
 
     def _widen(self, total: float, n: int) -> float:
         """An upper bound of the exact sum from a computed sum of n non-negative terms.
@@ -109,7 +110,7 @@ class EdgeBounds:
                            if ch.name == chan)
             width = self.n_batch
             if channel.delayed:
-                rows = self.net.n_nodes * len({blk.delay for blk in self.blocks})
+                rows = self.net.n_nodes * len(self._delays)
             else:
                 rows = self.net.n_nodes - (self.n_in if channel.source == self.rule.output_var
                                            else 0)
@@ -121,12 +122,10 @@ class EdgeBounds:
             else:
                 worth = "pq"   # P · Q
             worth = self._bound_worth[key] = worth if reads < spared else False
-            self._delays = sorted({blk.delay for blk in self.blocks})
             if worth:
                 self._boundable.update(names)
             else:
-                self._never_bound.update(names)
-                self._bounds_lost(names)
+                self._never_bound.update(names)   # (the caller drops their bounds)
             self._boundable -= self._never_bound
         return worth
 

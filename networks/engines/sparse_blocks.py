@@ -272,13 +272,12 @@ class SparseBlock:
             if self.whole is None:   # a large block: chunk by chunk, each in cache
                 return [call for part in self.parts for call in chunk_calls_1(
                     part.rows, part.cols, post, m[part.read], out[part.lo:part.hi])]
+            if whole:   # (one chunk: a small block has fewer edges than HEBB_CHUNK)
+                return chunk_calls_1(*self.whole, post, m, out)
             # (mode="clip": the indices are valid by construction, and "raise" buffers
             # the output, a copy per call; positional: ndarray.take(idx, axis, out, mode))
-            if whole:
-                calls = [(m.take, (self.whole[1], None, out, "clip"))]
-            else:
-                calls = [(m[part.read].take, (part.cols, None, out[part.lo:part.hi], "clip"))
-                         for part in self.parts]
+            calls = [(m[part.read].take, (part.cols, None, out[part.lo:part.hi], "clip"))
+                     for part in self.parts]
             calls.append((_csr_scale_columns, (1, self.n_act, self._whole_ptr,
                                                self.whole[0], out, post)))
             return calls
