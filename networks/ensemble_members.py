@@ -87,11 +87,8 @@ class MemberNetwork(CompiledNetwork):
 
     @property
     def is_dag(self) -> bool:
-        """True when the graph has no directed cycle (the template's answer)."""
-        pending = self.__dict__["_graph"]
-        if isinstance(pending, _Pending):
-            return pending.template.is_dag
-        return nx.is_directed_acyclic_graph(self.graph)
+        """True when the graph has no directed cycle (the template's answer: one shape)."""
+        return self.structure_of.is_dag
 
 
 def with_parameters(template: CompiledNetwork, weight, bias) -> MemberNetwork:

@@ -26,7 +26,8 @@ def build_network(cfg: dict, base_dir=None, *, seed: int | None = None):
     through :func:`networks.builders.scale_to_contractive`.
 
     Returns:
-        A validated ``networkx.DiGraph``.
+        A valid ``networkx.DiGraph`` (:func:`networks.compile.compile_graph` validates
+        it where it enters the engines).
     """
     net = cfg["network"]
     if "file" in net:

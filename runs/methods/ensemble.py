@@ -33,9 +33,10 @@ from agents.errors import ConfigError, DataError, DivergenceError
 from agents.lp import lp_rule
 from networks.ensemble import Ensemble, chunks
 from runs.methods.base import Schedule, TrainResult, batches
+from runs.methods.carried import carried_vars
 from runs.methods.evaluate import forward_state
 from runs.methods.loop import RunLog, epoch_tick, prepare
-from runs.methods.lp import SettledLearner, carried_vars, lp_metrics
+from runs.methods.lp import SettledLearner, lp_metrics
 
 #: node values (members × neurons × batch) one ensemble holds per variable at most
 MAX_STATE = 1 << 16
@@ -78,17 +79,18 @@ class EnsembleSettledLearner:
         rule = lp_rule(params[0].two_round)
         self.carried = tuple(dict.fromkeys(v for p in dict.fromkeys(params)
                                            for v in carried_vars(rule, p)))
+        x0 = np.stack(x0)
         if self.batch is None:   # full batch: the state lives in the engine
             for var in self.carried:
-                self.ens.set_state(var, np.stack(x0) if var == "x" else 0.0)
+                self.ens.set_state(var, x0 if var == "x" else 0.0)
             self.store = None
-        elif not np.isfinite(np.stack(x0)).all():   # the store is trusted as finite
+        elif not np.isfinite(x0).all():   # the store is trusted as finite
             raise DivergenceError("the initial forward pass is not finite; lower the "
                                   "initial weights")
         else:                    # (K, n, V, n_act): each member's examples, example-major
             self.store = np.zeros((self.K, n, len(self.carried), len(self.active)), dtype)
             self.store[:, :, self.carried.index("x")] = \
-                np.stack(x0)[:, self.active].transpose(0, 2, 1)
+                x0[:, self.active].transpose(0, 2, 1)
             self._member = np.arange(self.K)[:, None]
 
     def epoch(self, rngs) -> None:
