@@ -160,6 +160,16 @@ def _sizes(sizes) -> list[int]:
     return sizes
 
 
+def _layered_checks(sizes, activation, output_activation, weight_scale,
+                    bias_scale) -> list[int]:
+    """The arguments of :func:`layered` checked, limits before allocating; the sizes."""
+    s = _sizes(sizes)
+    _limits(f"layered({s})", sum(s), sum(a * b for a, b in zip(s, s[1:], strict=False)))
+    _scales(weight_scale=weight_scale, bias_scale=bias_scale)
+    _activations(activation, output_activation, len(s) - 1)
+    return s
+
+
 def _layered(sizes, activation, output_activation, weight_scale, bias_scale, delays, rng):
     sizes = _sizes(sizes)
     _scales(weight_scale=weight_scale, bias_scale=bias_scale)
@@ -215,8 +225,7 @@ def layered(sizes: Sequence[int], activation: str | Sequence[str] = "tanh",
         ``sum(sizes[l-1] * sizes[l])`` edges.
 
     """
-    s = _sizes(sizes)
-    _limits(f"layered({s})", sum(s), sum(a * b for a, b in zip(s, s[1:], strict=False)))
+    _layered_checks(sizes, activation, output_activation, weight_scale, bias_scale)
     G, *edges, _ = _layered(sizes, activation, output_activation, weight_scale, bias_scale,
                             delays, _rng(seed))
     return _finish(G, *edges)
@@ -237,10 +246,7 @@ def layered_parameters(sizes: Sequence[int], activation: str | Sequence[str] = "
         ``delay`` of ``compile_graph(layered(...))`` with the same arguments (canonical
         orders: layer l's weights row-major, target by source, after layer l−1's).
     """
-    s = _sizes(sizes)
-    _limits(f"layered({s})", sum(s), sum(a * b for a, b in zip(s, s[1:], strict=False)))
-    _scales(weight_scale=weight_scale, bias_scale=bias_scale)
-    _activations(activation, output_activation, len(s) - 1)
+    s = _layered_checks(sizes, activation, output_activation, weight_scale, bias_scale)
     b, Ws, ds = _layered_draws(s, weight_scale, bias_scale, delays, _rng(seed))
     bias = np.concatenate([np.zeros(s[0]), b]).astype(np.float64)
     return (np.concatenate([W.ravel() for W in Ws]).astype(np.float64), bias,
